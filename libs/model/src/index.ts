@@ -1,0 +1,5 @@
+export * from './labels.js';
+export * from './hash.js';
+export * from './samples.js';
+export * from './value.js';
+export * from './matcher.js';

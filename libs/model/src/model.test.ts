@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  formatLabels,
+  formatValue,
+  LabelMatcher,
+  labelsFrom,
+  labelsHash,
+  labelsKey,
+  validateSeriesLabels,
+} from './index.js';
+
+describe('labels', () => {
+  it('sorts, drops empty values and rejects duplicates', () => {
+    assert.deepEqual(labelsFrom({ b: '2', a: '1', c: '' }), [
+      { name: 'a', value: '1' },
+      { name: 'b', value: '2' },
+    ]);
+    assert.throws(
+      () =>
+        labelsFrom([
+          { name: 'a', value: '1' },
+          { name: 'a', value: '2' },
+        ]),
+      /duplicate label name "a"/,
+    );
+  });
+
+  it('has a stable 64-bit hash (golden value)', () => {
+    const ls = labelsFrom({ __name__: 'up', job: 'node', instance: 'localhost:9100' });
+    assert.equal(
+      labelsHash(ls),
+      labelsHash(labelsFrom({ instance: 'localhost:9100', job: 'node', __name__: 'up' })),
+    );
+    assert.match(labelsHash(ls), /^[0-9a-f]{16}$/);
+    // Cross-checked with an independent xxHash64 (python xxhash) over the canonical key.
+    assert.equal(labelsHash(ls), 'aebd11132184a0f3');
+  });
+
+  it('keys cannot collide through separators inside values', () => {
+    const a = labelsKey(labelsFrom({ a: 'x1:b', c: 'y' }));
+    const b = labelsKey(labelsFrom({ a: 'x', b: 'y' }));
+    assert.notEqual(a, b);
+  });
+
+  it('formats like Prometheus, quoting UTF-8 names', () => {
+    assert.equal(formatLabels(labelsFrom({ __name__: 'up', job: 'x' })), 'up{job="x"}');
+    assert.equal(formatLabels(labelsFrom({ __name__: 'up' })), 'up');
+    assert.equal(formatLabels(labelsFrom({ job: 'x' })), '{job="x"}');
+    assert.equal(formatLabels(labelsFrom({ __name__: 'a.b', 'c.d': 'e' })), '{"a.b", "c.d"="e"}');
+  });
+
+  const validation: Array<[Record<string, string>, string | null]> = [
+    [{ __name__: 'up' }, null],
+    [{ __name__: 'http.requests', 'svc.name': 'a' }, null],
+    [{ job: 'x' }, 'series has no metric name'],
+  ];
+  for (const [rec, want] of validation) {
+    it(`validates ${JSON.stringify(rec)}`, () => assert.equal(validateSeriesLabels(labelsFrom(rec)), want));
+  }
+  it('applies the legacy scheme on request', () => {
+    assert.match(
+      validateSeriesLabels(labelsFrom({ __name__: 'a.b' }), 'legacy') ?? '',
+      /invalid metric name/,
+    );
+  });
+});
+
+describe('formatValue', () => {
+  const rows: Array<[number, string]> = [
+    [1, '1'],
+    [0.1, '0.1'],
+    [-2.5, '-2.5'],
+    [1e21, '1e+21'],
+    [1.5e-7, '1.5e-07'],
+    [123456789012, '123456789012'],
+    [Infinity, '+Inf'],
+    [-Infinity, '-Inf'],
+    [NaN, 'NaN'],
+  ];
+  for (const [v, s] of rows) it(`${v} -> ${s}`, () => assert.equal(formatValue(v), s));
+});
+
+describe('LabelMatcher', () => {
+  const rows: Array<[LabelMatcher, string, boolean]> = [
+    [new LabelMatcher('=', 'a', 'x'), 'x', true],
+    [new LabelMatcher('!=', 'a', 'x'), 'x', false],
+    [new LabelMatcher('=~', 'a', 'x|y'), 'y', true],
+    [new LabelMatcher('=~', 'a', 'x|y'), 'xy', false],
+    [new LabelMatcher('!~', 'a', 'x.*'), 'xyz', false],
+    [new LabelMatcher('=~', 'a', '.*'), '', true],
+  ];
+  for (const [m, v, want] of rows) it(`${m} on ${JSON.stringify(v)}`, () => assert.equal(m.matches(v), want));
+});
