@@ -1,0 +1,486 @@
+import { METRIC_NAME, labelsFrom, type Label, type Labels } from '@pharos/model';
+import { ExpositionError } from './errors.js';
+import { formatOpenMetricsFloat, parseSampleValue } from './float.js';
+
+export type ExpositionFormat = 'prometheus' | 'openmetrics';
+
+export type MetricType =
+  | 'counter'
+  | 'gauge'
+  | 'histogram'
+  | 'gaugehistogram'
+  | 'summary'
+  | 'info'
+  | 'stateset'
+  | 'untyped'
+  | 'unknown';
+
+const PROM_TYPES = new Set<MetricType>(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
+const OM_TYPES = new Set<MetricType>([
+  'counter',
+  'gauge',
+  'histogram',
+  'gaugehistogram',
+  'summary',
+  'info',
+  'stateset',
+  'unknown',
+]);
+
+export type Entry = 'series' | 'type' | 'help' | 'unit' | 'comment';
+
+export interface Exemplar {
+  readonly labels: Labels;
+  readonly value: number;
+  readonly timestamp: number | null;
+}
+
+/**
+ * A pull parser over a whole exposition. `next()` moves to the next entry; the accessors describe
+ * the current one. Series are handed out as their raw text first (`seriesText`), so a scrape cache
+ * can skip `labels()` for series it has seen before.
+ */
+export class ExpositionParser {
+  private pos = 0;
+  private lineNo = 0;
+  private seenEOF = false;
+
+  private family = '';
+  private familyType: MetricType = 'unknown';
+
+  private seriesStart = 0;
+  private seriesEnd = 0;
+  private nameText = '';
+  private curValue = 0;
+  private curTimestamp: number | null = null;
+  private curExemplar: Exemplar | null = null;
+
+  private metaName = '';
+  private metaText = '';
+
+  constructor(
+    private readonly text: string,
+    readonly format: ExpositionFormat = 'prometheus',
+  ) {}
+
+  /** The 1-based line number of the current entry. */
+  get line(): number {
+    return this.lineNo;
+  }
+
+  next(): Entry | null {
+    const t = this.text;
+    while (this.pos < t.length || (this.format === 'openmetrics' && !this.seenEOF)) {
+      if (this.pos >= t.length) throw this.error('expected "# EOF" at the end of an OpenMetrics exposition');
+      let end = t.indexOf('\n', this.pos);
+      if (end < 0) end = t.length;
+      const start = this.pos;
+      this.pos = end + 1;
+      this.lineNo++;
+      if (this.seenEOF) throw this.error('unexpected data after "# EOF"');
+      if (this.format === 'openmetrics' && end === t.length && end > start && t.charCodeAt(end - 1) !== 10) {
+        // The last line of an OpenMetrics exposition must itself end with a newline, except # EOF.
+        if (t.slice(start, end) !== '# EOF') throw this.error('data does not end with a newline');
+      }
+      const line = t.slice(start, end);
+      if (line.length === 0 || isBlank(line)) {
+        if (this.format === 'openmetrics') throw this.error('unexpected empty line');
+        continue;
+      }
+      if (line.charCodeAt(0) === 35) {
+        const e = this.metadataLine(line);
+        if (e === null) continue;
+        return e;
+      }
+      this.sampleLine(line, start);
+      return 'series';
+    }
+    return null;
+  }
+
+  /** The series part of the current sample line exactly as written: a cache key. */
+  seriesText(): string {
+    return this.text.slice(this.seriesStart, this.seriesEnd);
+  }
+
+  /** The metric name of the current sample. */
+  metricName(): string {
+    return this.nameText;
+  }
+
+  value(): number {
+    return this.curValue;
+  }
+
+  /** Milliseconds, or null when the line has none. */
+  timestamp(): number | null {
+    return this.curTimestamp;
+  }
+
+  exemplar(): Exemplar | null {
+    return this.curExemplar;
+  }
+
+  /** For type/help/unit entries: the metric family they describe. */
+  metadataName(): string {
+    return this.metaName;
+  }
+
+  /** For type entries the type, for help the unescaped text, for unit the unit. */
+  metadataText(): string {
+    return this.metaText;
+  }
+
+  /** The family type in force for the current series (from the last TYPE line that names it). */
+  currentType(): MetricType {
+    return this.familyOf(this.nameText) ? this.familyType : 'unknown';
+  }
+
+  /** Labels of the current sample, sorted, __name__ included, le/quantile normalised. */
+  labels(): Labels {
+    const pairs: Label[] = [];
+    let name = '';
+    const s = this.text;
+    let i = this.seriesStart;
+    const end = this.seriesEnd;
+    if (s.charCodeAt(i) !== 123) {
+      const j = scanName(s, i, end);
+      name = s.slice(i, j);
+      i = j;
+    }
+    if (i < end && s.charCodeAt(i) === 123) {
+      this.quotedName = '';
+      i = this.parseLabelBody(s, i + 1, end, pairs, name === '');
+      name = name || this.quotedName;
+    }
+    const normalise = this.normalisedLabel(name);
+    const out: Label[] = [{ name: METRIC_NAME, value: name }];
+    for (const p of pairs) {
+      if (p.name === METRIC_NAME) throw this.error(`label name "${METRIC_NAME}" is reserved`);
+      if (p.name === normalise) {
+        const v = parseSampleValue(p.value);
+        out.push({ name: p.name, value: v === undefined ? p.value : formatOpenMetricsFloat(v) });
+      } else out.push(p);
+    }
+    try {
+      return labelsFrom(out);
+    } catch (e) {
+      throw this.error((e as Error).message);
+    }
+  }
+
+  private quotedName = '';
+
+  private normalisedLabel(name: string): string {
+    const fam = this.familyOf(name);
+    if (!fam) return '';
+    if (
+      (this.familyType === 'histogram' || this.familyType === 'gaugehistogram') &&
+      name.endsWith('_bucket')
+    ) {
+      return 'le';
+    }
+    if (this.familyType === 'summary' && name === this.family) return 'quantile';
+    return '';
+  }
+
+  private familyOf(name: string): boolean {
+    if (this.family === '') return false;
+    if (name === this.family) return true;
+    if (!name.startsWith(this.family)) return false;
+    const suffix = name.slice(this.family.length);
+    return (
+      suffix === '_total' ||
+      suffix === '_bucket' ||
+      suffix === '_sum' ||
+      suffix === '_count' ||
+      suffix === '_created' ||
+      suffix === '_info' ||
+      suffix === '_gcount' ||
+      suffix === '_gsum'
+    );
+  }
+
+  private error(reason: string): ExpositionError {
+    return new ExpositionError(this.lineNo, reason);
+  }
+
+  private metadataLine(line: string): Entry | null {
+    const om = this.format === 'openmetrics';
+    if (om && line === '# EOF') {
+      this.seenEOF = true;
+      return null;
+    }
+    // "#" then a blank, then the keyword; anything else is a comment in the Prometheus format.
+    let i = 1;
+    if (i >= line.length || !isSpace(line.charCodeAt(i))) {
+      if (om) throw this.error(`invalid comment line ${JSON.stringify(line)}`);
+      return 'comment';
+    }
+    while (i < line.length && isSpace(line.charCodeAt(i))) i++;
+    let j = i;
+    while (j < line.length && !isSpace(line.charCodeAt(j))) j++;
+    const keyword = line.slice(i, j);
+    const kind: Entry | null =
+      keyword === 'HELP' ? 'help' : keyword === 'TYPE' ? 'type' : keyword === 'UNIT' && om ? 'unit' : null;
+    if (kind === null) {
+      if (om) throw this.error(`invalid metadata line ${JSON.stringify(line)}`);
+      return 'comment';
+    }
+    i = j;
+    while (i < line.length && isSpace(line.charCodeAt(i))) i++;
+    let name: string;
+    if (line.charCodeAt(i) === 34) {
+      const [q, next] = this.parseQuoted(line, i, line.length);
+      name = q;
+      j = next;
+    } else {
+      j = scanName(line, i, line.length);
+      name = line.slice(i, j);
+    }
+    if (name === '') {
+      if (om) throw this.error(`${keyword} line without a metric name`);
+      return 'comment';
+    }
+    if (j < line.length && !isSpace(line.charCodeAt(j))) {
+      throw this.error(`invalid metric name in ${keyword} line: ${JSON.stringify(line.slice(i))}`);
+    }
+    let rest = j < line.length ? line.slice(j + 1) : '';
+    if (!om) rest = rest.replace(/^[ \t]+/, '');
+    this.metaName = name;
+    if (kind === 'type') {
+      const t = rest.trim() as MetricType;
+      if (!(om ? OM_TYPES : PROM_TYPES).has(t))
+        throw this.error(`invalid metric type ${JSON.stringify(rest)}`);
+      this.metaText = t;
+      this.family = name;
+      this.familyType = t === 'untyped' ? 'unknown' : t;
+    } else if (kind === 'help') {
+      this.metaText = unescapeHelp(rest, om);
+    } else {
+      this.metaText = rest;
+    }
+    return kind;
+  }
+
+  private sampleLine(line: string, lineStart: number): void {
+    const s = this.text;
+    const end = lineStart + line.length;
+    let i = lineStart;
+    this.seriesStart = i;
+    this.quotedName = '';
+    if (s.charCodeAt(i) === 123) {
+      // {"utf8.name", ...}: the name is the first, unpaired, quoted string.
+      const scratch: Label[] = [];
+      i = this.parseLabelBody(s, i + 1, end, scratch, true);
+      this.nameText = this.quotedName;
+      if (this.nameText === '') throw this.error('metric name missing');
+    } else {
+      const j = scanName(s, i, end);
+      if (j === i) throw this.error(`invalid metric name at ${JSON.stringify(line)}`);
+      this.nameText = s.slice(i, j);
+      i = j;
+      if (i < end && s.charCodeAt(i) === 123) {
+        const scratch: Label[] = [];
+        i = this.parseLabelBody(s, i + 1, end, scratch, false);
+      }
+    }
+    this.seriesEnd = i;
+    if (i >= end || !isSpace(s.charCodeAt(i))) {
+      throw this.error(`expected a value after the series in ${JSON.stringify(line)}`);
+    }
+    const om = this.format === 'openmetrics';
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    let j = i;
+    while (j < end && !isSpace(s.charCodeAt(j))) j++;
+    const v = parseSampleValue(s.slice(i, j));
+    if (v === undefined) throw this.error(`invalid value ${JSON.stringify(s.slice(i, j))}`);
+    this.curValue = v;
+    this.curTimestamp = null;
+    this.curExemplar = null;
+    i = j;
+    while (i < end && isSpace(s.charCodeAt(i))) i++;
+    if (i < end && s.charCodeAt(i) !== 35) {
+      j = i;
+      while (j < end && !isSpace(s.charCodeAt(j))) j++;
+      this.curTimestamp = om ? parseOMTimestamp(s.slice(i, j)) : parseIntTimestamp(s.slice(i, j));
+      if (this.curTimestamp === null) throw this.error(`invalid timestamp ${JSON.stringify(s.slice(i, j))}`);
+      i = j;
+      while (i < end && isSpace(s.charCodeAt(i))) i++;
+    }
+    if (i < end) {
+      if (om && s.startsWith('# ', i)) {
+        this.curExemplar = this.parseExemplar(s, i + 2, end);
+        return;
+      }
+      if (!om && s.charCodeAt(i) === 35) return; // trailing comment, tolerated by the text format
+      throw this.error(`unexpected text after the sample: ${JSON.stringify(s.slice(i, end))}`);
+    }
+  }
+
+  private parseExemplar(s: string, i: number, end: number): Exemplar {
+    if (s.charCodeAt(i) !== 123) throw this.error('exemplar must start with "{"');
+    const pairs: Label[] = [];
+    i = this.parseLabelBody(s, i + 1, end, pairs, false);
+    if (!isSpace(s.charCodeAt(i))) throw this.error('expected a value after exemplar labels');
+    const rest = s
+      .slice(i + 1, end)
+      .trim()
+      .split(/[ \t]+/);
+    const value = parseSampleValue(rest[0] ?? '');
+    if (value === undefined) throw this.error(`invalid exemplar value ${JSON.stringify(rest[0] ?? '')}`);
+    let timestamp: number | null = null;
+    if (rest.length > 1) {
+      timestamp = parseOMTimestamp(rest[1]);
+      if (timestamp === null) throw this.error(`invalid exemplar timestamp ${JSON.stringify(rest[1])}`);
+    }
+    let runes = 0;
+    for (const p of pairs) runes += [...p.name].length + [...p.value].length;
+    if (runes > 128) throw this.error('exemplar labels exceed 128 UTF-8 characters');
+    return { labels: labelsFrom(pairs), value, timestamp };
+  }
+
+  /**
+   * Parses `name="value", ...}` starting after "{", filling `out`; returns the index after "}".
+   * With `allowBareName`, one unpaired quoted string is taken as the metric name (UTF-8 syntax).
+   */
+  private parseLabelBody(s: string, i: number, end: number, out: Label[], allowBareName: boolean): number {
+    const om = this.format === 'openmetrics';
+    for (;;) {
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      if (i >= end) throw this.error('unterminated label set');
+      if (s.charCodeAt(i) === 125) return i + 1;
+      let name: string;
+      if (s.charCodeAt(i) === 34) {
+        const [q, next] = this.parseQuoted(s, i, end);
+        i = next;
+        if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+        if (s.charCodeAt(i) !== 61) {
+          if (!allowBareName || this.quotedName !== '')
+            throw this.error(`expected "=" after label name ${JSON.stringify(q)}`);
+          this.quotedName = q;
+          i = this.afterLabel(s, i, end);
+          if (s.charCodeAt(i - 1) === 125) return i;
+          continue;
+        }
+        name = q;
+      } else {
+        const j = scanLabelName(s, i, end);
+        if (j === i)
+          throw this.error(`invalid label name at ${JSON.stringify(s.slice(i, Math.min(end, i + 20)))}`);
+        name = s.slice(i, j);
+        i = j;
+        if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      }
+      if (s.charCodeAt(i) !== 61) throw this.error(`expected "=" after label name "${name}"`);
+      i++;
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      if (s.charCodeAt(i) !== 34) throw this.error(`expected a quoted value for label "${name}"`);
+      const [value, next] = this.parseQuoted(s, i, end);
+      out.push({ name, value });
+      i = this.afterLabel(s, next, end);
+      if (s.charCodeAt(i - 1) === 125) return i;
+    }
+  }
+
+  /** After a label: "," (maybe followed by "}") or "}". Returns the index after what it consumed. */
+  private afterLabel(s: string, i: number, end: number): number {
+    if (this.format !== 'openmetrics') while (i < end && isSpace(s.charCodeAt(i))) i++;
+    const c = s.charCodeAt(i);
+    if (c === 125) return i + 1;
+    if (c === 44) {
+      let k = i + 1;
+      if (this.format !== 'openmetrics') while (k < end && isSpace(s.charCodeAt(k))) k++;
+      if (s.charCodeAt(k) === 125) return k + 1;
+      return i + 1;
+    }
+    throw this.error(`expected "," or "}" in label set, got ${JSON.stringify(s.slice(i, i + 10))}`);
+  }
+
+  /** Parses a double-quoted string at s[i] with \\, \" and \n escapes. */
+  private parseQuoted(s: string, i: number, end: number): [string, number] {
+    let out = '';
+    let from = i + 1;
+    for (let k = i + 1; k < end; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 34) return [out + s.slice(from, k), k + 1];
+      if (c === 92) {
+        out += s.slice(from, k);
+        const d = s.charCodeAt(k + 1);
+        if (d === 92) out += '\\';
+        else if (d === 34) out += '"';
+        else if (d === 110) out += '\n';
+        else if (this.format === 'openmetrics') throw this.error(`invalid escape "\\${s[k + 1] ?? ''}"`);
+        else out += '\\' + (s[k + 1] ?? '');
+        k++;
+        from = k + 1;
+      }
+    }
+    throw this.error('unterminated quoted string');
+  }
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++)
+    if (!isSpace(line.charCodeAt(i)) && line.charCodeAt(i) !== 13) return false;
+  return true;
+}
+
+/** Metric names: [a-zA-Z_:][a-zA-Z0-9_:]*. Returns the end index. */
+function scanName(s: string, i: number, end: number): number {
+  let j = i;
+  while (j < end) {
+    const c = s.charCodeAt(j);
+    const ok =
+      (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 58 || (j > i && c >= 48 && c <= 57);
+    if (!ok) break;
+    j++;
+  }
+  return j;
+}
+
+function scanLabelName(s: string, i: number, end: number): number {
+  let j = i;
+  while (j < end) {
+    const c = s.charCodeAt(j);
+    const ok = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (j > i && c >= 48 && c <= 57);
+    if (!ok) break;
+    j++;
+  }
+  return j;
+}
+
+function parseIntTimestamp(s: string): number | null {
+  if (!/^-?\d{1,19}$/.test(s)) return null;
+  const v = Number(s);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** OpenMetrics timestamps are seconds, possibly fractional. */
+function parseOMTimestamp(s: string): number | null {
+  const v = parseSampleValue(s);
+  if (v === undefined || !Number.isFinite(v)) return null;
+  return Math.round(v * 1000);
+}
+
+function unescapeHelp(s: string, om: boolean): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
+    const d = s[i + 1];
+    if (d === '\\') out += '\\';
+    else if (d === 'n') out += '\n';
+    else if (d === '"' && om) out += '"';
+    else out += '\\' + (d ?? '');
+    i++;
+  }
+  return out;
+}
