@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ConfigError, formatDuration, parseDuration, parsePrometheusConfig } from './index.js';
+
+describe('parseDuration', () => {
+  const good: Array<[string, number]> = [
+    ['0', 0],
+    ['15s', 15_000],
+    ['1h30m', 5_400_000],
+    ['500ms', 500],
+    ['1d', 86_400_000],
+    ['1w', 604_800_000],
+    ['1y', 31_536_000_000],
+    ['2m3s4ms', 123_004],
+  ];
+  for (const [s, ms] of good) {
+    it(`${s} = ${ms}ms and prints back`, () => {
+      assert.equal(parseDuration(s), ms);
+      assert.equal(parseDuration(formatDuration(ms)), ms);
+    });
+  }
+  for (const s of ['', '1', '1.5s', 's', '1m1h', '1s1s', '-1s', '1 s']) {
+    it(`rejects ${JSON.stringify(s)}`, () => assert.throws(() => parseDuration(s)));
+  }
+});
+
+describe('prometheus.yml', () => {
+  it('applies upstream defaults and job overrides', () => {
+    const text = readFileSync(new URL('./testdata/good.yml', import.meta.url), 'utf8');
+    const c = parsePrometheusConfig(text);
+    assert.equal(c.global.scrapeInterval, 15_000);
+    assert.equal(c.global.scrapeTimeout, 10_000);
+    assert.equal(c.global.evaluationInterval, 30_000);
+    assert.deepEqual(c.global.externalLabels, { monitor: 'codelab' });
+    assert.deepEqual(c.ruleFiles, ['rules/*.yml']);
+    const [self, node] = c.scrapeConfigs;
+    assert.equal(self.jobName, 'prometheus');
+    assert.equal(self.scrapeInterval, 15_000);
+    assert.equal(self.scrapeTimeout, 10_000);
+    assert.equal(self.metricsPath, '/metrics');
+    assert.equal(self.scheme, 'http');
+    assert.equal(self.honorTimestamps, true);
+    assert.deepEqual(self.scrapeProtocols, [
+      'OpenMetricsText1.0.0',
+      'OpenMetricsText0.0.1',
+      'PrometheusText1.0.0',
+      'PrometheusText0.0.4',
+    ]);
+    assert.deepEqual(self.staticConfigs, [{ targets: ['localhost:9090'], labels: { group: 'self' } }]);
+    assert.equal(node.scrapeInterval, 5_000);
+    assert.equal(node.scrapeTimeout, 5_000, 'timeout is capped at the job interval');
+    assert.deepEqual(node.params, { module: ['http_2xx'] });
+    assert.equal(node.sampleLimit, 1000);
+    assert.equal(node.bodySizeLimit, 10 * 1024 * 1024);
+    assert.equal(node.relabelConfigs[0].action, 'replace');
+    assert.equal(node.relabelConfigs[0].replacement, '$1');
+    assert.equal(node.relabelConfigs[0].separator, ';');
+    assert.match(c.warnings[0], /rule_files/);
+  });
+
+  it('accepts an empty file as all defaults', () => {
+    const c = parsePrometheusConfig('');
+    assert.equal(c.global.scrapeInterval, 60_000);
+    assert.equal(c.scrapeConfigs.length, 0);
+  });
+
+  it('warns about valid upstream fields it does not act on yet', () => {
+    const c = parsePrometheusConfig(
+      'scrape_configs:\n  - job_name: x\n    file_sd_configs:\n      - files: [a.json]\n',
+    );
+    assert.match(c.warnings[0], /prometheus.yml:3: .*file_sd_configs is not supported/);
+  });
+
+  const bad: Array<[string, number, RegExp]> = [
+    ['global:\n  scrape_interval: 15x\n', 2, /not a valid duration/],
+    ['global:\n  scrap_interval: 15s\n', 2, /field scrap_interval not found in type config.GlobalConfig/],
+    ['scrape_configs:\n  - job_name: a\n  - job_name: a\n', 3, /multiple scrape configs with job name "a"/],
+    ['scrape_configs:\n  - static_configs: []\n', 2, /job_name is empty/],
+    [
+      'scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n',
+      4,
+      /scrape timeout greater than scrape interval/,
+    ],
+    ['scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - regex: "a(?=b)"\n', 4, /invalid regex/],
+    [
+      'scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: explode\n',
+      4,
+      /unknown relabel action/,
+    ],
+    [
+      'scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - action: hashmod\n        target_label: x\n',
+      4,
+      /non-zero modulus/,
+    ],
+    [
+      'scrape_configs:\n  - job_name: a\n    static_configs:\n      - labels: {"": x}\n',
+      4,
+      /not a valid label name/,
+    ],
+    ['scrape_configs:\n  - job_name: a\n    honor_labels: yes please\n', 3, /true or false/],
+    ['global: [1, 2]\n', 1, /must be a mapping/],
+    ['global:\n  scrape_interval: 1s\n  scrape_interval: 2s\n', 3, /unique/i],
+    ['scrape_configs:\n  - job_name: a\n    scrape_protocols: [Nope]\n', 3, /unknown scrape protocol Nope/],
+    ['scrape_configs: [\n', 2, /./],
+  ];
+  for (const [text, line, re] of bad) {
+    it(`rejects ${JSON.stringify(text.slice(0, 60))} at line ${line}`, () => {
+      assert.throws(
+        () => parsePrometheusConfig(text),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.line === line &&
+          re.test(e.reason) &&
+          e.message.startsWith(`prometheus.yml:${line}: `),
+      );
+    });
+  }
+});

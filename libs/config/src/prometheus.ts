@@ -1,0 +1,429 @@
+import { readFileSync } from 'node:fs';
+import type { Node } from 'yaml';
+import { AnchoredRegex } from '@pharos/regex';
+import { ConfigError, Decoder, type Fields } from './yaml-decode.js';
+
+export const SCRAPE_PROTOCOL_NAMES = [
+  'OpenMetricsText1.0.0',
+  'OpenMetricsText0.0.1',
+  'PrometheusText1.0.0',
+  'PrometheusText0.0.4',
+  'PrometheusProto',
+] as const;
+export type ScrapeProtocolName = (typeof SCRAPE_PROTOCOL_NAMES)[number];
+
+export const DEFAULT_SCRAPE_PROTOCOLS: readonly ScrapeProtocolName[] = [
+  'OpenMetricsText1.0.0',
+  'OpenMetricsText0.0.1',
+  'PrometheusText1.0.0',
+  'PrometheusText0.0.4',
+];
+
+export const RELABEL_ACTIONS = [
+  'replace',
+  'keep',
+  'drop',
+  'keepequal',
+  'dropequal',
+  'hashmod',
+  'labelmap',
+  'labeldrop',
+  'labelkeep',
+  'lowercase',
+  'uppercase',
+] as const;
+export type RelabelAction = (typeof RELABEL_ACTIONS)[number];
+
+export interface RelabelConfig {
+  readonly sourceLabels: readonly string[];
+  readonly separator: string;
+  readonly regex: AnchoredRegex;
+  readonly modulus: number;
+  readonly targetLabel: string;
+  readonly replacement: string;
+  readonly action: RelabelAction;
+}
+
+export interface StaticConfig {
+  readonly targets: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Limits shared by global and per-job settings; 0 means no limit. */
+export interface ScrapeLimits {
+  readonly bodySizeLimit: number;
+  readonly sampleLimit: number;
+  readonly labelLimit: number;
+  readonly labelNameLengthLimit: number;
+  readonly labelValueLengthLimit: number;
+  readonly targetLimit: number;
+  readonly keepDroppedTargets: number;
+}
+
+export interface GlobalConfig extends ScrapeLimits {
+  readonly scrapeInterval: number;
+  readonly scrapeTimeout: number;
+  readonly scrapeProtocols: readonly ScrapeProtocolName[];
+  readonly evaluationInterval: number;
+  readonly ruleQueryOffset: number;
+  readonly externalLabels: Readonly<Record<string, string>>;
+  readonly queryLogFile: string;
+}
+
+export interface ScrapeConfig extends ScrapeLimits {
+  readonly jobName: string;
+  readonly scrapeInterval: number;
+  readonly scrapeTimeout: number;
+  readonly scrapeProtocols: readonly ScrapeProtocolName[];
+  readonly fallbackScrapeProtocol: ScrapeProtocolName | undefined;
+  readonly metricsPath: string;
+  readonly scheme: 'http' | 'https';
+  readonly params: Readonly<Record<string, readonly string[]>>;
+  readonly honorLabels: boolean;
+  readonly honorTimestamps: boolean;
+  readonly trackTimestampsStaleness: boolean;
+  readonly enableCompression: boolean;
+  readonly followRedirects: boolean;
+  readonly staticConfigs: readonly StaticConfig[];
+  readonly relabelConfigs: readonly RelabelConfig[];
+  readonly metricRelabelConfigs: readonly RelabelConfig[];
+}
+
+export interface PrometheusConfig {
+  readonly global: GlobalConfig;
+  readonly ruleFiles: readonly string[];
+  readonly scrapeConfigs: readonly ScrapeConfig[];
+  /** The file as written, for /api/v1/status/config. */
+  readonly source: string;
+  /** Settings that are valid upstream but not acted on yet, each with file and line. */
+  readonly warnings: readonly string[];
+}
+
+const SD_CONFIG_FIELDS = [
+  'azure_sd_configs',
+  'consul_sd_configs',
+  'digitalocean_sd_configs',
+  'docker_sd_configs',
+  'dockerswarm_sd_configs',
+  'dns_sd_configs',
+  'ec2_sd_configs',
+  'eureka_sd_configs',
+  'file_sd_configs',
+  'gce_sd_configs',
+  'hetzner_sd_configs',
+  'http_sd_configs',
+  'ionos_sd_configs',
+  'kubernetes_sd_configs',
+  'kuma_sd_configs',
+  'lightsail_sd_configs',
+  'linode_sd_configs',
+  'marathon_sd_configs',
+  'nerve_sd_configs',
+  'nomad_sd_configs',
+  'openstack_sd_configs',
+  'ovhcloud_sd_configs',
+  'puppetdb_sd_configs',
+  'scaleway_sd_configs',
+  'serverset_sd_configs',
+  'triton_sd_configs',
+  'uyuni_sd_configs',
+  'vultr_sd_configs',
+  'stackit_sd_configs',
+];
+
+const HTTP_CLIENT_FIELDS = [
+  'basic_auth',
+  'authorization',
+  'oauth2',
+  'tls_config',
+  'proxy_url',
+  'no_proxy',
+  'proxy_from_environment',
+  'proxy_connect_header',
+  'enable_http2',
+  'http_headers',
+];
+
+const LIMIT_FIELDS = [
+  'body_size_limit',
+  'sample_limit',
+  'label_limit',
+  'label_name_length_limit',
+  'label_value_length_limit',
+  'target_limit',
+  'keep_dropped_targets',
+];
+
+const LATER_SCRAPE_FIELDS = [
+  'scrape_classic_histograms',
+  'always_scrape_classic_histograms',
+  'convert_classic_histograms_to_nhcb',
+  'native_histogram_bucket_limit',
+  'native_histogram_min_bucket_factor',
+  'scrape_native_histograms',
+  'metric_name_validation_scheme',
+  'metric_name_escaping_scheme',
+  'scrape_failure_log_file',
+  'enable_compression',
+];
+
+function limits(f: Fields, def: ScrapeLimits): ScrapeLimits {
+  return {
+    bodySizeLimit: f.bytes('body_size_limit', def.bodySizeLimit),
+    sampleLimit: f.int('sample_limit', def.sampleLimit),
+    labelLimit: f.int('label_limit', def.labelLimit),
+    labelNameLengthLimit: f.int('label_name_length_limit', def.labelNameLengthLimit),
+    labelValueLengthLimit: f.int('label_value_length_limit', def.labelValueLengthLimit),
+    targetLimit: f.int('target_limit', def.targetLimit),
+    keepDroppedTargets: f.int('keep_dropped_targets', def.keepDroppedTargets),
+  };
+}
+
+function protocols(
+  f: Fields,
+  key: string,
+  def: readonly ScrapeProtocolName[],
+): readonly ScrapeProtocolName[] {
+  if (!f.has(key)) return def;
+  const list = f.strList(key);
+  const seen = new Set<string>();
+  for (const p of list) {
+    if (!(SCRAPE_PROTOCOL_NAMES as readonly string[]).includes(p)) {
+      f.d.fail(f.raw(key), `unknown scrape protocol ${p}, supported: ${SCRAPE_PROTOCOL_NAMES.join(', ')}`);
+    }
+    if (seen.has(p))
+      f.d.fail(f.raw(key), `duplicated protocol in scrape_protocols, got ${JSON.stringify(list)}`);
+    seen.add(p);
+  }
+  if (list.length === 0) f.d.fail(f.raw(key), 'scrape_protocols cannot be empty');
+  return list as ScrapeProtocolName[];
+}
+
+function parseGlobal(d: Decoder, node: Node | null): GlobalConfig {
+  const f = d.fields(
+    node,
+    'config.GlobalConfig',
+    [
+      'scrape_interval',
+      'scrape_timeout',
+      'scrape_protocols',
+      'evaluation_interval',
+      'rule_query_offset',
+      'external_labels',
+      'query_log_file',
+      ...LIMIT_FIELDS,
+    ],
+    LATER_SCRAPE_FIELDS,
+  );
+  const scrapeInterval = f.duration('scrape_interval', 60_000);
+  const scrapeTimeout = f.duration('scrape_timeout', Math.min(10_000, scrapeInterval));
+  if (scrapeTimeout > scrapeInterval)
+    d.fail(f.raw('scrape_timeout'), 'global scrape timeout greater than scrape interval');
+  if (scrapeInterval === 0) d.fail(f.raw('scrape_interval'), 'scrape interval must be greater than 0');
+  return {
+    scrapeInterval,
+    scrapeTimeout,
+    scrapeProtocols: protocols(f, 'scrape_protocols', DEFAULT_SCRAPE_PROTOCOLS),
+    evaluationInterval: f.duration('evaluation_interval', 60_000),
+    ruleQueryOffset: f.duration('rule_query_offset', 0),
+    externalLabels: f.labelMap('external_labels'),
+    queryLogFile: f.str('query_log_file', ''),
+    ...limits(f, {
+      bodySizeLimit: 0,
+      sampleLimit: 0,
+      labelLimit: 0,
+      labelNameLengthLimit: 0,
+      labelValueLengthLimit: 0,
+      targetLimit: 0,
+      keepDroppedTargets: 0,
+    }),
+  };
+}
+
+export function parseRelabelConfigs(d: Decoder, nodes: readonly Node[]): RelabelConfig[] {
+  return nodes.map((node) => {
+    const f = d.fields(node, 'relabel.Config', [
+      'source_labels',
+      'separator',
+      'regex',
+      'modulus',
+      'target_label',
+      'replacement',
+      'action',
+    ]);
+    const action = f.str('action', 'replace').toLowerCase() as RelabelAction;
+    if (!RELABEL_ACTIONS.includes(action))
+      d.fail(f.raw('action'), `unknown relabel action ${JSON.stringify(action)}`);
+    let regex: AnchoredRegex;
+    const regexSource = f.str('regex', '(.*)');
+    try {
+      regex = new AnchoredRegex(regexSource);
+    } catch (e) {
+      return d.fail(f.raw('regex'), `invalid regex ${JSON.stringify(regexSource)}: ${(e as Error).message}`);
+    }
+    const rc: RelabelConfig = {
+      sourceLabels: f.strList('source_labels'),
+      separator: f.str('separator', ';'),
+      regex,
+      modulus: f.int('modulus', 0),
+      targetLabel: f.str('target_label', ''),
+      replacement: f.str('replacement', '$1'),
+      action,
+    };
+    const needsTarget = ['replace', 'hashmod', 'lowercase', 'uppercase', 'keepequal', 'dropequal'];
+    if (needsTarget.includes(action) && rc.targetLabel === '') {
+      d.fail(node, `relabel configuration for ${action} action requires 'target_label' value`);
+    }
+    if (action === 'hashmod' && rc.modulus === 0)
+      d.fail(node, 'relabel configuration for hashmod requires non-zero modulus');
+    if (
+      (action === 'labeldrop' || action === 'labelkeep') &&
+      (f.has('source_labels') || f.has('target_label'))
+    ) {
+      d.fail(node, `${action} action requires only 'regex', and no other fields`);
+    }
+    if (
+      (action === 'keepequal' || action === 'dropequal') &&
+      (f.has('regex') || f.has('modulus') || f.has('replacement'))
+    ) {
+      d.fail(
+        node,
+        `${action} action requires only 'source_labels' and \`target_label\`, and no other fields`,
+      );
+    }
+    return rc;
+  });
+}
+
+function parseStaticConfigs(d: Decoder, nodes: readonly Node[]): StaticConfig[] {
+  return nodes.map((node) => {
+    const f = d.fields(node, 'targetgroup.Group', ['targets', 'labels']);
+    const targets = f.strList('targets');
+    for (const t of targets) {
+      if (t === '' || t.includes('/'))
+        d.fail(f.raw('targets'), `${JSON.stringify(t)} is not a valid target address (host:port)`);
+    }
+    return { targets, labels: f.labelMap('labels') };
+  });
+}
+
+function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfig {
+  const f = d.fields(
+    node,
+    'config.ScrapeConfig',
+    [
+      'job_name',
+      'scrape_interval',
+      'scrape_timeout',
+      'scrape_protocols',
+      'fallback_scrape_protocol',
+      'metrics_path',
+      'scheme',
+      'params',
+      'honor_labels',
+      'honor_timestamps',
+      'track_timestamps_staleness',
+      'follow_redirects',
+      'static_configs',
+      'relabel_configs',
+      'metric_relabel_configs',
+      ...LIMIT_FIELDS,
+    ],
+    [
+      ...LATER_SCRAPE_FIELDS,
+      ...HTTP_CLIENT_FIELDS,
+      ...SD_CONFIG_FIELDS.filter((s) => s !== 'static_configs'),
+    ],
+  );
+  const jobName = f.str('job_name', '');
+  if (jobName === '') d.fail(node, 'job_name is empty');
+  const scrapeInterval = f.duration('scrape_interval', g.scrapeInterval);
+  const scrapeTimeout = f.duration('scrape_timeout', Math.min(g.scrapeTimeout, scrapeInterval));
+  if (scrapeTimeout > scrapeInterval) {
+    d.fail(
+      f.raw('scrape_timeout') ?? node,
+      `scrape timeout greater than scrape interval for scrape config with job name ${JSON.stringify(jobName)}`,
+    );
+  }
+  if (scrapeInterval === 0) d.fail(f.raw('scrape_interval'), 'scrape interval must be greater than 0');
+  const scheme = f.str('scheme', 'http');
+  if (scheme !== 'http' && scheme !== 'https')
+    d.fail(f.raw('scheme'), `unsupported scheme ${JSON.stringify(scheme)}`);
+  const metricsPath = f.str('metrics_path', '/metrics');
+  if (!metricsPath.startsWith('/')) d.fail(f.raw('metrics_path'), 'metrics_path must start with "/"');
+  let fallback: ScrapeProtocolName | undefined;
+  if (f.has('fallback_scrape_protocol')) {
+    const p = f.str('fallback_scrape_protocol', '');
+    if (!(SCRAPE_PROTOCOL_NAMES as readonly string[]).includes(p)) {
+      d.fail(f.raw('fallback_scrape_protocol'), `unknown fallback_scrape_protocol ${p}`);
+    }
+    fallback = p as ScrapeProtocolName;
+  }
+  return {
+    jobName,
+    scrapeInterval,
+    scrapeTimeout,
+    scrapeProtocols: protocols(f, 'scrape_protocols', g.scrapeProtocols),
+    fallbackScrapeProtocol: fallback,
+    metricsPath,
+    scheme,
+    params: f.stringListMap('params'),
+    honorLabels: f.bool('honor_labels', false),
+    honorTimestamps: f.bool('honor_timestamps', true),
+    trackTimestampsStaleness: f.bool('track_timestamps_staleness', false),
+    enableCompression: true,
+    followRedirects: f.bool('follow_redirects', true),
+    staticConfigs: parseStaticConfigs(d, f.seq('static_configs')),
+    relabelConfigs: parseRelabelConfigs(d, f.seq('relabel_configs')),
+    metricRelabelConfigs: parseRelabelConfigs(d, f.seq('metric_relabel_configs')),
+    ...limits(f, g),
+  };
+}
+
+/** Parses prometheus.yml text; `file` names it in errors. */
+export function parsePrometheusConfig(text: string, file = 'prometheus.yml'): PrometheusConfig {
+  const d = new Decoder(file, text);
+  const top = d.fields(
+    d.root,
+    'config.Config',
+    ['global', 'rule_files', 'scrape_configs'],
+    [
+      'alerting',
+      'remote_write',
+      'remote_read',
+      'storage',
+      'tracing',
+      'otlp',
+      'runtime',
+      'scrape_config_files',
+    ],
+  );
+  const global = parseGlobal(d, top.raw('global'));
+  const scrapeConfigs: ScrapeConfig[] = [];
+  const jobs = new Set<string>();
+  for (const node of top.seq('scrape_configs')) {
+    const sc = parseScrapeConfig(d, node, global);
+    if (jobs.has(sc.jobName))
+      d.fail(node, `found multiple scrape configs with job name ${JSON.stringify(sc.jobName)}`);
+    jobs.add(sc.jobName);
+    scrapeConfigs.push(sc);
+  }
+  const ruleFiles = top.strList('rule_files');
+  if (ruleFiles.length > 0)
+    d.warn(top.raw('rule_files'), 'rule_files are loaded but not evaluated until the ruler lands');
+  return { global, ruleFiles, scrapeConfigs, source: text, warnings: d.warnings };
+}
+
+export function loadPrometheusConfig(path: string): PrometheusConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(
+      path,
+      0,
+      `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return parsePrometheusConfig(text, path);
+}
