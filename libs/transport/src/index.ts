@@ -1,0 +1,3 @@
+export * from './log.js';
+export * from './in-process-log.js';
+export * from './sample-bus.js';
