@@ -1,0 +1,263 @@
+import { BitReader, BitWriter } from './bitstream.js';
+
+// Gorilla-style float chunk, laid out as Prometheus' XOR chunk: a 2-byte sample count, the first
+// timestamp as a zigzag varint and its value as 64 raw bits, the second timestamp as a varint
+// delta, then delta-of-delta timestamps in 14/17/20/64-bit buckets and XOR-compressed values.
+// Doubles are handled as two uint32 halves so no BigInt is needed.
+
+export const MAX_SAMPLES_PER_CHUNK = 120;
+
+const TWO32 = 4294967296;
+const scratch = new DataView(new ArrayBuffer(8));
+
+function writeUvarint(w: BitWriter, v: number): void {
+  while (v >= 128) {
+    w.writeBits((v % 128) | 128, 8);
+    v = Math.floor(v / 128);
+  }
+  w.writeBits(v, 8);
+}
+
+function readUvarint(r: BitReader): number {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 10; i++) {
+    const b = r.readBits(8);
+    v += (b & 127) * mul;
+    if (b < 128) return v;
+    mul *= 128;
+  }
+  throw new Error('varint overflow in chunk');
+}
+
+function zigzag(v: number): number {
+  return v >= 0 ? v * 2 : -v * 2 - 1;
+}
+
+function unzigzag(v: number): number {
+  return v % 2 === 0 ? v / 2 : -(v + 1) / 2;
+}
+
+function ctz32(x: number): number {
+  return 31 - Math.clz32(x & -x);
+}
+
+/** Appends samples in timestamp order into an XOR chunk. */
+export class XorAppender {
+  private readonly w = new BitWriter(128);
+  private n = 0;
+  private t = 0;
+  private tDelta = 0;
+  private hi = 0;
+  private lo = 0;
+  private leading = 0xff;
+  private trailing = 0;
+  minTime = 0;
+  maxTime = 0;
+
+  constructor() {
+    this.w.writeBits(0, 16);
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  append(t: number, v: number): void {
+    scratch.setFloat64(0, v);
+    const hi = scratch.getUint32(0);
+    const lo = scratch.getUint32(4);
+    const w = this.w;
+    if (this.n === 0) {
+      writeUvarint(w, zigzag(t));
+      w.writeBits(hi, 32);
+      w.writeBits(lo, 32);
+      this.minTime = t;
+    } else if (this.n === 1) {
+      const delta = t - this.t;
+      writeUvarint(w, delta);
+      this.writeValue(hi, lo);
+      this.tDelta = delta;
+    } else {
+      const delta = t - this.t;
+      const dod = delta - this.tDelta;
+      if (dod === 0) w.writeBit(0);
+      else if (dod >= -8191 && dod <= 8192) {
+        w.writeBits(0b10, 2);
+        w.writeBits(dod & 0x3fff, 14);
+      } else if (dod >= -65535 && dod <= 65536) {
+        w.writeBits(0b110, 3);
+        w.writeBits(dod & 0x1ffff, 17);
+      } else if (dod >= -524287 && dod <= 524288) {
+        w.writeBits(0b1110, 4);
+        w.writeBits(dod & 0xfffff, 20);
+      } else {
+        w.writeBits(0b1111, 4);
+        const dhi = Math.floor(dod / TWO32);
+        w.writeBits(dhi >>> 0, 32);
+        w.writeBits((dod - dhi * TWO32) >>> 0, 32);
+      }
+      this.writeValue(hi, lo);
+      this.tDelta = delta;
+    }
+    this.t = t;
+    this.maxTime = t;
+    this.hi = hi;
+    this.lo = lo;
+    this.n++;
+    w.setUint16(0, this.n);
+  }
+
+  /** The encoded chunk so far (a copy: safe to keep after further appends). */
+  bytes(): Uint8Array {
+    return this.w.bytes();
+  }
+
+  private writeValue(hi: number, lo: number): void {
+    const w = this.w;
+    const xhi = (hi ^ this.hi) >>> 0;
+    const xlo = (lo ^ this.lo) >>> 0;
+    if (xhi === 0 && xlo === 0) {
+      w.writeBit(0);
+      return;
+    }
+    w.writeBit(1);
+    let leading = xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo);
+    const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
+    if (leading >= 32) leading = 31; // 5 bits hold at most 31
+    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
+      // Fits the previous window: only the meaningful bits.
+      w.writeBit(0);
+      writeShifted(w, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
+      return;
+    }
+    this.leading = leading;
+    this.trailing = trailing;
+    const sig = 64 - leading - trailing;
+    w.writeBit(1);
+    w.writeBits(leading, 5);
+    w.writeBits(sig & 63, 6); // 64 significant bits are written as 0
+    writeShifted(w, xhi, xlo, trailing, sig);
+  }
+}
+
+/** Writes bits [shift, shift+n) of the 64-bit value hi:lo. */
+function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
+  let h: number;
+  let l: number;
+  if (shift >= 32) {
+    h = 0;
+    l = hi >>> (shift - 32);
+  } else if (shift === 0) {
+    h = hi;
+    l = lo;
+  } else {
+    l = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+    h = hi >>> shift;
+  }
+  if (n > 32) {
+    w.writeBits(h, n - 32);
+    w.writeBits(l, 32);
+  } else {
+    w.writeBits(n === 32 ? l : l & ((1 << n) - 1), n);
+  }
+}
+
+export function chunkSampleCount(chunk: Uint8Array): number {
+  return (chunk[0] << 8) | chunk[1];
+}
+
+/** Reads an XOR chunk sample by sample. */
+export class XorIterator {
+  private readonly r: BitReader;
+  private readonly total: number;
+  private i = 0;
+  private tDelta = 0;
+  private hi = 0;
+  private lo = 0;
+  private leading = 0;
+  private trailing = 0;
+  t = 0;
+  v = 0;
+
+  constructor(chunk: Uint8Array) {
+    if (chunk.length < 2) throw new Error('chunk too short');
+    this.total = chunkSampleCount(chunk);
+    this.r = new BitReader(chunk, 2);
+  }
+
+  next(): boolean {
+    if (this.i >= this.total) return false;
+    const r = this.r;
+    if (this.i === 0) {
+      this.t = unzigzag(readUvarint(r));
+      this.hi = r.readBits(32);
+      this.lo = r.readBits(32);
+    } else if (this.i === 1) {
+      this.tDelta = readUvarint(r);
+      this.t += this.tDelta;
+      this.readValue();
+    } else {
+      // The bucket is told by the number of leading 1 bits (0 to 4) before a 0.
+      let ones = 0;
+      while (ones < 4 && r.readBit() === 1) ones++;
+      let dod: number;
+      if (ones === 0) dod = 0;
+      else if (ones < 4) dod = signExtend(r.readBits(DOD_BITS[ones]), DOD_BITS[ones]);
+      else {
+        const dhi = r.readBits(32) | 0;
+        dod = dhi * TWO32 + r.readBits(32);
+      }
+      this.tDelta += dod;
+      this.t += this.tDelta;
+      this.readValue();
+    }
+    scratch.setUint32(0, this.hi);
+    scratch.setUint32(4, this.lo);
+    this.v = scratch.getFloat64(0);
+    this.i++;
+    return true;
+  }
+
+  private readValue(): void {
+    const r = this.r;
+    if (r.readBit() === 0) return;
+    if (r.readBit() === 1) {
+      this.leading = r.readBits(5);
+      let sig = r.readBits(6);
+      if (sig === 0) sig = 64;
+      this.trailing = 64 - this.leading - sig;
+    }
+    const sig = 64 - this.leading - this.trailing;
+    let h = 0;
+    let l: number;
+    if (sig > 32) {
+      h = r.readBits(sig - 32);
+      l = r.readBits(32);
+    } else {
+      l = r.readBits(sig);
+    }
+    // Shift h:l left by `trailing` back into place, then XOR.
+    const s = this.trailing;
+    let xhi: number;
+    let xlo: number;
+    if (s >= 32) {
+      xhi = (l << (s - 32)) >>> 0;
+      xlo = 0;
+    } else if (s === 0) {
+      xhi = h;
+      xlo = l;
+    } else {
+      xhi = ((h << s) | (l >>> (32 - s))) >>> 0;
+      xlo = (l << s) >>> 0;
+    }
+    this.hi = (this.hi ^ xhi) >>> 0;
+    this.lo = (this.lo ^ xlo) >>> 0;
+  }
+}
+
+const DOD_BITS = [0, 14, 17, 20];
+
+function signExtend(v: number, bits: number): number {
+  return v > 2 ** (bits - 1) ? v - 2 ** bits : v;
+}

@@ -1,0 +1,5 @@
+export * from './chunkenc/xor.js';
+export * from './db.js';
+export * from './postings.js';
+export * from './queryable.js';
+export * from './memory-queryable.js';

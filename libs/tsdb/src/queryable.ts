@@ -1,0 +1,19 @@
+import type { LabelMatcher, Labels } from '@pharos/model';
+
+/** One series' samples in a time range, as parallel arrays in timestamp order. */
+export interface SeriesData {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+/**
+ * What the querier needs from storage. An ingester implements it locally; a gRPC client
+ * implements it for remote shards; a fan-out merges several.
+ */
+export interface Queryable {
+  select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]>;
+  series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]>;
+  labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
+  labelValues(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
+}
