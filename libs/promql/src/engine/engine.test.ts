@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatLabels, STALE_NAN } from '@pharos/model';
+import { Engine, ParseError, QueryError, type QueryResult } from '../index.js';
+import { MemoryQueryable } from '@pharos/tsdb';
+
+const MIN = 60_000;
+
+function counter(
+  q: MemoryQueryable,
+  labels: Record<string, string>,
+  step: number,
+  n: number,
+  inc: number,
+): void {
+  const ts: number[] = [];
+  const vs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ts.push(i * step);
+    vs.push(i * inc);
+  }
+  q.add(labels, ts, vs);
+}
+
+// Values are rounded to 12 significant digits: float results are compared approximately, as the
+// Prometheus test runner does.
+function vectorRows(r: QueryResult): string[] {
+  assert.equal(r.resultType, 'vector');
+  return r.resultType === 'vector'
+    ? r.result.map((s) => `${formatLabels(s.labels)} ${Number(s.v.toPrecision(12))}`).sort()
+    : [];
+}
+
+describe('engine', () => {
+  const q = new MemoryQueryable();
+  counter(q, { __name__: 'http_requests_total', job: 'api', instance: 'a' }, 15_000, 41, 15);
+  counter(q, { __name__: 'http_requests_total', job: 'api', instance: 'b' }, 15_000, 41, 30);
+  counter(q, { __name__: 'http_requests_total', job: 'web', instance: 'c' }, 15_000, 41, 3);
+  const engine = new Engine();
+
+  it('selects with all four matcher types', async () => {
+    const rows = vectorRows(
+      await engine.instantQuery(q, 'http_requests_total{job=~"a.*", instance!="b", job!~"x"}', 10 * MIN),
+    );
+    assert.deepEqual(rows, ['http_requests_total{instance="a", job="api"} 600']);
+  });
+
+  it('computes rate with the extrapolation Prometheus uses', async () => {
+    // 1 per second, samples exactly on the window edges: the left edge is excluded (left-open).
+    const rows = vectorRows(
+      await engine.instantQuery(q, 'rate(http_requests_total{instance="a"}[5m])', 10 * MIN),
+    );
+    assert.deepEqual(rows, ['{instance="a", job="api"} 1']);
+  });
+
+  it('sums by a label after rate', async () => {
+    const rows = vectorRows(
+      await engine.instantQuery(q, 'sum by (job) (rate(http_requests_total[5m]))', 10 * MIN),
+    );
+    assert.deepEqual(rows, ['{job="api"} 3', '{job="web"} 0.2']);
+  });
+
+  it('looks back 5m and stops at a staleness marker', async () => {
+    const s = new MemoryQueryable();
+    s.add({ __name__: 'g' }, [0, 60_000, 120_000], Float64Array.of(1, 2, STALE_NAN));
+    s.add({ __name__: 'h' }, [0], [7]);
+    assert.deepEqual(vectorRows(await engine.instantQuery(s, 'g', 119_999)), ['g 2']);
+    assert.deepEqual(vectorRows(await engine.instantQuery(s, 'g', 120_000)), []);
+    // The lookback window is left-open: a sample exactly 5m old is out.
+    assert.deepEqual(vectorRows(await engine.instantQuery(s, 'h', 5 * MIN - 1)), ['h 7']);
+    assert.deepEqual(vectorRows(await engine.instantQuery(s, 'h', 5 * MIN)), []);
+  });
+
+  it('answers range queries with one point per step', async () => {
+    const r = await engine.rangeQuery(q, 'sum(http_requests_total{job="web"})', 0, 2 * MIN, 30_000);
+    assert.equal(r.resultType, 'matrix');
+    if (r.resultType !== 'matrix') return;
+    assert.equal(r.result.length, 1);
+    assert.deepEqual(Array.from(r.result[0].timestamps), [0, 30_000, 60_000, 90_000, 120_000]);
+    assert.deepEqual(Array.from(r.result[0].values), [0, 6, 12, 18, 24]);
+  });
+
+  it('evaluates scalar arithmetic with precedence', async () => {
+    const r = await engine.instantQuery(q, '-2 ^ 2 + 3 * 2', 0);
+    assert.deepEqual(r, { resultType: 'scalar', t: 0, v: 2 });
+  });
+
+  it('reports parse errors with a position', async () => {
+    await assert.rejects(
+      engine.instantQuery(q, 'sum(rate(x[5m])', 0),
+      (e: unknown) => e instanceof ParseError && /^1:\d+: parse error:/.test(e.message),
+    );
+    await assert.rejects(engine.instantQuery(q, '{job=~""}', 0), /at least one non-empty matcher/);
+    await assert.rejects(
+      engine.instantQuery(q, 'rate(x)', 0),
+      /expected type range vector in call to function "rate", got instant vector/,
+    );
+  });
+
+  it('refuses a range query over a range vector', async () => {
+    await assert.rejects(
+      engine.rangeQuery(q, 'x[5m]', 0, 60_000, 15_000),
+      (e: unknown) => e instanceof QueryError && /range query/.test(e.message),
+    );
+  });
+
+  it('stops a query that loads too many samples', async () => {
+    const small = new Engine({ maxSamples: 10 });
+    await assert.rejects(small.instantQuery(q, 'http_requests_total[10m]', 10 * MIN), /too many samples/);
+  });
+});

@@ -1,0 +1,1166 @@
+import {
+  isStaleNaN,
+  LabelsBuilder,
+  labelsKey,
+  METRIC_NAME,
+  type Label,
+  type LabelMatcher,
+  type Labels,
+} from '@pharos/model';
+import { anchoredRegex, expandTemplate } from '@pharos/regex';
+import type { Queryable, SeriesData } from '@pharos/tsdb';
+import {
+  COMPARISON_OPS,
+  type AggregateExpr,
+  type AtModifier,
+  type BinaryExpr,
+  type Call,
+  type Expr,
+  type VectorMatching,
+} from '../parser/ast.js';
+import { parseExpr, typeOf } from '../parser/parser.js';
+import { bucketQuantile, DATE_FUNCTIONS, MATH_FUNCTIONS, roundTo } from './instant-functions.js';
+import { KahanSum, NAME_KEEPING_RANGE_FUNCTIONS, quantile, RANGE_FUNCTIONS } from './range-functions.js';
+import { QueryError, type EvalValue, type QueryResult, type StepSeries } from './types.js';
+
+export interface EngineOptions {
+  /** How far back an instant selector looks for a sample (ms); Prometheus' default is 5m. */
+  readonly lookbackDelta: number;
+  /** Most samples a query may hold at once. */
+  readonly maxSamples: number;
+  /** Query timeout in ms. */
+  readonly timeout: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  lookbackDelta: 300_000,
+  maxSamples: 50_000_000,
+  timeout: 120_000,
+};
+
+/** One evaluation's frame: the steps it runs at. Subqueries evaluate in frames of their own. */
+interface Frame {
+  readonly start: number;
+  readonly end: number;
+  readonly step: number;
+  readonly n: number;
+  /** The outermost query's start and end, for @ start() / end(). */
+  readonly queryStart: number;
+  readonly queryEnd: number;
+}
+
+function frameTimes(f: Frame): Float64Array {
+  const out = new Float64Array(f.n);
+  for (let i = 0; i < f.n; i++) out[i] = f.start + i * f.step;
+  return out;
+}
+
+class Evaluation {
+  private samples = 0;
+  private readonly deadline: number;
+
+  constructor(
+    private readonly q: Queryable,
+    private readonly opts: EngineOptions,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.deadline = Date.now() + opts.timeout;
+  }
+
+  private checkpoint(): void {
+    if (this.signal?.aborted) {
+      const timedOut = (this.signal.reason as Error | undefined)?.name === 'TimeoutError';
+      throw timedOut
+        ? new QueryError('query timed out in expression evaluation', 'timeout')
+        : new QueryError('query was canceled', 'canceled');
+    }
+    if (Date.now() > this.deadline)
+      throw new QueryError('query timed out in expression evaluation', 'timeout');
+  }
+
+  private account(n: number): void {
+    this.samples += n;
+    if (this.samples > this.opts.maxSamples) {
+      throw new QueryError(
+        'query processing would load too many samples into memory in query execution',
+        'too_many_samples',
+      );
+    }
+  }
+
+  async eval(e: Expr, f: Frame): Promise<EvalValue> {
+    this.checkpoint();
+    switch (e.type) {
+      case 'NumberLiteral':
+        return { kind: 'scalar', vals: new Float64Array(f.n).fill(e.value) };
+      case 'StringLiteral':
+        return { kind: 'string', value: e.value };
+      case 'ParenExpr':
+        return this.eval(e.expr, f);
+      case 'UnaryExpr': {
+        const v = await this.eval(e.expr, f);
+        if (e.op === '+') return v;
+        if (v.kind === 'scalar') return { kind: 'scalar', vals: v.vals.map((x) => -x) };
+        if (v.kind !== 'vector') throw new QueryError('unary minus on a non-vector');
+        return {
+          kind: 'vector',
+          series: v.series.map((s) => ({
+            labels: dropName(s.labels),
+            vals: s.vals.map((x) => -x),
+            has: s.has,
+          })),
+        };
+      }
+      case 'VectorSelector':
+        return this.evalVectorSelector(e.matchers, e.offset, e.at, f);
+      case 'MatrixSelector': {
+        const data = await this.fetchRange(e.vector.matchers, e.vector.offset, e.vector.at, e.range, f);
+        return { kind: 'matrix', series: data, range: e.range };
+      }
+      case 'SubqueryExpr':
+        return this.evalSubquery(e, f);
+      case 'Call':
+        return this.evalCall(e, f);
+      case 'AggregateExpr':
+        return this.evalAggregate(e, f);
+      case 'BinaryExpr':
+        return this.evalBinary(e, f);
+    }
+  }
+
+  private atTime(at: AtModifier | null, f: Frame): number | null {
+    if (at === null) return null;
+    if (at.kind === 'time') return at.ms;
+    return at.kind === 'start' ? f.queryStart : f.queryEnd;
+  }
+
+  /** Evaluation times of a selector at each step: the step itself, or the @ time, minus offset. */
+  private selectorTimes(offset: number, at: AtModifier | null, f: Frame): Float64Array {
+    const fixed = this.atTime(at, f);
+    const out = new Float64Array(f.n);
+    for (let i = 0; i < f.n; i++) out[i] = (fixed ?? f.start + i * f.step) - offset;
+    return out;
+  }
+
+  private async evalVectorSelector(
+    matchers: readonly LabelMatcher[],
+    offset: number,
+    at: AtModifier | null,
+    f: Frame,
+    /** timestamp(): emit each sample's own time instead of its value. */
+    sampleTimes = false,
+  ): Promise<EvalValue> {
+    const times = this.selectorTimes(offset, at, f);
+    const mint = Math.min(times[0], times[f.n - 1]) - this.opts.lookbackDelta;
+    const maxt = Math.max(times[0], times[f.n - 1]);
+    const data = await this.q.select(matchers, mint + 1, maxt);
+    const series: StepSeries[] = [];
+    const lookback = this.opts.lookbackDelta;
+    for (const d of data) {
+      this.account(d.timestamps.length);
+      const vals = new Float64Array(f.n);
+      const has = new Uint8Array(f.n);
+      const ts = d.timestamps;
+      let j = 0;
+      let any = false;
+      for (let i = 0; i < f.n; i++) {
+        const t = times[i];
+        // Times only move forward without @, so the cursor never goes back; with @ all are equal.
+        if (i > 0 && t < times[i - 1]) j = 0;
+        while (j < ts.length && ts[j] <= t) j++;
+        const k = j - 1;
+        if (k >= 0 && ts[k] > t - lookback && !isStaleNaN(d.values[k])) {
+          vals[i] = sampleTimes ? ts[k] / 1000 : d.values[k];
+          has[i] = 1;
+          any = true;
+        }
+      }
+      if (any) series.push({ labels: sampleTimes ? dropName(d.labels) : d.labels, vals, has });
+    }
+    return { kind: 'vector', series: sampleTimes ? mergeSameLabels(series, f.n) : series };
+  }
+
+  private async fetchRange(
+    matchers: readonly LabelMatcher[],
+    offset: number,
+    at: AtModifier | null,
+    range: number,
+    f: Frame,
+  ): Promise<SeriesData[]> {
+    const times = this.selectorTimes(offset, at, f);
+    const mint = Math.min(times[0], times[f.n - 1]) - range;
+    const maxt = Math.max(times[0], times[f.n - 1]);
+    const data = await this.q.select(matchers, mint + 1, maxt);
+    const out: SeriesData[] = [];
+    for (const d of data) {
+      this.account(d.timestamps.length);
+      out.push(withoutStaleMarkers(d));
+    }
+    return out;
+  }
+
+  private async evalSubquery(e: Extract<Expr, { type: 'SubqueryExpr' }>, f: Frame): Promise<EvalValue> {
+    const step = e.step > 0 ? e.step : 60_000;
+    const fixed = this.atTime(e.at, f);
+    const outerStart = (fixed ?? f.start) - e.offset;
+    const outerEnd = (fixed ?? f.end) - e.offset;
+    const lo = outerStart - e.range;
+    let start = Math.floor(lo / step) * step;
+    if (start <= lo) start += step;
+    const n = outerEnd >= start ? Math.floor((outerEnd - start) / step) + 1 : 0;
+    if (n === 0) return { kind: 'matrix', series: [], range: e.range };
+    const inner: Frame = {
+      start,
+      end: start + (n - 1) * step,
+      step,
+      n,
+      queryStart: f.queryStart,
+      queryEnd: f.queryEnd,
+    };
+    const v = await this.eval(e.expr, inner);
+    const series: SeriesData[] = [];
+    const times = frameTimes(inner);
+    const vec =
+      v.kind === 'scalar'
+        ? [{ labels: [] as Labels, vals: v.vals, has: new Uint8Array(n).fill(1) }]
+        : v.kind === 'vector'
+          ? v.series
+          : [];
+    for (const s of vec) {
+      const ts: number[] = [];
+      const vs: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (s.has[i]) {
+          ts.push(times[i]);
+          vs.push(s.vals[i]);
+        }
+      }
+      series.push({ labels: s.labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) });
+    }
+    // The subquery's own offset and @ were applied when choosing its frame; the windows below
+    // are taken relative to the same shifted times.
+    return { kind: 'matrix', series, range: e.range, shift: { offset: e.offset, at: fixed } };
+  }
+
+  /** Applies a range function to each series of a range argument, window by window. */
+  private applyRange(
+    name: string,
+    arg: Expr,
+    m: Extract<EvalValue, { kind: 'matrix' }>,
+    params: number[],
+    f: Frame,
+    paramAt?: Float64Array[],
+  ): EvalValue {
+    const fn = RANGE_FUNCTIONS.get(name);
+    if (!fn) throw new QueryError(`function "${name}" is not implemented yet`);
+    const { offset, at } = windowShift(arg, m);
+    const fixed = at !== undefined ? at : this.atTime(atOf(arg), f);
+    const keepName = NAME_KEEPING_RANGE_FUNCTIONS.has(name);
+    const out: StepSeries[] = [];
+    const stepParams = params.slice();
+    for (const s of m.series) {
+      const ts = s.timestamps;
+      const vals = new Float64Array(f.n);
+      const has = new Uint8Array(f.n);
+      let lo = 0;
+      let hi = 0;
+      let any = false;
+      for (let i = 0; i < f.n; i++) {
+        const rangeEnd = (fixed ?? f.start + i * f.step) - offset;
+        const rangeStart = rangeEnd - m.range;
+        if (fixed !== null || i === 0) {
+          lo = 0;
+          hi = 0;
+        }
+        while (lo < ts.length && ts[lo] <= rangeStart) lo++;
+        if (hi < lo) hi = lo;
+        while (hi < ts.length && ts[hi] <= rangeEnd) hi++;
+        if (paramAt) for (let p = 0; p < paramAt.length; p++) stepParams[p] = paramAt[p][i];
+        const v = fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams);
+        if (v !== undefined) {
+          vals[i] = v;
+          has[i] = 1;
+          any = true;
+        }
+      }
+      if (any) out.push({ labels: keepName ? s.labels : dropName(s.labels), vals, has });
+    }
+    return { kind: 'vector', series: mergeSameLabels(out, f.n) };
+  }
+
+  private async evalCall(e: Call, f: Frame): Promise<EvalValue> {
+    const name = e.func;
+    if (name === 'time') return { kind: 'scalar', vals: frameTimes(f).map((t) => t / 1000) };
+    if (name === 'pi') return { kind: 'scalar', vals: new Float64Array(f.n).fill(Math.PI) };
+    if (RANGE_FUNCTIONS.has(name)) {
+      const argIdx = e.args.findIndex((a) => typeOf(a) === 'matrix');
+      const scalars: Float64Array[] = [];
+      for (let i = 0; i < e.args.length; i++) {
+        if (i === argIdx) continue;
+        const v = await this.eval(e.args[i], f);
+        if (v.kind !== 'scalar') throw new QueryError(`expected scalar argument to ${name}`);
+        scalars.push(v.vals);
+      }
+      const m = await this.eval(e.args[argIdx], f);
+      if (m.kind !== 'matrix') throw new QueryError(`expected range vector argument to ${name}`);
+      return this.applyRange(
+        name,
+        e.args[argIdx],
+        m,
+        scalars.map((s) => s[0]),
+        f,
+        scalars,
+      );
+    }
+    if (name === 'absent_over_time') {
+      const m = await this.eval(e.args[0], f);
+      if (m.kind !== 'matrix') throw new QueryError('expected range vector');
+      const present = this.applyRange('present_over_time', e.args[0], m, [], f);
+      return absentOf(e.args[0], present, f.n);
+    }
+    const args: EvalValue[] = [];
+    for (const a of e.args) args.push(await this.eval(a, f));
+    const vec = (i: number): StepSeries[] => {
+      const v = args[i];
+      if (v.kind !== 'vector') throw new QueryError(`expected instant vector argument ${i + 1} to ${name}`);
+      return v.series;
+    };
+    const scalar = (i: number): Float64Array => {
+      const v = args[i];
+      if (v.kind !== 'scalar') throw new QueryError(`expected scalar argument ${i + 1} to ${name}`);
+      return v.vals;
+    };
+    const str = (i: number): string => {
+      const v = args[i];
+      if (v.kind !== 'string') throw new QueryError(`expected string argument ${i + 1} to ${name}`);
+      return v.value;
+    };
+    const mapValues = (fn: (v: number, i: number) => number, keepName = false): EvalValue => ({
+      kind: 'vector',
+      series: mergeSameLabels(
+        vec(0).map((s) => ({
+          labels: keepName ? s.labels : dropName(s.labels),
+          vals: s.vals.map((v, i) => (s.has[i] ? fn(v, i) : 0)),
+          has: s.has,
+        })),
+        f.n,
+      ),
+    });
+    const math = MATH_FUNCTIONS.get(name);
+    if (math) return mapValues(math);
+    const date = DATE_FUNCTIONS.get(name);
+    if (date) {
+      if (e.args.length === 0) {
+        const times = frameTimes(f);
+        return {
+          kind: 'vector',
+          series: [
+            { labels: [], vals: times.map((t) => date(new Date(t))), has: new Uint8Array(f.n).fill(1) },
+          ],
+        };
+      }
+      return mapValues((v) => (Number.isFinite(v) ? date(new Date(Math.floor(v) * 1000)) : NaN));
+    }
+    switch (name) {
+      case 'vector': {
+        const s = scalar(0);
+        return {
+          kind: 'vector',
+          series: [{ labels: [], vals: s.slice(), has: new Uint8Array(f.n).fill(1) }],
+        };
+      }
+      case 'scalar': {
+        const series = vec(0);
+        const out = new Float64Array(f.n).fill(NaN);
+        for (let i = 0; i < f.n; i++) {
+          let found = -1;
+          for (let k = 0; k < series.length; k++) {
+            if (series[k].has[i]) {
+              if (found >= 0) {
+                found = -2;
+                break;
+              }
+              found = k;
+            }
+          }
+          if (found >= 0) out[i] = series[found].vals[i];
+        }
+        return { kind: 'scalar', vals: out };
+      }
+      case 'timestamp': {
+        const arg = e.args[0];
+        const inner = arg.type === 'ParenExpr' ? arg.expr : arg;
+        if (inner.type === 'VectorSelector') {
+          // timestamp() of a selector reports the sample's own time, not the step's.
+          return this.evalVectorSelector(inner.matchers, inner.offset, inner.at, f, true);
+        }
+        const times = frameTimes(f);
+        return mapValues((_v, i) => times[i] / 1000);
+      }
+      case 'clamp': {
+        const lo = scalar(1);
+        const hi = scalar(2);
+        const r = mapValues((v, i) => Math.max(lo[i], Math.min(hi[i], v)));
+        if (r.kind === 'vector')
+          for (const s of r.series) for (let i = 0; i < f.n; i++) if (lo[i] > hi[i]) s.has[i] = 0;
+        return r;
+      }
+      case 'clamp_min': {
+        const lo = scalar(1);
+        return mapValues((v, i) => (Number.isNaN(v) ? v : Math.max(lo[i], v)));
+      }
+      case 'clamp_max': {
+        const hi = scalar(1);
+        return mapValues((v, i) => (Number.isNaN(v) ? v : Math.min(hi[i], v)));
+      }
+      case 'round': {
+        const to = e.args.length > 1 ? scalar(1) : new Float64Array(f.n).fill(1);
+        return mapValues((v, i) => roundTo(v, to[i]));
+      }
+      case 'absent':
+        return absentOf(e.args[0], args[0], f.n);
+      case 'sort':
+      case 'sort_desc':
+      case 'sort_by_label':
+      case 'sort_by_label_desc':
+        return sortSeries(
+          name,
+          vec(0),
+          args.slice(1).map((a) => (a.kind === 'string' ? a.value : '')),
+        );
+      case 'label_replace':
+        return this.labelReplace(vec(0), str(1), str(2), str(3), str(4), f.n);
+      case 'label_join': {
+        const dst = str(1);
+        const sep = str(2);
+        const srcs = args.slice(3).map((_a, i) => str(i + 3));
+        const out = vec(0).map((s) => {
+          const b = new LabelsBuilder(s.labels);
+          b.set(dst, srcs.map((n) => b.get(n)).join(sep));
+          return { ...s, labels: b.labels() };
+        });
+        return { kind: 'vector', series: mergeSameLabels(out, f.n) };
+      }
+      case 'histogram_quantile':
+        return histogramQuantile(scalar(0), vec(1), f.n);
+      default:
+        throw new QueryError(`function "${name}" is not implemented yet`);
+    }
+  }
+
+  private labelReplace(
+    series: StepSeries[],
+    dst: string,
+    repl: string,
+    src: string,
+    regex: string,
+    n: number,
+  ): EvalValue {
+    let re;
+    try {
+      re = anchoredRegex(regex);
+    } catch (e) {
+      throw new QueryError(
+        `invalid regular expression in label_replace(): ${regex}: ${(e as Error).message}`,
+      );
+    }
+    if (dst === '') throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
+    const out = series.map((s) => {
+      const b = new LabelsBuilder(s.labels);
+      const m = re.exec(b.get(src));
+      if (m === null) return s;
+      b.set(dst, expandTemplate(repl, m));
+      return { ...s, labels: b.labels() };
+    });
+    return { kind: 'vector', series: mergeSameLabels(out, n) };
+  }
+
+  private async evalAggregate(e: AggregateExpr, f: Frame): Promise<EvalValue> {
+    const v = await this.eval(e.expr, f);
+    if (v.kind !== 'vector') throw new QueryError('aggregation over a non-vector');
+    let param: Float64Array | null = null;
+    let label = '';
+    if (e.param !== null) {
+      const p = await this.eval(e.param, f);
+      if (p.kind === 'scalar') param = p.vals;
+      else if (p.kind === 'string') label = p.value;
+    }
+    const groups = new Map<string, { labels: Labels; members: StepSeries[] }>();
+    const grouping = new Set(e.grouping);
+    for (const s of v.series) {
+      const gl = groupLabels(s.labels, grouping, e.without);
+      const key = labelsKey(gl);
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { labels: gl, members: [] }));
+      g.members.push(s);
+    }
+    const n = f.n;
+    const out: StepSeries[] = [];
+    switch (e.op) {
+      case 'topk':
+      case 'bottomk':
+        return { kind: 'vector', series: topk(e.op === 'topk', groups, param as Float64Array, n) };
+      case 'count_values': {
+        if (label === '') throw new QueryError('invalid label name ""');
+        const byValue = new Map<string, StepSeries>();
+        for (const g of groups.values()) {
+          for (const s of g.members) {
+            for (let i = 0; i < n; i++) {
+              if (!s.has[i]) continue;
+              const vs = formatCountValue(s.vals[i]);
+              const b = new LabelsBuilder(g.labels).set(label, vs);
+              const ls = b.labels();
+              const key = labelsKey(ls);
+              let o = byValue.get(key);
+              if (!o)
+                byValue.set(key, (o = { labels: ls, vals: new Float64Array(n), has: new Uint8Array(n) }));
+              o.vals[i]++;
+              o.has[i] = 1;
+            }
+          }
+        }
+        return { kind: 'vector', series: [...byValue.values()] };
+      }
+      case 'limitk':
+      case 'limit_ratio':
+        throw new QueryError(`aggregation "${e.op}" is not implemented yet`);
+      default:
+        break;
+    }
+    for (const g of groups.values()) {
+      const vals = new Float64Array(n);
+      const has = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const r = aggregateStep(e.op, g.members, i, param ? param[i] : NaN);
+        if (r !== undefined) {
+          vals[i] = r;
+          has[i] = 1;
+        }
+      }
+      if (has.includes(1)) out.push({ labels: g.labels, vals, has });
+    }
+    return { kind: 'vector', series: out };
+  }
+
+  private async evalBinary(e: BinaryExpr, f: Frame): Promise<EvalValue> {
+    const lhs = await this.eval(e.lhs, f);
+    const rhs = await this.eval(e.rhs, f);
+    const n = f.n;
+    const isCmp = COMPARISON_OPS.has(e.op);
+    if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
+      const vals = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const [v] = binop(e.op, lhs.vals[i], rhs.vals[i]);
+        vals[i] = isCmp ? (v ? 1 : 0) : v;
+      }
+      return { kind: 'scalar', vals };
+    }
+    if (lhs.kind === 'vector' && rhs.kind === 'scalar')
+      return vectorScalar(e, lhs.series, rhs.vals, false, n);
+    if (lhs.kind === 'scalar' && rhs.kind === 'vector') return vectorScalar(e, rhs.series, lhs.vals, true, n);
+    if (lhs.kind !== 'vector' || rhs.kind !== 'vector')
+      throw new QueryError('binary expression on unsupported types');
+    const matching = e.matching ?? { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
+    if (e.op === 'and' || e.op === 'or' || e.op === 'unless')
+      return setOp(e.op, lhs.series, rhs.series, matching, n);
+    return vectorVector(e, lhs.series, rhs.series, matching, n);
+  }
+}
+
+function atOf(arg: Expr): AtModifier | null {
+  if (arg.type === 'MatrixSelector') return arg.vector.at;
+  if (arg.type === 'ParenExpr') return atOf(arg.expr);
+  return null;
+}
+
+/** Offset and fixed time that position a range argument's windows relative to each step. */
+function windowShift(
+  arg: Expr,
+  m: Extract<EvalValue, { kind: 'matrix' }>,
+): { offset: number; at: number | null | undefined } {
+  if (m.shift) return { offset: m.shift.offset, at: m.shift.at };
+  if (arg.type === 'MatrixSelector') return { offset: arg.vector.offset, at: undefined };
+  if (arg.type === 'ParenExpr') return windowShift(arg.expr, m);
+  return { offset: 0, at: undefined };
+}
+
+function withoutStaleMarkers(d: SeriesData): SeriesData {
+  let stale = 0;
+  for (let i = 0; i < d.values.length; i++) if (isStaleNaN(d.values[i])) stale++;
+  if (stale === 0) return d;
+  const ts = new Float64Array(d.timestamps.length - stale);
+  const vs = new Float64Array(ts.length);
+  let j = 0;
+  for (let i = 0; i < d.values.length; i++) {
+    if (isStaleNaN(d.values[i])) continue;
+    ts[j] = d.timestamps[i];
+    vs[j++] = d.values[i];
+  }
+  return { labels: d.labels, timestamps: ts, values: vs };
+}
+
+export function dropName(labels: Labels): Labels {
+  if (labels.length === 0 || labels[0].name !== METRIC_NAME) {
+    return labels.some((l) => l.name === METRIC_NAME) ? labels.filter((l) => l.name !== METRIC_NAME) : labels;
+  }
+  return labels.slice(1);
+}
+
+/**
+ * Series that end up with the same labels (after a name was dropped) become one series when their
+ * steps do not overlap; an overlap is the error Prometheus reports.
+ */
+function mergeSameLabels(series: StepSeries[], n: number): StepSeries[] {
+  if (series.length < 2) return series;
+  const byKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const key = labelsKey(s.labels);
+    const prev = byKey.get(key);
+    if (!prev) {
+      byKey.set(key, s);
+      out.push(s);
+      continue;
+    }
+    const merged = { labels: prev.labels, vals: prev.vals.slice(), has: prev.has.slice() };
+    for (let i = 0; i < n; i++) {
+      if (!s.has[i]) continue;
+      if (merged.has[i]) throw new QueryError('vector cannot contain metrics with the same labelset');
+      merged.vals[i] = s.vals[i];
+      merged.has[i] = 1;
+    }
+    out[out.indexOf(prev)] = merged;
+    byKey.set(key, merged);
+  }
+  return out;
+}
+
+function absentOf(arg: Expr, v: EvalValue, n: number): EvalValue {
+  const series = v.kind === 'vector' ? v.series : [];
+  const vals = new Float64Array(n).fill(1);
+  const has = new Uint8Array(n).fill(1);
+  for (const s of series) for (let i = 0; i < n; i++) if (s.has[i]) has[i] = 0;
+  if (!has.includes(1)) return { kind: 'vector', series: [] };
+  // Labels come from the selector's equality matchers, unless a name appears twice.
+  let sel: Expr = arg;
+  while (sel.type === 'ParenExpr') sel = sel.expr;
+  const matchers =
+    sel.type === 'VectorSelector' ? sel.matchers : sel.type === 'MatrixSelector' ? sel.vector.matchers : [];
+  const b = new LabelsBuilder();
+  const seen = new Map<string, number>();
+  for (const m of matchers) seen.set(m.name, (seen.get(m.name) ?? 0) + 1);
+  for (const m of matchers) {
+    if (m.type === '=' && m.name !== METRIC_NAME && seen.get(m.name) === 1) b.set(m.name, m.value);
+  }
+  return { kind: 'vector', series: [{ labels: b.labels(), vals, has }] };
+}
+
+function sortSeries(name: string, series: StepSeries[], byLabels: string[]): EvalValue {
+  const out = series.slice();
+  if (name === 'sort' || name === 'sort_desc') {
+    const desc = name === 'sort_desc';
+    out.sort((a, b) => {
+      const x = a.vals[0];
+      const y = b.vals[0];
+      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+      if (Number.isNaN(y)) return -1;
+      return desc ? y - x : x - y;
+    });
+  } else {
+    const desc = name === 'sort_by_label_desc';
+    const coll = new Intl.Collator('en', { numeric: true });
+    out.sort((a, b) => {
+      for (const l of byLabels) {
+        const c = coll.compare(valueOf(a.labels, l), valueOf(b.labels, l));
+        if (c !== 0) return desc ? -c : c;
+      }
+      const c = labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1;
+      return desc ? -c : c;
+    });
+  }
+  return { kind: 'vector', series: out };
+}
+
+function valueOf(labels: Labels, name: string): string {
+  for (const l of labels) if (l.name === name) return l.value;
+  return '';
+}
+
+function histogramQuantile(q: Float64Array, series: StepSeries[], n: number): EvalValue {
+  const groups = new Map<string, { labels: Labels; buckets: Array<{ le: number; s: StepSeries }> }>();
+  for (const s of series) {
+    const leStr = valueOf(s.labels, 'le');
+    const le =
+      leStr === '' ? NaN : Number(leStr.replace(/^\+?inf$/i, 'Infinity').replace(/^-inf$/i, '-Infinity'));
+    if (Number.isNaN(le)) continue;
+    const ls = dropName(s.labels).filter((l) => l.name !== 'le');
+    const key = labelsKey(ls);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { labels: ls, buckets: [] }));
+    g.buckets.push({ le, s });
+  }
+  const out: StepSeries[] = [];
+  for (const g of groups.values()) {
+    const vals = new Float64Array(n);
+    const has = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const bs = g.buckets.filter((b) => b.s.has[i]).map((b) => ({ upper: b.le, count: b.s.vals[i] }));
+      if (bs.length === 0) continue;
+      vals[i] = bucketQuantile(q[i], bs);
+      has[i] = 1;
+    }
+    if (has.includes(1)) out.push({ labels: g.labels, vals, has });
+  }
+  return { kind: 'vector', series: out };
+}
+
+function groupLabels(labels: Labels, grouping: ReadonlySet<string>, without: boolean): Labels {
+  const out: Label[] = [];
+  for (const l of labels) {
+    if (without) {
+      if (l.name !== METRIC_NAME && !grouping.has(l.name)) out.push(l);
+    } else if (grouping.has(l.name)) out.push(l);
+  }
+  return out;
+}
+
+function aggregateStep(
+  op: AggregateExpr['op'],
+  members: StepSeries[],
+  i: number,
+  param: number,
+): number | undefined {
+  let count = 0;
+  switch (op) {
+    case 'sum': {
+      const k = new KahanSum();
+      for (const s of members) {
+        if (!s.has[i]) continue;
+        k.add(s.vals[i]);
+        count++;
+      }
+      return count > 0 ? k.value() : undefined;
+    }
+    case 'avg': {
+      const k = new KahanSum();
+      for (const s of members) {
+        if (!s.has[i]) continue;
+        k.add(s.vals[i]);
+        count++;
+      }
+      if (count === 0) return undefined;
+      const sum = k.value();
+      if (Number.isFinite(sum) || Number.isNaN(sum)) return sum / count;
+      let mean = 0;
+      let c = 0;
+      for (const s of members) if (s.has[i]) mean += (s.vals[i] - mean) / ++c;
+      return mean;
+    }
+    case 'count':
+      for (const s of members) if (s.has[i]) count++;
+      return count > 0 ? count : undefined;
+    case 'group':
+      for (const s of members) if (s.has[i]) return 1;
+      return undefined;
+    case 'min':
+    case 'max': {
+      let r: number | undefined;
+      for (const s of members) {
+        if (!s.has[i]) continue;
+        const v = s.vals[i];
+        if (r === undefined || Number.isNaN(r) || (op === 'min' ? v < r : v > r)) r = v;
+      }
+      return r;
+    }
+    case 'stddev':
+    case 'stdvar': {
+      let mean = 0;
+      let m2 = 0;
+      for (const s of members) {
+        if (!s.has[i]) continue;
+        count++;
+        const d = s.vals[i] - mean;
+        mean += d / count;
+        m2 += d * (s.vals[i] - mean);
+      }
+      if (count === 0) return undefined;
+      const variance = m2 / count;
+      return op === 'stddev' ? Math.sqrt(variance) : variance;
+    }
+    case 'quantile': {
+      const vals: number[] = [];
+      for (const s of members) if (s.has[i]) vals.push(s.vals[i]);
+      return vals.length > 0 ? quantile(param, vals) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function topk(
+  top: boolean,
+  groups: Map<string, { labels: Labels; members: StepSeries[] }>,
+  param: Float64Array,
+  n: number,
+): StepSeries[] {
+  const picked = new Map<StepSeries, StepSeries>();
+  for (const g of groups.values()) {
+    for (let i = 0; i < n; i++) {
+      const k = param[i];
+      if (Number.isNaN(k)) throw new QueryError(`Parameter value is NaN`);
+      const kk = Math.min(Math.floor(k), g.members.length);
+      if (kk < 1) continue;
+      const present = g.members.filter((s) => s.has[i]);
+      present.sort((a, b) => {
+        const x = a.vals[i];
+        const y = b.vals[i];
+        if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+        if (Number.isNaN(y)) return -1;
+        return top ? y - x : x - y;
+      });
+      for (const s of present.slice(0, kk)) {
+        let o = picked.get(s);
+        if (!o) picked.set(s, (o = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) }));
+        o.vals[i] = s.vals[i];
+        o.has[i] = 1;
+      }
+    }
+  }
+  return [...picked.values()];
+}
+
+function formatCountValue(v: number): string {
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  if (Number.isNaN(v)) return 'NaN';
+  return String(v);
+}
+
+/** Applies a binary operator; the second result says whether a comparison held. */
+function binop(op: BinaryExpr['op'], l: number, r: number): [number, boolean] {
+  switch (op) {
+    case '+':
+      return [l + r, true];
+    case '-':
+      return [l - r, true];
+    case '*':
+      return [l * r, true];
+    case '/':
+      return [l / r, true];
+    case '%':
+      return [goMod(l, r), true];
+    case '^':
+      return [Math.pow(l, r), true];
+    case 'atan2':
+      return [Math.atan2(l, r), true];
+    case '==':
+      return [l, l === r];
+    case '!=':
+      return [l, l !== r];
+    case '>':
+      return [l, l > r];
+    case '<':
+      return [l, l < r];
+    case '>=':
+      return [l, l >= r];
+    case '<=':
+      return [l, l <= r];
+    default:
+      throw new QueryError(`operator "${op}" not allowed here`);
+  }
+}
+
+/** Go's math.Mod: the result has the sign of the dividend (same as JS %). */
+function goMod(l: number, r: number): number {
+  return l % r;
+}
+
+function vectorScalar(
+  e: BinaryExpr,
+  series: StepSeries[],
+  scalar: Float64Array,
+  scalarLeft: boolean,
+  n: number,
+): EvalValue {
+  const isCmp = COMPARISON_OPS.has(e.op);
+  const out: StepSeries[] = [];
+  for (const s of series) {
+    const vals = new Float64Array(n);
+    const has = new Uint8Array(n);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (!s.has[i]) continue;
+      const [l, r] = scalarLeft ? [scalar[i], s.vals[i]] : [s.vals[i], scalar[i]];
+      const [v, keep] = binop(e.op, l, r);
+      if (isCmp) {
+        if (e.returnBool) vals[i] = keep ? 1 : 0;
+        else if (keep) vals[i] = s.vals[i];
+        else continue;
+      } else vals[i] = v;
+      has[i] = 1;
+      any = true;
+    }
+    if (any) out.push({ labels: !isCmp || e.returnBool ? dropName(s.labels) : s.labels, vals, has });
+  }
+  return { kind: 'vector', series: mergeSameLabels(out, n) };
+}
+
+function signature(labels: Labels, m: VectorMatching): string {
+  const names = new Set(m.matchingLabels);
+  let s = '';
+  for (const l of labels) {
+    const inSet = names.has(l.name);
+    if (m.on ? inSet : !inSet && l.name !== METRIC_NAME)
+      s += `${l.name.length}:${l.name}${l.value.length}:${l.value}`;
+  }
+  return s;
+}
+
+function setOp(
+  op: 'and' | 'or' | 'unless',
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  m: VectorMatching,
+  n: number,
+): EvalValue {
+  const rhsBySig = new Map<string, StepSeries[]>();
+  for (const s of rhs) {
+    const k = signature(s.labels, m);
+    const l = rhsBySig.get(k);
+    if (l) l.push(s);
+    else rhsBySig.set(k, [s]);
+  }
+  const presentAt = (list: StepSeries[] | undefined, i: number) =>
+    list !== undefined && list.some((s) => s.has[i]);
+  if (op === 'and' || op === 'unless') {
+    const out: StepSeries[] = [];
+    for (const s of lhs) {
+      const others = rhsBySig.get(signature(s.labels, m));
+      const has = new Uint8Array(n);
+      let any = false;
+      for (let i = 0; i < n; i++) {
+        if (s.has[i] && presentAt(others, i) === (op === 'and')) {
+          has[i] = 1;
+          any = true;
+        }
+      }
+      if (any) out.push({ labels: s.labels, vals: s.vals, has });
+    }
+    return { kind: 'vector', series: out };
+  }
+  const lhsBySig = new Map<string, StepSeries[]>();
+  for (const s of lhs) {
+    const k = signature(s.labels, m);
+    const l = lhsBySig.get(k);
+    if (l) l.push(s);
+    else lhsBySig.set(k, [s]);
+  }
+  const out: StepSeries[] = lhs.slice();
+  for (const s of rhs) {
+    const others = lhsBySig.get(signature(s.labels, m));
+    const has = new Uint8Array(n);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (s.has[i] && !presentAt(others, i)) {
+        has[i] = 1;
+        any = true;
+      }
+    }
+    if (any) out.push({ labels: s.labels, vals: s.vals, has });
+  }
+  return { kind: 'vector', series: out };
+}
+
+function vectorVector(
+  e: BinaryExpr,
+  lhs: StepSeries[],
+  rhs: StepSeries[],
+  m: VectorMatching,
+  n: number,
+): EvalValue {
+  const isCmp = COMPARISON_OPS.has(e.op);
+  // The "one" side is looked up by signature; with group_right the sides swap roles.
+  const swapped = m.card === 'one-to-many';
+  const many = swapped ? rhs : lhs;
+  const one = swapped ? lhs : rhs;
+  const oneBySig = new Map<string, StepSeries[]>();
+  for (const s of one) {
+    const k = signature(s.labels, m);
+    const l = oneBySig.get(k);
+    if (l) l.push(s);
+    else oneBySig.set(k, [s]);
+  }
+  const dropsName = !isCmp || e.returnBool;
+  const outByKey = new Map<string, StepSeries>();
+  const out: StepSeries[] = [];
+  const usedOne = new Map<string, Map<number, number>>();
+  for (const ms of many) {
+    const sig = signature(ms.labels, m);
+    const candidates = oneBySig.get(sig);
+    if (!candidates) continue;
+    for (let i = 0; i < n; i++) {
+      if (!ms.has[i]) continue;
+      let os: StepSeries | undefined;
+      for (const c of candidates) {
+        if (!c.has[i]) continue;
+        if (os !== undefined) {
+          throw new QueryError(
+            `found duplicate series for the match group ${describeSig(c.labels, m)} on the ${swapped ? 'left' : 'right'} hand-side of the operation: [${fmt(os.labels)}, ${fmt(c.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          );
+        }
+        os = c;
+      }
+      if (os === undefined) continue;
+      if (m.card === 'one-to-one') {
+        let seen = usedOne.get(sig);
+        if (!seen) usedOne.set(sig, (seen = new Map()));
+        if (seen.has(i)) {
+          throw new QueryError(
+            `found duplicate series for the match group ${describeSig(ms.labels, m)} on the left hand-side of the operation: [${fmt(ms.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+          );
+        }
+        seen.set(i, 1);
+      }
+      const [l, r] = swapped ? [os.vals[i], ms.vals[i]] : [ms.vals[i], os.vals[i]];
+      const [v, keep] = binop(e.op, l, r);
+      let value = v;
+      if (isCmp) {
+        if (e.returnBool) value = keep ? 1 : 0;
+        else if (!keep) continue;
+      }
+      const labels = resultLabels(ms.labels, os.labels, m, dropsName);
+      const key = labelsKey(labels);
+      let o = outByKey.get(key);
+      if (!o) {
+        o = { labels, vals: new Float64Array(n), has: new Uint8Array(n) };
+        outByKey.set(key, o);
+        out.push(o);
+      } else if (o.has[i]) {
+        throw new QueryError('multiple matches for labels: grouping labels must ensure unique matches');
+      }
+      o.vals[i] = value;
+      o.has[i] = 1;
+    }
+  }
+  return { kind: 'vector', series: out };
+}
+
+function resultLabels(manyLabels: Labels, oneLabels: Labels, m: VectorMatching, dropsName: boolean): Labels {
+  const b = new LabelsBuilder(manyLabels);
+  if (dropsName) b.del(METRIC_NAME);
+  if (m.card === 'one-to-one') {
+    if (m.on) b.keep(new Set(m.matchingLabels));
+    else b.del(...m.matchingLabels);
+  }
+  for (const name of m.include) {
+    const v = valueOf(oneLabels, name);
+    b.set(name, v);
+  }
+  return b.labels();
+}
+
+function describeSig(labels: Labels, m: VectorMatching): string {
+  const names = new Set(m.matchingLabels);
+  const parts = labels.filter((l) =>
+    m.on ? names.has(l.name) : !names.has(l.name) && l.name !== METRIC_NAME,
+  );
+  return `{${parts.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
+}
+
+function fmt(labels: Labels): string {
+  return `{${labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
+}
+
+/** The PromQL engine: parses, evaluates against a Queryable and shapes the result. */
+export class Engine {
+  readonly opts: EngineOptions;
+
+  constructor(opts: Partial<EngineOptions> = {}) {
+    this.opts = { ...DEFAULT_ENGINE_OPTIONS, ...opts };
+  }
+
+  async instantQuery(
+    q: Queryable,
+    query: string | Expr,
+    time: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    const expr = typeof query === 'string' ? parseExpr(query) : query;
+    const f: Frame = { start: time, end: time, step: 1, n: 1, queryStart: time, queryEnd: time };
+    const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
+    switch (v.kind) {
+      case 'scalar':
+        return { resultType: 'scalar', t: time, v: v.vals[0] };
+      case 'string':
+        return { resultType: 'string', t: time, v: v.value };
+      case 'vector':
+        return {
+          resultType: 'vector',
+          result: v.series.filter((s) => s.has[0]).map((s) => ({ labels: s.labels, t: time, v: s.vals[0] })),
+        };
+      case 'matrix': {
+        const { offset, at } = windowShift(expr, v);
+        const end = (at ?? time) - offset;
+        const start = end - v.range;
+        const result = v.series
+          .map((s) => {
+            let lo = 0;
+            while (lo < s.timestamps.length && s.timestamps[lo] <= start) lo++;
+            let hi = lo;
+            while (hi < s.timestamps.length && s.timestamps[hi] <= end) hi++;
+            return {
+              labels: s.labels,
+              timestamps: s.timestamps.slice(lo, hi),
+              values: s.values.slice(lo, hi),
+            };
+          })
+          .filter((s) => s.timestamps.length > 0);
+        return { resultType: 'matrix', result };
+      }
+    }
+  }
+
+  async rangeQuery(
+    q: Queryable,
+    query: string | Expr,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    const expr = typeof query === 'string' ? parseExpr(query) : query;
+    const t = typeOf(expr);
+    if (t !== 'scalar' && t !== 'vector') {
+      throw new QueryError(
+        `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`,
+      );
+    }
+    const n = Math.floor((end - start) / step) + 1;
+    const f: Frame = { start, end, step, n, queryStart: start, queryEnd: end };
+    const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
+    const times = frameTimes(f);
+    const series =
+      v.kind === 'scalar'
+        ? [{ labels: [] as Labels, vals: v.vals, has: new Uint8Array(n).fill(1) }]
+        : v.kind === 'vector'
+          ? v.series
+          : [];
+    const result = series
+      .map((s) => {
+        let count = 0;
+        for (let i = 0; i < n; i++) if (s.has[i]) count++;
+        const ts = new Float64Array(count);
+        const vs = new Float64Array(count);
+        let j = 0;
+        for (let i = 0; i < n; i++) {
+          if (!s.has[i]) continue;
+          ts[j] = times[i];
+          vs[j++] = s.vals[i];
+        }
+        return { labels: s.labels, timestamps: ts, values: vs };
+      })
+      .filter((s) => s.timestamps.length > 0)
+      .sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1));
+    return { resultType: 'matrix', result };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Labels } from '@pharos/model';
+import type { SeriesData } from '@pharos/tsdb';
+
+/** A series evaluated at every step of a query: `has[i]` says whether step i has a value. */
+export interface StepSeries {
+  labels: Labels;
+  readonly vals: Float64Array;
+  readonly has: Uint8Array;
+  /** Set when the metric name is to be dropped from the output. */
+  dropName?: boolean;
+}
+
+export type EvalValue =
+  | { readonly kind: 'vector'; readonly series: StepSeries[] }
+  | { readonly kind: 'scalar'; readonly vals: Float64Array }
+  | { readonly kind: 'string'; readonly value: string }
+  | {
+      readonly kind: 'matrix';
+      readonly series: SeriesData[];
+      readonly range: number;
+      /** For subqueries: the offset and fixed time their frame was shifted by. */
+      readonly shift?: { readonly offset: number; readonly at: number | null };
+    };
+
+/** Errors raised while evaluating (not parsing): reported as `execution` by the HTTP API. */
+export class QueryError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'execution' | 'timeout' | 'canceled' | 'too_many_samples' = 'execution',
+  ) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+export interface InstantSample {
+  readonly labels: Labels;
+  readonly t: number;
+  readonly v: number;
+}
+
+export interface RangeSeries {
+  readonly labels: Labels;
+  readonly timestamps: Float64Array;
+  readonly values: Float64Array;
+}
+
+export type QueryResult =
+  | { readonly resultType: 'vector'; readonly result: InstantSample[] }
+  | { readonly resultType: 'matrix'; readonly result: RangeSeries[] }
+  | { readonly resultType: 'scalar'; readonly t: number; readonly v: number }
+  | { readonly resultType: 'string'; readonly t: number; readonly v: string };

@@ -1,0 +1,148 @@
+import type { LabelMatcher } from '@pharos/model';
+
+export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
+
+export interface PosRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** `@` modifier: a fixed time in ms, or the query's start()/end(). */
+export type AtModifier = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'start' | 'end' };
+
+export interface NumberLiteral {
+  readonly type: 'NumberLiteral';
+  readonly value: number;
+  readonly pos: PosRange;
+}
+
+export interface StringLiteral {
+  readonly type: 'StringLiteral';
+  readonly value: string;
+  readonly pos: PosRange;
+}
+
+export interface VectorSelector {
+  readonly type: 'VectorSelector';
+  /** The metric name as written before the braces, '' when given only as a matcher. */
+  readonly name: string;
+  readonly matchers: readonly LabelMatcher[];
+  offset: number;
+  at: AtModifier | null;
+  readonly pos: PosRange;
+}
+
+export interface MatrixSelector {
+  readonly type: 'MatrixSelector';
+  readonly vector: VectorSelector;
+  readonly range: number;
+  readonly pos: PosRange;
+}
+
+export interface SubqueryExpr {
+  readonly type: 'SubqueryExpr';
+  readonly expr: Expr;
+  readonly range: number;
+  /** 0 means the default (the global evaluation interval). */
+  readonly step: number;
+  offset: number;
+  at: AtModifier | null;
+  readonly pos: PosRange;
+}
+
+export interface Call {
+  readonly type: 'Call';
+  readonly func: string;
+  readonly args: readonly Expr[];
+  readonly pos: PosRange;
+}
+
+export type AggregateOp =
+  | 'sum'
+  | 'avg'
+  | 'count'
+  | 'min'
+  | 'max'
+  | 'group'
+  | 'stddev'
+  | 'stdvar'
+  | 'topk'
+  | 'bottomk'
+  | 'count_values'
+  | 'quantile'
+  | 'limitk'
+  | 'limit_ratio';
+
+export interface AggregateExpr {
+  readonly type: 'AggregateExpr';
+  readonly op: AggregateOp;
+  readonly expr: Expr;
+  readonly param: Expr | null;
+  readonly grouping: readonly string[];
+  readonly without: boolean;
+  readonly pos: PosRange;
+}
+
+export type BinaryOp =
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | '%'
+  | '^'
+  | 'atan2'
+  | '=='
+  | '!='
+  | '>'
+  | '<'
+  | '>='
+  | '<='
+  | 'and'
+  | 'or'
+  | 'unless';
+
+export interface VectorMatching {
+  readonly card: 'one-to-one' | 'many-to-one' | 'one-to-many' | 'many-to-many';
+  readonly matchingLabels: readonly string[];
+  /** true for on(...), false for ignoring(...) or no clause. */
+  readonly on: boolean;
+  readonly include: readonly string[];
+}
+
+export interface BinaryExpr {
+  readonly type: 'BinaryExpr';
+  readonly op: BinaryOp;
+  readonly lhs: Expr;
+  readonly rhs: Expr;
+  readonly matching: VectorMatching | null;
+  readonly returnBool: boolean;
+  readonly pos: PosRange;
+}
+
+export interface UnaryExpr {
+  readonly type: 'UnaryExpr';
+  readonly op: '-' | '+';
+  readonly expr: Expr;
+  readonly pos: PosRange;
+}
+
+export interface ParenExpr {
+  readonly type: 'ParenExpr';
+  readonly expr: Expr;
+  readonly pos: PosRange;
+}
+
+export type Expr =
+  | NumberLiteral
+  | StringLiteral
+  | VectorSelector
+  | MatrixSelector
+  | SubqueryExpr
+  | Call
+  | AggregateExpr
+  | BinaryExpr
+  | UnaryExpr
+  | ParenExpr;
+
+export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
+export const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);

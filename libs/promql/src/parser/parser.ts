@@ -1,0 +1,636 @@
+import { LabelMatcher, METRIC_NAME, type MatchType } from '@pharos/model';
+import {
+  COMPARISON_OPS,
+  SET_OPS,
+  type AggregateOp,
+  type AtModifier,
+  type BinaryOp,
+  type Expr,
+  type ValueType,
+  type VectorMatching,
+  type VectorSelector,
+} from './ast.js';
+import { ParseError } from './errors.js';
+import { FUNCTIONS } from './functions.js';
+import { lex, type Token } from './lexer.js';
+
+const AGGREGATORS: ReadonlySet<string> = new Set<AggregateOp>([
+  'sum',
+  'avg',
+  'count',
+  'min',
+  'max',
+  'group',
+  'stddev',
+  'stdvar',
+  'topk',
+  'bottomk',
+  'count_values',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+]);
+const PARAM_AGGREGATORS: ReadonlySet<string> = new Set([
+  'topk',
+  'bottomk',
+  'count_values',
+  'quantile',
+  'limitk',
+  'limit_ratio',
+]);
+
+/** Binding power of binary operators, lowest first, as Prometheus' grammar. */
+function precedence(op: BinaryOp): number {
+  switch (op) {
+    case 'or':
+      return 1;
+    case 'and':
+    case 'unless':
+      return 2;
+    case '==':
+    case '!=':
+    case '>':
+    case '<':
+    case '>=':
+    case '<=':
+      return 3;
+    case '+':
+    case '-':
+      return 4;
+    case '*':
+    case '/':
+    case '%':
+    case 'atan2':
+      return 5;
+    case '^':
+      return 6;
+  }
+}
+
+const UNARY_PRECEDENCE = 5.5; // tighter than * but looser than ^: -2^2 is -(2^2)
+
+export function parseExpr(input: string): Expr {
+  return new Parser(input).parseTop();
+}
+
+/** Parses a selector alone (the series API's match[]); returns its matchers. */
+export function parseMetricSelector(input: string): LabelMatcher[] {
+  const e = parseExpr(input);
+  if (e.type !== 'VectorSelector')
+    throw ParseError.at(input, 0, `expected a vector selector, got ${describe(e)}`);
+  return [...e.matchers];
+}
+
+export function typeOf(e: Expr): ValueType {
+  switch (e.type) {
+    case 'NumberLiteral':
+      return 'scalar';
+    case 'StringLiteral':
+      return 'string';
+    case 'VectorSelector':
+      return 'vector';
+    case 'MatrixSelector':
+    case 'SubqueryExpr':
+      return 'matrix';
+    case 'Call':
+      return FUNCTIONS.get(e.func)?.returnType ?? 'vector';
+    case 'AggregateExpr':
+      return 'vector';
+    case 'BinaryExpr':
+      return typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
+    case 'UnaryExpr':
+    case 'ParenExpr':
+      return typeOf(e.expr);
+  }
+}
+
+function describe(e: Expr): string {
+  const t = typeOf(e);
+  return t === 'vector' ? 'instant vector' : t === 'matrix' ? 'range vector' : t;
+}
+
+function typeName(t: ValueType): string {
+  return t === 'vector' ? 'instant vector' : t === 'matrix' ? 'range vector' : t;
+}
+
+class Parser {
+  private readonly toks: Token[];
+  private p = 0;
+
+  constructor(private readonly input: string) {
+    this.toks = lex(input);
+  }
+
+  parseTop(): Expr {
+    if (this.peek().kind === 'EOF') this.fail(this.peek(), 'no expression found in input');
+    const e = this.parseBinary(0);
+    const t = this.peek();
+    if (t.kind !== 'EOF') this.fail(t, `unexpected ${this.describeToken(t)}`);
+    return e;
+  }
+
+  private peek(k = 0): Token {
+    return this.toks[Math.min(this.p + k, this.toks.length - 1)];
+  }
+
+  private next(): Token {
+    const t = this.peek();
+    if (this.p < this.toks.length - 1) this.p++;
+    return t;
+  }
+
+  private fail(t: Token | number, reason: string): never {
+    throw ParseError.at(this.input, typeof t === 'number' ? t : t.start, reason);
+  }
+
+  private describeToken(t: Token): string {
+    switch (t.kind) {
+      case 'EOF':
+        return 'end of input';
+      case 'IDENT':
+        return `identifier "${t.text}"`;
+      case 'NUMBER':
+        return `number "${t.text}"`;
+      case 'DURATION':
+        return `duration "${t.text}"`;
+      case 'STRING':
+        return `string ${JSON.stringify(t.text)}`;
+      case 'OP':
+        return `"${t.text}"`;
+      default:
+        return `"${t.text}"`;
+    }
+  }
+
+  private expect(kind: Token['kind'], context: string): Token {
+    const t = this.next();
+    if (t.kind !== kind)
+      this.fail(t, `unexpected ${this.describeToken(t)} in ${context}, expected "${kind}"`);
+    return t;
+  }
+
+  private isKeyword(t: Token, kw: string): boolean {
+    return t.kind === 'IDENT' && t.text.toLowerCase() === kw;
+  }
+
+  private binaryOp(t: Token): BinaryOp | null {
+    if (
+      t.kind === 'OP' &&
+      ['+', '-', '*', '/', '%', '^', '==', '!=', '>', '<', '>=', '<='].includes(t.text)
+    ) {
+      return t.text as BinaryOp;
+    }
+    if (t.kind === 'IDENT') {
+      const k = t.text.toLowerCase();
+      if (k === 'and' || k === 'or' || k === 'unless' || k === 'atan2') return k;
+    }
+    return null;
+  }
+
+  private parseBinary(minPrec: number): Expr {
+    let lhs = this.parseUnary();
+    for (;;) {
+      const t = this.peek();
+      const op = this.binaryOp(t);
+      if (op === null) break;
+      const prec = precedence(op);
+      if (prec < minPrec) break;
+      this.next();
+      let returnBool = false;
+      if (this.isKeyword(this.peek(), 'bool')) {
+        if (!COMPARISON_OPS.has(op))
+          this.fail(this.peek(), 'bool modifier can only be used on comparison operators');
+        this.next();
+        returnBool = true;
+      }
+      const matching = this.parseMatching(op);
+      const rhs = this.parseBinary(op === '^' ? prec : prec + 1);
+      lhs = this.makeBinary(op, lhs, rhs, matching, returnBool, t);
+    }
+    return lhs;
+  }
+
+  private parseMatching(op: BinaryOp): VectorMatching | null {
+    let on = false;
+    let matchingLabels: string[] = [];
+    let card: VectorMatching['card'] = SET_OPS.has(op) ? 'many-to-many' : 'one-to-one';
+    let include: string[] = [];
+    const t = this.peek();
+    if (this.isKeyword(t, 'on') || this.isKeyword(t, 'ignoring')) {
+      this.next();
+      on = t.text.toLowerCase() === 'on';
+      matchingLabels = this.parseLabelList();
+      const g = this.peek();
+      if (this.isKeyword(g, 'group_left') || this.isKeyword(g, 'group_right')) {
+        this.next();
+        if (SET_OPS.has(op)) this.fail(g, `no grouping allowed for "${op}" operation`);
+        card = g.text.toLowerCase() === 'group_left' ? 'many-to-one' : 'one-to-many';
+        if (this.peek().kind === '(') include = this.parseLabelList();
+      }
+    } else if (this.isKeyword(t, 'group_left') || this.isKeyword(t, 'group_right')) {
+      this.fail(t, `unexpected <group_left/group_right> without on/ignoring`);
+    }
+    return { card, matchingLabels, on, include };
+  }
+
+  private makeBinary(
+    op: BinaryOp,
+    lhs: Expr,
+    rhs: Expr,
+    matching: VectorMatching | null,
+    returnBool: boolean,
+    opTok: Token,
+  ): Expr {
+    const lt = typeOf(lhs);
+    const rt = typeOf(rhs);
+    const pos = { start: lhs.pos.start, end: rhs.pos.end };
+    for (const [side, t] of [
+      [lhs, lt],
+      [rhs, rt],
+    ] as const) {
+      if (t !== 'scalar' && t !== 'vector') {
+        this.fail(side.pos.start, `binary expression must contain only scalar and instant vector types`);
+      }
+    }
+    const bothScalar = lt === 'scalar' && rt === 'scalar';
+    if (COMPARISON_OPS.has(op) && bothScalar && !returnBool) {
+      this.fail(opTok, 'comparisons between scalars must use BOOL modifier');
+    }
+    if (SET_OPS.has(op)) {
+      if (lt === 'scalar' || rt === 'scalar')
+        this.fail(opTok, `set operator "${op}" not allowed in binary scalar expression`);
+    }
+    const hasClause =
+      matching !== null &&
+      (matching.matchingLabels.length > 0 || matching.on || matching.card !== 'one-to-one');
+    if ((lt !== 'vector' || rt !== 'vector') && hasClause && matching?.card !== 'many-to-many') {
+      if (matching && (matching.on || matching.matchingLabels.length > 0 || matching.card !== 'one-to-one')) {
+        this.fail(opTok, 'vector matching only allowed between instant vectors');
+      }
+    }
+    if (matching && matching.card !== 'many-to-many' && matching.card !== 'one-to-one' && matching.on) {
+      for (const l of matching.include) {
+        if (matching.matchingLabels.includes(l))
+          this.fail(opTok, `label "${l}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    const m = lt === 'vector' && rt === 'vector' ? matching : null;
+    return { type: 'BinaryExpr', op, lhs, rhs, matching: m, returnBool, pos };
+  }
+
+  private parseUnary(): Expr {
+    const t = this.peek();
+    if (t.kind === 'OP' && (t.text === '-' || t.text === '+')) {
+      this.next();
+      const expr = this.parseBinary(UNARY_PRECEDENCE);
+      const et = typeOf(expr);
+      if (et !== 'scalar' && et !== 'vector')
+        this.fail(
+          t,
+          `unary expression only allowed on expressions of type scalar or instant vector, got ${JSON.stringify(typeName(et))}`,
+        );
+      const pos = { start: t.start, end: expr.pos.end };
+      if (expr.type === 'NumberLiteral') {
+        return { type: 'NumberLiteral', value: t.text === '-' ? -expr.value : expr.value, pos };
+      }
+      return { type: 'UnaryExpr', op: t.text as '-' | '+', expr, pos };
+    }
+    return this.parsePostfix(this.parsePrimary());
+  }
+
+  private parsePostfix(e: Expr): Expr {
+    for (;;) {
+      const t = this.peek();
+      if (t.kind === '[') {
+        e = this.parseRangeOrSubquery(e);
+      } else if (this.isKeyword(t, 'offset')) {
+        this.next();
+        e = this.applyOffset(e, t);
+      } else if (t.kind === '@') {
+        this.next();
+        e = this.applyAt(e, t);
+      } else return e;
+    }
+  }
+
+  private modifierTarget(
+    e: Expr,
+    t: Token,
+    what: string,
+  ): VectorSelector | Extract<Expr, { type: 'SubqueryExpr' }> {
+    if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') return e;
+    if (e.type === 'MatrixSelector') return e.vector;
+    return this.fail(
+      t,
+      `${what} modifier must be preceded by an instant vector selector or range vector selector or a subquery`,
+    );
+  }
+
+  private applyOffset(e: Expr, t: Token): Expr {
+    const target = this.modifierTarget(e, t, 'offset');
+    let sign = 1;
+    const n = this.peek();
+    if (n.kind === 'OP' && (n.text === '-' || n.text === '+')) {
+      this.next();
+      if (n.text === '-') sign = -1;
+    }
+    const d = this.next();
+    let ms: number;
+    if (d.kind === 'DURATION') ms = d.num;
+    else if (d.kind === 'NUMBER') ms = Math.round(d.num * 1000);
+    else return this.fail(d, `unexpected ${this.describeToken(d)} in offset, expected duration`);
+    if (target.offset !== 0) this.fail(t, 'offset may not be set multiple times');
+    target.offset = sign * ms;
+    return e;
+  }
+
+  private applyAt(e: Expr, t: Token): Expr {
+    const target = this.modifierTarget(e, t, '@');
+    if (target.at !== null) this.fail(t, '@ <timestamp> may not be set multiple times');
+    const n = this.next();
+    let at: AtModifier;
+    if (n.kind === 'IDENT' && (n.text === 'start' || n.text === 'end')) {
+      this.expect('(', '@ modifier');
+      this.expect(')', '@ modifier');
+      at = { kind: n.text };
+    } else {
+      let sign = 1;
+      let v = n;
+      if (n.kind === 'OP' && (n.text === '-' || n.text === '+')) {
+        if (n.text === '-') sign = -1;
+        v = this.next();
+      }
+      if (v.kind !== 'NUMBER') this.fail(v, `unexpected ${this.describeToken(v)} in @, expected timestamp`);
+      const secs = sign * v.num;
+      if (!Number.isFinite(secs)) this.fail(v, 'timestamp out of bounds for @ modifier');
+      at = { kind: 'time', ms: Math.round(secs * 1000) };
+    }
+    target.at = at;
+    return e;
+  }
+
+  private parseDurationToken(context: string): number {
+    const d = this.next();
+    if (d.kind === 'DURATION') return d.num;
+    if (d.kind === 'NUMBER') return Math.round(d.num * 1000);
+    return this.fail(d, `unexpected ${this.describeToken(d)} in ${context}, expected duration`);
+  }
+
+  private parseRangeOrSubquery(e: Expr): Expr {
+    const open = this.next();
+    const range = this.parseDurationToken('range');
+    if (this.peek().kind === ':') {
+      this.next();
+      let step = 0;
+      if (this.peek().kind !== ']') step = this.parseDurationToken('subquery step');
+      const close = this.expect(']', 'subquery');
+      const et = typeOf(e);
+      if (et !== 'vector')
+        this.fail(open, `subquery is only allowed on instant vector, got ${typeName(et)} instead`);
+      if (range <= 0) this.fail(open, 'subquery range must be positive');
+      return {
+        type: 'SubqueryExpr',
+        expr: e,
+        range,
+        step,
+        offset: 0,
+        at: null,
+        pos: { start: e.pos.start, end: close.end },
+      };
+    }
+    const close = this.expect(']', 'range');
+    if (e.type !== 'VectorSelector') {
+      this.fail(open, 'ranges only allowed for vector selectors');
+    }
+    if (e.offset !== 0 || e.at !== null) this.fail(open, 'no offset or @ modifier allowed before range');
+    if (range <= 0) this.fail(open, 'range must be positive');
+    return { type: 'MatrixSelector', vector: e, range, pos: { start: e.pos.start, end: close.end } };
+  }
+
+  private parsePrimary(): Expr {
+    const t = this.peek();
+    switch (t.kind) {
+      case 'NUMBER':
+        this.next();
+        return { type: 'NumberLiteral', value: t.num, pos: { start: t.start, end: t.end } };
+      case 'DURATION':
+        this.next();
+        return { type: 'NumberLiteral', value: t.num / 1000, pos: { start: t.start, end: t.end } };
+      case 'STRING':
+        this.next();
+        return { type: 'StringLiteral', value: t.text, pos: { start: t.start, end: t.end } };
+      case '(': {
+        this.next();
+        const expr = this.parseBinary(0);
+        const close = this.expect(')', 'paren expression');
+        return { type: 'ParenExpr', expr, pos: { start: t.start, end: close.end } };
+      }
+      case '{':
+        return this.parseSelector('', t);
+      case 'IDENT':
+        return this.parseIdentExpr(t);
+      default:
+        return this.fail(t, `unexpected ${this.describeToken(t)}`);
+    }
+  }
+
+  private parseIdentExpr(t: Token): Expr {
+    const lower = t.text.toLowerCase();
+    const after = this.peek(1);
+    if (
+      AGGREGATORS.has(lower) &&
+      (after.kind === '(' || this.isKeyword(after, 'by') || this.isKeyword(after, 'without'))
+    ) {
+      return this.parseAggregate(lower as AggregateOp);
+    }
+    if (lower === 'inf' || lower === 'nan') {
+      this.next();
+      return {
+        type: 'NumberLiteral',
+        value: lower === 'inf' ? Infinity : NaN,
+        pos: { start: t.start, end: t.end },
+      };
+    }
+    if (after.kind === '(') return this.parseCall(t);
+    this.next();
+    if (['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset'].includes(lower)) {
+      this.fail(t, `unexpected ${lower}`);
+    }
+    return this.parseSelector(t.text, t);
+  }
+
+  private parseCall(name: Token): Expr {
+    const sig = FUNCTIONS.get(name.text);
+    if (!sig) this.fail(name, `unknown function with name ${JSON.stringify(name.text)}`);
+    this.next();
+    this.expect('(', 'function call');
+    const args: Expr[] = [];
+    if (this.peek().kind !== ')') {
+      for (;;) {
+        args.push(this.parseBinary(0));
+        if (this.peek().kind === ',') {
+          this.next();
+          continue;
+        }
+        break;
+      }
+    }
+    const close = this.expect(')', 'function call');
+    const nargs = sig.argTypes.length;
+    if (sig.variadic === 0) {
+      if (args.length !== nargs) {
+        this.fail(
+          name,
+          `expected ${nargs} argument(s) in call to ${JSON.stringify(sig.name)}, got ${args.length}`,
+        );
+      }
+    } else {
+      const min = nargs - 1;
+      if (args.length < min)
+        this.fail(
+          name,
+          `expected at least ${min} argument(s) in call to ${JSON.stringify(sig.name)}, got ${args.length}`,
+        );
+      if (sig.variadic > 0 && args.length > min + sig.variadic) {
+        this.fail(
+          name,
+          `expected at most ${min + sig.variadic} argument(s) in call to ${JSON.stringify(sig.name)}, got ${args.length}`,
+        );
+      }
+    }
+    args.forEach((a, i) => {
+      const want = sig.argTypes[Math.min(i, nargs - 1)];
+      this.checkType(a, want, `call to function ${JSON.stringify(sig.name)}`);
+    });
+    return { type: 'Call', func: sig.name, args, pos: { start: name.start, end: close.end } };
+  }
+
+  private checkType(e: Expr, want: ValueType, context: string): void {
+    const got = typeOf(e);
+    if (got !== want) {
+      this.fail(e.pos.start, `expected type ${typeName(want)} in ${context}, got ${typeName(got)}`);
+    }
+  }
+
+  private parseAggregate(op: AggregateOp): Expr {
+    const opTok = this.next();
+    let grouping: string[] = [];
+    let without = false;
+    let modifierSeen = false;
+    const modifier = () => {
+      const k = this.next();
+      without = k.text.toLowerCase() === 'without';
+      grouping = this.parseLabelList();
+      modifierSeen = true;
+    };
+    if (this.isKeyword(this.peek(), 'by') || this.isKeyword(this.peek(), 'without')) modifier();
+    this.expect('(', 'aggregation');
+    let param: Expr | null = null;
+    if (PARAM_AGGREGATORS.has(op)) {
+      param = this.parseBinary(0);
+      this.expect(',', 'aggregation');
+    }
+    if (this.peek().kind === ')') this.fail(this.peek(), 'no arguments for aggregate expression provided');
+    const expr = this.parseBinary(0);
+    if (this.peek().kind === ',') this.fail(this.peek(), `unexpected "," in aggregation`);
+    const close = this.expect(')', 'aggregation');
+    let end = close.end;
+    if (this.isKeyword(this.peek(), 'by') || this.isKeyword(this.peek(), 'without')) {
+      if (modifierSeen) this.fail(this.peek(), 'aggregation modifier may only be given once');
+      modifier();
+      end = this.toks[this.p - 1].end;
+    }
+    this.checkType(expr, 'vector', 'aggregation expression');
+    if (param !== null) {
+      if (op === 'count_values') this.checkType(param, 'string', 'aggregation parameter');
+      else this.checkType(param, 'scalar', 'aggregation parameter');
+    }
+    return { type: 'AggregateExpr', op, expr, param, grouping, without, pos: { start: opTok.start, end } };
+  }
+
+  /** ( label, "quoted label", ... ) */
+  private parseLabelList(): string[] {
+    this.expect('(', 'grouping opts');
+    const out: string[] = [];
+    while (this.peek().kind !== ')') {
+      const t = this.next();
+      if (t.kind === 'IDENT' && !t.text.includes(':')) out.push(t.text);
+      else if (t.kind === 'STRING') out.push(t.text);
+      else this.fail(t, `unexpected ${this.describeToken(t)} in grouping opts, expected label`);
+      if (this.peek().kind === ',') this.next();
+      else if (this.peek().kind !== ')')
+        this.fail(
+          this.peek(),
+          `unexpected ${this.describeToken(this.peek())} in grouping opts, expected "," or ")"`,
+        );
+    }
+    this.next();
+    return out;
+  }
+
+  private parseSelector(name: string, start: Token): VectorSelector {
+    const matchers: LabelMatcher[] = [];
+    let end = start.end;
+    let quotedName = '';
+    if (this.peek().kind === '{') {
+      this.next();
+      while (this.peek().kind !== '}') {
+        const t = this.next();
+        let label: string;
+        if (t.kind === 'IDENT' && !t.text.includes(':')) label = t.text;
+        else if (t.kind === 'STRING') label = t.text;
+        else return this.fail(t, `unexpected ${this.describeToken(t)} in label matching, expected label`);
+        const op = this.peek();
+        if (t.kind === 'STRING' && (op.kind === ',' || op.kind === '}')) {
+          // {"utf8.metric.name", ...}
+          if (name !== '' || quotedName !== '') this.fail(t, 'metric name must not be set twice');
+          quotedName = label;
+        } else {
+          if (op.kind !== 'OP' || !['=', '!=', '=~', '!~'].includes(op.text)) {
+            this.fail(
+              op,
+              `unexpected ${this.describeToken(op)} in label matching, expected label matching operator`,
+            );
+          }
+          this.next();
+          const v = this.next();
+          if (v.kind !== 'STRING')
+            this.fail(v, `unexpected ${this.describeToken(v)} in label matching, expected string`);
+          try {
+            matchers.push(new LabelMatcher(op.text as MatchType, label, v.text));
+          } catch (e) {
+            this.fail(v, `invalid regular expression in matcher: ${(e as Error).message}`);
+          }
+        }
+        if (this.peek().kind === ',') this.next();
+        else if (this.peek().kind !== '}')
+          this.fail(
+            this.peek(),
+            `unexpected ${this.describeToken(this.peek())} in label matching, expected "," or "}"`,
+          );
+      }
+      end = this.next().end;
+    }
+    const metric = name || quotedName;
+    if (metric !== '') {
+      if (matchers.some((m) => m.name === METRIC_NAME)) {
+        this.fail(
+          start,
+          `metric name must not be set twice: ${JSON.stringify(metric)} or ${JSON.stringify(matchers.find((m) => m.name === METRIC_NAME)?.value)}`,
+        );
+      }
+      matchers.unshift(new LabelMatcher('=', METRIC_NAME, metric));
+    }
+    if (!matchers.some((m) => !m.matchesEmpty())) {
+      this.fail(start, 'vector selector must contain at least one non-empty matcher');
+    }
+    return {
+      type: 'VectorSelector',
+      name: metric,
+      matchers,
+      offset: 0,
+      at: null,
+      pos: { start: start.start, end },
+    };
+  }
+}
