@@ -1,0 +1,113 @@
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+
+const gunzipAsync = promisify(gunzip);
+
+export interface FetchOptions {
+  readonly accept: string;
+  readonly timeout: number;
+  /** 0: no limit. Applies to the uncompressed body, as in Prometheus. */
+  readonly bodySizeLimit: number;
+  readonly compression: boolean;
+  readonly userAgent: string;
+}
+
+export interface FetchResult {
+  readonly body: string;
+  readonly contentType: string | undefined;
+}
+
+export class ScrapeError extends Error {}
+
+export function scrapeDispatcher(followRedirects: boolean): Dispatcher {
+  const agent = new Agent({ keepAliveTimeout: 60_000, connections: 16 });
+  return followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
+}
+
+/** One scrape request: GET with negotiation headers, bounded in time and size. */
+export async function fetchMetrics(
+  url: string,
+  opts: FetchOptions,
+  dispatcher: Dispatcher,
+): Promise<FetchResult> {
+  const signal = AbortSignal.timeout(opts.timeout);
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      method: 'GET',
+      dispatcher,
+      signal,
+      headers: {
+        accept: opts.accept,
+        'accept-encoding': opts.compression ? 'gzip' : 'identity',
+        'user-agent': opts.userAgent,
+        'x-prometheus-scrape-timeout-seconds': String(opts.timeout / 1000),
+      },
+    });
+  } catch (e) {
+    throw new ScrapeError(describeError(e, url, opts.timeout));
+  }
+  try {
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw new ScrapeError(`server returned HTTP status ${res.statusCode} ${statusText(res.statusCode)}`);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const gz = String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip';
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length;
+      if (!gz && opts.bodySizeLimit > 0 && size > opts.bodySizeLimit) {
+        res.body.destroy();
+        throw new ScrapeError(`body size limit exceeded`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+    let buf = Buffer.concat(chunks);
+    if (gz) {
+      try {
+        buf = await gunzipAsync(buf, opts.bodySizeLimit > 0 ? { maxOutputLength: opts.bodySizeLimit } : {});
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        throw new ScrapeError(
+          code === 'ERR_BUFFER_TOO_LARGE'
+            ? 'body size limit exceeded'
+            : `error decompressing gzip body: ${(e as Error).message}`,
+        );
+      }
+    }
+    const ct = res.headers['content-type'];
+    return { body: buf.toString('utf8'), contentType: Array.isArray(ct) ? ct[0] : ct };
+  } catch (e) {
+    if (e instanceof ScrapeError) throw e;
+    throw new ScrapeError(describeError(e, url, opts.timeout));
+  }
+}
+
+function describeError(e: unknown, url: string, timeout: number): string {
+  const err = e as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
+  if (err.name === 'TimeoutError' || err.name === 'AbortError') {
+    return `Get "${url}": context deadline exceeded (timeout ${timeout / 1000}s)`;
+  }
+  const code = err.code ?? err.cause?.code;
+  if (code === 'ECONNREFUSED') return `Get "${url}": dial tcp: connection refused`;
+  return `Get "${url}": ${err.message}`;
+}
+
+function statusText(code: number): string {
+  const texts: Record<number, string> = {
+    301: 'Moved Permanently',
+    302: 'Found',
+    400: 'Bad Request',
+    401: 'Unauthorized',
+    403: 'Forbidden',
+    404: 'Not Found',
+    429: 'Too Many Requests',
+    500: 'Internal Server Error',
+    502: 'Bad Gateway',
+    503: 'Service Unavailable',
+    504: 'Gateway Timeout',
+  };
+  return texts[code] ?? '';
+}

@@ -1,0 +1,4 @@
+export * from './target.js';
+export * from './http.js';
+export * from './loop.js';
+export * from './manager.js';

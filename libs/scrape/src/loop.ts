@@ -1,0 +1,335 @@
+import {
+  SCRAPE_PROTOCOLS,
+  ExpositionParser,
+  formatForContentType,
+  type ExpositionFormat,
+  type MetricType,
+} from '@pharos/exposition';
+import type { ScrapeConfig, ScrapeProtocolName } from '@pharos/config';
+import {
+  LabelsBuilder,
+  labelsHash,
+  METRIC_NAME,
+  SampleBatchBuilder,
+  STALE_NAN,
+  type Label,
+  type Labels,
+  type SampleBatch,
+} from '@pharos/model';
+import { relabel } from '@pharos/relabel';
+import type { Dispatcher } from 'undici';
+import { fetchMetrics, ScrapeError } from './http.js';
+import type { ResolvedTarget } from './target.js';
+
+/** Where scraped samples go: the sample bus in every mode. */
+export interface SampleSink {
+  publish(batch: SampleBatch): Promise<void>;
+}
+
+export interface MetricMetadata {
+  readonly type: MetricType;
+  readonly help: string;
+  readonly unit: string;
+}
+
+export type TargetHealth = 'up' | 'down' | 'unknown';
+
+export interface TargetStatus {
+  health: TargetHealth;
+  lastError: string;
+  lastScrape: number;
+  lastScrapeDuration: number;
+  lastSamples: number;
+}
+
+interface CacheEntry {
+  /** Final labels and hash, or null when metric relabeling dropped the series. */
+  readonly labels: Labels | null;
+  readonly hash: string;
+  lastSeen: number;
+}
+
+const PROTOCOL_KEY: Record<ScrapeProtocolName, keyof typeof SCRAPE_PROTOCOLS> = {
+  'OpenMetricsText1.0.0': 'OpenMetricsText1_0_0',
+  'OpenMetricsText0.0.1': 'OpenMetricsText0_0_1',
+  'PrometheusText1.0.0': 'PrometheusText1_0_0',
+  'PrometheusText0.0.4': 'PrometheusText0_0_4',
+  PrometheusProto: 'PrometheusProto',
+};
+
+/** The Accept header for a job's scrape_protocols; the protobuf format is not offered (no parser). */
+export function acceptFor(protocols: readonly ScrapeProtocolName[]): string {
+  const offered = protocols.filter((p) => p !== 'PrometheusProto');
+  let weight = offered.length + 1;
+  const parts = offered.map((p) => `${SCRAPE_PROTOCOLS[PROTOCOL_KEY[p]]};q=0.${weight--}`);
+  parts.push(`*/*;q=0.${weight}`);
+  return parts.join(',');
+}
+
+function fallbackFormat(p: ScrapeProtocolName | undefined): ExpositionFormat | undefined {
+  if (p === undefined) return undefined;
+  return p.startsWith('OpenMetrics')
+    ? 'openmetrics'
+    : p.startsWith('PrometheusText')
+      ? 'prometheus'
+      : undefined;
+}
+
+/**
+ * Scrapes one target on its interval. The phase within the interval comes from the target's hash,
+ * so targets spread out and a restart keeps the same rhythm.
+ */
+export class ScrapeLoop {
+  readonly status: TargetStatus = {
+    health: 'unknown',
+    lastError: '',
+    lastScrape: 0,
+    lastScrapeDuration: 0,
+    lastSamples: 0,
+  };
+  readonly metadata = new Map<string, MetricMetadata>();
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly accept: string;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private iteration = 0;
+  /** Series (by cache key) written by the previous successful scrape, for staleness markers. */
+  private previous = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    readonly target: ResolvedTarget,
+    private cfg: ScrapeConfig,
+    private readonly sink: SampleSink,
+    private readonly dispatcher: Dispatcher,
+    private readonly onError: (err: unknown) => void,
+    private readonly userAgent = 'Pharos/0.1.0',
+  ) {
+    this.accept = acceptFor(cfg.scrapeProtocols);
+  }
+
+  /** Keeps scrape state (cache, staleness tracking) across a reload of an unchanged target. */
+  updateConfig(cfg: ScrapeConfig): void {
+    this.cfg = cfg;
+    this.cache.clear();
+  }
+
+  start(now = Date.now()): void {
+    const interval = this.target.interval;
+    const offset = parseInt(this.target.key.slice(8), 16) % interval;
+    let wait = offset - (now % interval);
+    if (wait < 0) wait += interval;
+    this.timer = setTimeout(() => this.tick(), wait);
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => this.tick(), this.target.interval);
+    if (this.running) return; // the previous scrape is still going; skip rather than pile up
+    this.running = this.scrapeOnce()
+      .catch((e) => this.onError(e))
+      .finally(() => {
+        this.running = null;
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Stale markers for everything this target last wrote, when the target goes away. */
+  async markStale(now = Date.now()): Promise<void> {
+    const b = new SampleBatchBuilder();
+    for (const key of this.previous) {
+      const e = this.cache.get(key);
+      if (e?.labels) b.push(e.labels, now, STALE_NAN, e.hash);
+    }
+    for (const name of REPORT_NAMES) b.push(this.reportLabels(name), now, STALE_NAN);
+    this.previous.clear();
+    if (b.length > 0) await this.sink.publish(b.build());
+  }
+
+  /** One scrape: fetch, parse, relabel, publish samples and report series as one batch. */
+  async scrapeOnce(start = Date.now()): Promise<void> {
+    this.iteration++;
+    const cfg = this.cfg;
+    const batch = new SampleBatchBuilder();
+    let scraped = 0;
+    let postRelabel = 0;
+    let added = 0;
+    let error = '';
+    const seen = new Set<string>();
+    try {
+      const res = await fetchMetrics(
+        this.target.url,
+        {
+          accept: this.accept,
+          timeout: this.target.timeout,
+          bodySizeLimit: cfg.bodySizeLimit,
+          compression: cfg.enableCompression,
+          userAgent: this.userAgent,
+        },
+        this.dispatcher,
+      );
+      const format = formatForContentType(res.contentType) ?? fallbackFormat(cfg.fallbackScrapeProtocol);
+      if (format === undefined) {
+        throw new ScrapeError(
+          `received unsupported Content-Type ${JSON.stringify(res.contentType ?? '')} and no fallback_scrape_protocol specified for target`,
+        );
+      }
+      const r = this.parse(res.body, format, start, batch, seen);
+      scraped = r.scraped;
+      postRelabel = r.postRelabel;
+      added = r.added;
+      if (cfg.sampleLimit > 0 && postRelabel > cfg.sampleLimit) {
+        throw new ScrapeError(`sample limit exceeded (${postRelabel} > ${cfg.sampleLimit})`);
+      }
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const duration = (Date.now() - start) / 1000;
+    // A failed scrape writes nothing of what it read, and marks the last scrape's series stale.
+    const out = error === '' ? batch : new SampleBatchBuilder();
+    const stale = error === '' ? [...this.previous].filter((k) => !seen.has(k)) : [...this.previous];
+    for (const key of stale) {
+      const e = this.cache.get(key);
+      if (e?.labels) out.push(e.labels, start, STALE_NAN, e.hash);
+    }
+    this.previous = error === '' ? seen : new Set();
+    this.addReport(out, start, error === '' ? 1 : 0, duration, scraped, postRelabel, added);
+    this.status.health = error === '' ? 'up' : 'down';
+    this.status.lastError = error;
+    this.status.lastScrape = start;
+    this.status.lastScrapeDuration = duration;
+    this.status.lastSamples = scraped;
+    this.evictCache();
+    await this.sink.publish(out.build());
+  }
+
+  private parse(
+    body: string,
+    format: ExpositionFormat,
+    ts: number,
+    batch: SampleBatchBuilder,
+    seen: Set<string>,
+  ) {
+    const cfg = this.cfg;
+    const p = new ExpositionParser(body, format);
+    let scraped = 0;
+    let postRelabel = 0;
+    let added = 0;
+    const pendingMeta = new Map<string, { type?: MetricType; help?: string; unit?: string }>();
+    for (let e = p.next(); e !== null; e = p.next()) {
+      if (e === 'type' || e === 'help' || e === 'unit') {
+        const name = p.metadataName();
+        const m = pendingMeta.get(name) ?? {};
+        if (e === 'type') m.type = p.metadataText() as MetricType;
+        else if (e === 'help') m.help = p.metadataText();
+        else m.unit = p.metadataText();
+        pendingMeta.set(name, m);
+        continue;
+      }
+      if (e !== 'series') continue;
+      scraped++;
+      const key = p.seriesText();
+      let entry = this.cache.get(key);
+      if (entry === undefined) {
+        const labels = this.sampleLabels(p.labels());
+        this.checkLimits(labels);
+        entry = { labels, hash: labels ? labelsHash(labels) : '', lastSeen: this.iteration };
+        this.cache.set(key, entry);
+        if (labels) added++;
+      }
+      entry.lastSeen = this.iteration;
+      if (entry.labels === null) continue;
+      postRelabel++;
+      const explicit = p.timestamp();
+      const t = explicit !== null && cfg.honorTimestamps ? explicit : ts;
+      if (explicit === null || !cfg.honorTimestamps || cfg.trackTimestampsStaleness) seen.add(key);
+      batch.push(entry.labels, t, p.value(), entry.hash);
+    }
+    for (const [name, m] of pendingMeta) {
+      this.metadata.set(name, { type: m.type ?? 'unknown', help: m.help ?? '', unit: m.unit ?? '' });
+    }
+    return { scraped, postRelabel, added };
+  }
+
+  /** Merges target labels into an exposed series, then applies metric_relabel_configs. */
+  private sampleLabels(exposed: Labels): Labels | null {
+    const b = new LabelsBuilder(exposed);
+    const targetLabels = this.target.publicLabels;
+    if (this.cfg.honorLabels) {
+      for (const l of targetLabels) if (b.get(l.name) === '') b.set(l.name, l.value);
+    } else {
+      const conflicts: Label[] = [];
+      for (const l of targetLabels) {
+        const existing = b.get(l.name);
+        if (existing !== '') conflicts.push({ name: l.name, value: existing });
+        b.set(l.name, l.value);
+      }
+      for (const c of conflicts) {
+        let name = `exported_${c.name}`;
+        while (b.get(name) !== '') name = `exported_${name}`;
+        b.set(name, c.value);
+      }
+    }
+    return relabel(b.labels(), this.cfg.metricRelabelConfigs);
+  }
+
+  private checkLimits(labels: Labels | null): void {
+    if (labels === null) return;
+    const cfg = this.cfg;
+    const metric = labels.find((l) => l.name === METRIC_NAME)?.value ?? '';
+    if (cfg.labelLimit > 0 && labels.length > cfg.labelLimit) {
+      throw new ScrapeError(
+        `label_limit exceeded (metric: ${metric.slice(0, 50)}, number of labels: ${labels.length}, limit: ${cfg.labelLimit})`,
+      );
+    }
+    for (const l of labels) {
+      if (cfg.labelNameLengthLimit > 0 && l.name.length > cfg.labelNameLengthLimit) {
+        throw new ScrapeError(
+          `label_name_length_limit exceeded (metric: ${metric.slice(0, 50)}, label name: ${l.name.slice(0, 50)}, length: ${l.name.length}, limit: ${cfg.labelNameLengthLimit})`,
+        );
+      }
+      if (cfg.labelValueLengthLimit > 0 && l.value.length > cfg.labelValueLengthLimit) {
+        throw new ScrapeError(
+          `label_value_length_limit exceeded (metric: ${metric.slice(0, 50)}, label name: ${l.name.slice(0, 50)}, value: ${JSON.stringify(l.value.slice(0, 50))}, length: ${l.value.length}, limit: ${cfg.labelValueLengthLimit})`,
+        );
+      }
+    }
+  }
+
+  private reportLabels(name: string): Labels {
+    return new LabelsBuilder(this.target.publicLabels).set(METRIC_NAME, name).labels();
+  }
+
+  private addReport(
+    b: SampleBatchBuilder,
+    t: number,
+    up: number,
+    duration: number,
+    scraped: number,
+    post: number,
+    added: number,
+  ): void {
+    const values = [up, duration, scraped, post, added];
+    REPORT_NAMES.forEach((name, i) => b.push(this.reportLabels(name), t, values[i]));
+  }
+
+  /** Forgets series not seen for two scrapes, so a churning target cannot grow the cache forever. */
+  private evictCache(): void {
+    if (this.iteration % 2 !== 0) return;
+    for (const [k, e] of this.cache)
+      if (this.iteration - e.lastSeen > 2 && !this.previous.has(k)) this.cache.delete(k);
+  }
+}
+
+const REPORT_NAMES = [
+  'up',
+  'scrape_duration_seconds',
+  'scrape_samples_scraped',
+  'scrape_samples_post_metric_relabeling',
+  'scrape_series_added',
+];

@@ -1,0 +1,144 @@
+import type { PrometheusConfig, ScrapeConfig } from '@pharos/config';
+import type { Labels } from '@pharos/model';
+import type { Dispatcher } from 'undici';
+import { scrapeDispatcher } from './http.js';
+import { ScrapeLoop, type SampleSink } from './loop.js';
+import { populateTarget, staticGroups, type TargetGroup } from './target.js';
+
+export interface DroppedTarget {
+  readonly discoveredLabels: Labels;
+  readonly scrapePool: string;
+}
+
+interface Pool {
+  cfg: ScrapeConfig;
+  readonly dispatcher: Dispatcher;
+  loops: Map<string, ScrapeLoop>;
+  dropped: DroppedTarget[];
+  groups: Map<string, TargetGroup>;
+}
+
+export interface ScrapeManagerHooks {
+  onScrapeError?(pool: string, err: unknown): void;
+  onTargetError?(pool: string, error: string): void;
+}
+
+/** Owns one scrape pool per job and one loop per target; reloads keep loops of unchanged targets. */
+export class ScrapeManager {
+  private readonly pools = new Map<string, Pool>();
+
+  constructor(
+    private readonly sink: SampleSink,
+    private readonly hooks: ScrapeManagerHooks = {},
+  ) {}
+
+  /** Applies a (re)loaded configuration: static targets now, discovered ones through `updateTargets`. */
+  async applyConfig(config: PrometheusConfig): Promise<void> {
+    const jobs = new Set(config.scrapeConfigs.map((c) => c.jobName));
+    for (const [name, pool] of this.pools) {
+      if (!jobs.has(name)) {
+        await this.stopPool(pool, true);
+        this.pools.delete(name);
+      }
+    }
+    for (const cfg of config.scrapeConfigs) {
+      let pool = this.pools.get(cfg.jobName);
+      if (!pool) {
+        pool = {
+          cfg,
+          dispatcher: scrapeDispatcher(cfg.followRedirects),
+          loops: new Map(),
+          dropped: [],
+          groups: new Map(),
+        };
+        this.pools.set(cfg.jobName, pool);
+      } else {
+        pool.cfg = cfg;
+        pool.groups.clear();
+      }
+      for (const g of staticGroups(cfg)) pool.groups.set(`static/${g.source}`, g);
+      await this.sync(pool);
+    }
+  }
+
+  /** Replaces the target groups one provider reported for a job. */
+  async updateTargets(job: string, provider: string, groups: readonly TargetGroup[]): Promise<void> {
+    const pool = this.pools.get(job);
+    if (!pool) return;
+    for (const k of [...pool.groups.keys()]) if (k.startsWith(`${provider}/`)) pool.groups.delete(k);
+    for (const g of groups) pool.groups.set(`${provider}/${g.source}`, g);
+    await this.sync(pool);
+  }
+
+  private async sync(pool: Pool): Promise<void> {
+    const wanted = new Map<string, ReturnType<typeof populateTarget>>();
+    const dropped: DroppedTarget[] = [];
+    for (const g of pool.groups.values()) {
+      for (const t of g.targets) {
+        const r = populateTarget(t, g, pool.cfg);
+        if (r.kind === 'target') wanted.set(r.target.key, r);
+        else {
+          if (r.kind === 'error') this.hooks.onTargetError?.(pool.cfg.jobName, r.error);
+          dropped.push({ discoveredLabels: r.discoveredLabels, scrapePool: pool.cfg.jobName });
+        }
+      }
+    }
+    if (pool.cfg.targetLimit > 0 && wanted.size > pool.cfg.targetLimit) {
+      this.hooks.onTargetError?.(
+        pool.cfg.jobName,
+        `target_limit exceeded (number of targets: ${wanted.size}, limit: ${pool.cfg.targetLimit})`,
+      );
+    }
+    pool.dropped = pool.cfg.keepDroppedTargets > 0 ? dropped.slice(0, pool.cfg.keepDroppedTargets) : dropped;
+    for (const [key, loop] of pool.loops) {
+      if (!wanted.has(key)) {
+        await loop.stop();
+        await loop.markStale();
+        pool.loops.delete(key);
+      }
+    }
+    for (const [key, r] of wanted) {
+      if (r.kind !== 'target') continue;
+      const existing = pool.loops.get(key);
+      if (existing) {
+        existing.updateConfig(pool.cfg);
+        continue;
+      }
+      const loop = new ScrapeLoop(r.target, pool.cfg, this.sink, pool.dispatcher, (e) =>
+        this.hooks.onScrapeError?.(pool.cfg.jobName, e),
+      );
+      pool.loops.set(key, loop);
+      loop.start();
+    }
+  }
+
+  private async stopPool(pool: Pool, markStale: boolean): Promise<void> {
+    for (const loop of pool.loops.values()) {
+      await loop.stop();
+      if (markStale) await loop.markStale();
+    }
+    pool.loops.clear();
+    await pool.dispatcher.close();
+  }
+
+  /** Stops every loop; no staleness markers, so a restart continues the series seamlessly. */
+  async stop(): Promise<void> {
+    for (const pool of this.pools.values()) await this.stopPool(pool, false);
+    this.pools.clear();
+  }
+
+  poolNames(): string[] {
+    return [...this.pools.keys()].sort();
+  }
+
+  activeTargets(): Array<{ pool: string; cfg: ScrapeConfig; loop: ScrapeLoop }> {
+    const out: Array<{ pool: string; cfg: ScrapeConfig; loop: ScrapeLoop }> = [];
+    for (const [name, pool] of this.pools)
+      for (const loop of pool.loops.values()) out.push({ pool: name, cfg: pool.cfg, loop });
+    return out;
+  }
+
+  droppedTargets(): DroppedTarget[] {
+    return [...this.pools.values()].flatMap((p) => p.dropped);
+  }
+}

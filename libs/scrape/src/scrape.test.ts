@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+import { parsePrometheusConfig } from '@pharos/config';
+import { formatLabels, isStaleNaN, type SampleBatch } from '@pharos/model';
+import { populateTarget, scrapeDispatcher, ScrapeLoop, staticGroups, type ResolvedTarget } from './index.js';
+
+let server: Server;
+let port = 0;
+let body = '';
+let contentType: string | undefined = 'text/plain; version=0.0.4';
+let status = 200;
+let delay = 0;
+let gzip = false;
+let lastAccept = '';
+
+before(async () => {
+  server = createServer((req, res) => {
+    lastAccept = String(req.headers.accept);
+    setTimeout(() => {
+      const headers: Record<string, string> = {};
+      if (contentType !== undefined) headers['content-type'] = contentType;
+      if (gzip) headers['content-encoding'] = 'gzip';
+      res.writeHead(status, headers);
+      res.end(gzip ? gzipSync(body) : body);
+    }, delay);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+const dispatchers: Array<ReturnType<typeof scrapeDispatcher>> = [];
+after(async () => {
+  await Promise.all(dispatchers.map((d) => d.close()));
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+function reset(): void {
+  body = '';
+  contentType = 'text/plain; version=0.0.4';
+  status = 200;
+  delay = 0;
+  gzip = false;
+}
+
+class Capture {
+  batches: SampleBatch[] = [];
+  async publish(b: SampleBatch): Promise<void> {
+    this.batches.push(b);
+  }
+  rows(): string[] {
+    const out: string[] = [];
+    for (const b of this.batches) {
+      for (let i = 0; i < b.refs.length; i++) {
+        const v = b.values[i];
+        out.push(`${formatLabels(b.series[b.refs[i]])} ${isStaleNaN(v) ? 'stale' : v}`);
+      }
+    }
+    this.batches = [];
+    return out;
+  }
+}
+
+function makeLoop(extra = '', address = `127.0.0.1:${port}`) {
+  const cfg = parsePrometheusConfig(
+    `scrape_configs:\n  - job_name: test\n    scrape_interval: 10s\n    scrape_timeout: 500ms\n${extra}    static_configs:\n      - targets: ['${address}']\n        labels: {env: dev}\n`,
+  ).scrapeConfigs[0];
+  const [g] = staticGroups(cfg);
+  const r = populateTarget(g.targets[0], g, cfg);
+  assert.equal(r.kind, 'target');
+  const sink = new Capture();
+  const dispatcher = scrapeDispatcher(true);
+  dispatchers.push(dispatcher);
+  const loop = new ScrapeLoop((r as { target: ResolvedTarget }).target, cfg, sink, dispatcher, (e) => {
+    throw e;
+  });
+  return { loop, sink };
+}
+
+function value(rows: string[], prefix: string): string | undefined {
+  return rows
+    .find((r) => r.startsWith(prefix))
+    ?.split(' ')
+    .pop();
+}
+
+describe('scrape loop', () => {
+  it('scrapes, adds target labels and the report series', async () => {
+    reset();
+    body =
+      '# TYPE http_requests_total counter\nhttp_requests_total{code="200",job="exposed"} 10\ntemp 21.5\n';
+    const { loop, sink } = makeLoop();
+    await loop.scrapeOnce(1000);
+    const rows = sink.rows();
+    const inst = `127.0.0.1:${port}`;
+    assert.ok(
+      rows.includes(
+        `http_requests_total{code="200", env="dev", exported_job="exposed", instance="${inst}", job="test"} 10`,
+      ),
+      rows.join('\n'),
+    );
+    assert.ok(rows.includes(`temp{env="dev", instance="${inst}", job="test"} 21.5`));
+    assert.equal(value(rows, 'up{'), '1');
+    assert.equal(value(rows, 'scrape_samples_scraped{'), '2');
+    assert.equal(value(rows, 'scrape_samples_post_metric_relabeling{'), '2');
+    assert.equal(value(rows, 'scrape_series_added{'), '2');
+    assert.ok(rows.some((r) => r.startsWith('scrape_duration_seconds{')));
+    assert.equal(loop.status.health, 'up');
+    assert.equal(loop.metadata.get('http_requests_total')?.type, 'counter');
+    assert.match(lastAccept, /^application\/openmetrics-text;version=1\.0\.0;q=0\.5,/);
+  });
+
+  it('keeps exposed labels with honor_labels', async () => {
+    reset();
+    body = 'm{job="exposed"} 1\n';
+    const { loop, sink } = makeLoop('    honor_labels: true\n');
+    await loop.scrapeOnce(1000);
+    assert.ok(sink.rows().some((r) => r.startsWith('m{env="dev", instance=') && r.includes('job="exposed"')));
+  });
+
+  it('applies metric_relabel_configs before counting', async () => {
+    reset();
+    body = 'keep_me 1\ndrop_me 2\n';
+    const { loop, sink } = makeLoop(
+      '    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: drop_.*\n        action: drop\n',
+    );
+    await loop.scrapeOnce(1000);
+    const rows = sink.rows();
+    assert.ok(!rows.some((r) => r.startsWith('drop_me')));
+    assert.equal(value(rows, 'scrape_samples_scraped{'), '2');
+    assert.equal(value(rows, 'scrape_samples_post_metric_relabeling{'), '1');
+  });
+
+  it('writes staleness markers for series that disappear', async () => {
+    reset();
+    body = 'a 1\nb 2\n';
+    const { loop, sink } = makeLoop();
+    await loop.scrapeOnce(1000);
+    sink.rows();
+    body = 'a 1\n';
+    await loop.scrapeOnce(2000);
+    const rows = sink.rows();
+    assert.ok(
+      rows.some((r) => r.startsWith('b{') && r.endsWith(' stale')),
+      rows.join('\n'),
+    );
+    assert.ok(rows.some((r) => r.startsWith('a{') && r.endsWith(' 1')));
+  });
+
+  it('parses OpenMetrics when the target answers with it', async () => {
+    reset();
+    contentType = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
+    body = '# TYPE c counter\nc_total 5 1\n# EOF\n';
+    const { loop, sink } = makeLoop();
+    await loop.scrapeOnce(5000);
+    const b = sink.batches[0];
+    assert.equal(b.timestamps[0], 1000, 'explicit OpenMetrics timestamps are seconds and honored');
+    assert.ok(sink.rows().some((r) => r.startsWith('c_total{')));
+  });
+
+  it('decompresses gzip and enforces body_size_limit on the uncompressed size', async () => {
+    reset();
+    gzip = true;
+    body = `big ${'1'.repeat(10)}\n`.repeat(100);
+    const { loop } = makeLoop('    body_size_limit: 1KB\n');
+    await loop.scrapeOnce(1000);
+    assert.equal(loop.status.lastError, 'body size limit exceeded');
+  });
+
+  const failures: Array<[string, () => void, string, RegExp]> = [
+    ['HTTP 500', () => (status = 500), '', /server returned HTTP status 500 Internal Server Error/],
+    ['a malformed body', () => (body = 'ok 1\nbad{ 2\n'), '', /line 2: /],
+    ['a timeout', () => (delay = 1500), '', /context deadline exceeded/],
+    ['too many samples', () => (body = 'a 1\nb 2\nc 3\n'), '    sample_limit: 2\n', /sample limit exceeded/],
+    ['too many labels', () => (body = 'a{x="1",y="2"} 1\n'), '    label_limit: 3\n', /label_limit exceeded/],
+    [
+      'no content type',
+      () => (contentType = undefined),
+      '',
+      /unsupported Content-Type "" and no fallback_scrape_protocol/,
+    ],
+  ];
+  for (const [name, setup, extra, re] of failures) {
+    it(`reports up 0 and a clear error for ${name}`, async () => {
+      reset();
+      body = 'a 1\n';
+      const { loop, sink } = makeLoop(extra);
+      await loop.scrapeOnce(1000);
+      sink.rows();
+      setup();
+      await loop.scrapeOnce(2000);
+      const rows = sink.rows();
+      assert.equal(value(rows, 'up{'), '0');
+      assert.equal(loop.status.health, 'down');
+      assert.match(loop.status.lastError, re);
+      // What the previous good scrape wrote is marked stale; nothing of the failed one is written.
+      if (name !== 'too many labels')
+        assert.ok(
+          rows.some((r) => r.startsWith('a{') && r.endsWith(' stale')),
+          rows.join('\n'),
+        );
+    });
+  }
+
+  it('reports a refused connection', async () => {
+    reset();
+    const { loop, sink } = makeLoop('', '127.0.0.1:1');
+    await loop.scrapeOnce(1000);
+    assert.equal(value(sink.rows(), 'up{'), '0');
+    assert.match(loop.status.lastError, /connection refused/);
+  });
+
+  it('uses the fallback protocol when the content type is missing', async () => {
+    reset();
+    contentType = undefined;
+    body = 'a 1\n';
+    const { loop, sink } = makeLoop('    fallback_scrape_protocol: PrometheusText0.0.4\n');
+    await loop.scrapeOnce(1000);
+    assert.equal(value(sink.rows(), 'up{'), '1');
+  });
+});
+
+describe('target labels', () => {
+  it('builds the URL from __scheme__, __address__, __metrics_path__ and params', () => {
+    const cfg = parsePrometheusConfig(
+      `scrape_configs:\n  - job_name: blackbox\n    metrics_path: /probe\n    params: {module: [http_2xx]}\n    static_configs: [{targets: ['example.org']}]\n    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: 127.0.0.1:9115\n`,
+    ).scrapeConfigs[0];
+    const [g] = staticGroups(cfg);
+    const r = populateTarget(g.targets[0], g, cfg);
+    assert.equal(r.kind, 'target');
+    if (r.kind !== 'target') return;
+    assert.equal(r.target.url, 'http://127.0.0.1:9115/probe?module=http_2xx&target=example.org');
+    assert.equal(formatLabels(r.target.publicLabels), '{instance="127.0.0.1:9115", job="blackbox"}');
+  });
+
+  it('drops a target that relabeling removes and reports a bad one', () => {
+    const cfg = parsePrometheusConfig(
+      `scrape_configs:\n  - job_name: j\n    static_configs: [{targets: ['a:1', 'b:2']}]\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: 'a:1'\n        action: drop\n`,
+    ).scrapeConfigs[0];
+    const [g] = staticGroups(cfg);
+    assert.equal(populateTarget(g.targets[0], g, cfg).kind, 'dropped');
+    assert.equal(populateTarget(g.targets[1], g, cfg).kind, 'target');
+  });
+});
