@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { parsePrometheusConfig } from '@pharos/config';
+import { Engine } from '@pharos/promql';
+import { MemoryQueryable } from '@pharos/tsdb';
+import { createApiServer, decodeLabelName } from './index.js';
+
+let app: FastifyInstance;
+let ready = true;
+
+before(async () => {
+  const q = new MemoryQueryable();
+  const ts = Array.from({ length: 61 }, (_, i) => i * 10_000);
+  q.add(
+    { __name__: 'up', job: 'a', instance: 'x:1' },
+    ts,
+    ts.map(() => 1),
+  );
+  q.add(
+    { __name__: 'up', job: 'b', instance: 'y:1' },
+    ts,
+    ts.map(() => 0),
+  );
+  q.add(
+    { __name__: 'req_total', job: 'a' },
+    ts,
+    ts.map((t) => t / 1000),
+  );
+  app = await createApiServer({
+    queryable: q,
+    engine: new Engine({ timeout: 5_000 }),
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+    config: () => parsePrometheusConfig('global:\n  scrape_interval: 15s\n'),
+    flags: { 'config.file': 'prometheus.yml' },
+    ready: () => ready,
+    startTime: new Date(0),
+  });
+});
+after(() => app.close());
+
+async function get(url: string) {
+  const r = await app.inject({ method: 'GET', url });
+  return { status: r.statusCode, body: r.json() as Record<string, unknown>, type: r.headers['content-type'] };
+}
+
+describe('query API', () => {
+  it('answers an instant vector query in the Prometheus shape', async () => {
+    const r = await get('/api/v1/query?query=up{job="a"}&time=300');
+    assert.equal(r.status, 200);
+    assert.equal(r.type, 'application/json');
+    assert.deepEqual(r.body, {
+      status: 'success',
+      data: {
+        resultType: 'vector',
+        result: [{ metric: { __name__: 'up', instance: 'x:1', job: 'a' }, value: [300, '1'] }],
+      },
+    });
+  });
+
+  it('accepts RFC 3339 times and form POSTs as Grafana sends them', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/query',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'query=sum(up)&time=1970-01-01T00:05:00Z',
+    });
+    assert.equal(r.statusCode, 200);
+    assert.deepEqual(r.json().data, { resultType: 'vector', result: [{ metric: {}, value: [300, '1'] }] });
+  });
+
+  it('answers scalars and strings', async () => {
+    assert.deepEqual((await get('/api/v1/query?query=1%2B1&time=10.5')).body.data, {
+      resultType: 'scalar',
+      result: [10.5, '2'],
+    });
+    assert.deepEqual((await get('/api/v1/query?query="hi"&time=1')).body.data, {
+      resultType: 'string',
+      result: [1, 'hi'],
+    });
+    assert.deepEqual((await get('/api/v1/query?query=1/0&time=1')).body.data, {
+      resultType: 'scalar',
+      result: [1, '+Inf'],
+    });
+  });
+
+  it('answers a range vector for an instant query over a range selector', async () => {
+    const r = await get('/api/v1/query?query=req_total[30s]&time=300');
+    assert.deepEqual(r.body.data, {
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { __name__: 'req_total', job: 'a' },
+          values: [
+            [280, '280'],
+            [290, '290'],
+            [300, '300'],
+          ],
+        },
+      ],
+    });
+  });
+
+  it('answers query_range as a matrix', async () => {
+    const r = await get('/api/v1/query_range?query=rate(req_total[1m])&start=120&end=180&step=30s');
+    assert.deepEqual(r.body.data, {
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { job: 'a' },
+          values: [
+            [120, '1'],
+            [150, '1'],
+            [180, '1'],
+          ],
+        },
+      ],
+    });
+  });
+
+  const errors: Array<[string, number, string, RegExp]> = [
+    ['/api/v1/query', 400, 'bad_data', /query must be provided/],
+    ['/api/v1/query?query=sum(', 400, 'bad_data', /^1:5: parse error: /],
+    [
+      '/api/v1/query?query=up&time=yesterday',
+      400,
+      'bad_data',
+      /cannot parse "yesterday" to a valid timestamp/,
+    ],
+    [
+      '/api/v1/query_range?query=up&start=10&end=5&step=1',
+      400,
+      'bad_data',
+      /end timestamp must not be before start time/,
+    ],
+    [
+      '/api/v1/query_range?query=up&start=0&end=10&step=0',
+      400,
+      'bad_data',
+      /zero or negative query resolution step/,
+    ],
+    [
+      '/api/v1/query_range?query=up&start=0&end=100000&step=1',
+      400,
+      'bad_data',
+      /exceeded maximum resolution of 11,000 points/,
+    ],
+    [
+      '/api/v1/query_range?query=up[5m]&start=0&end=10&step=1',
+      422,
+      'execution',
+      /invalid expression type "range vector" for range query/,
+    ],
+    [
+      '/api/v1/query?query=label_replace(up,"x","y","job","(")',
+      422,
+      'execution',
+      /invalid regular expression in label_replace/,
+    ],
+    ['/api/v1/series', 400, 'bad_data', /no match\[\] parameter provided/],
+    ['/api/v1/nope', 404, 'not_found', /not found/],
+  ];
+  for (const [url, status, type, re] of errors) {
+    it(`${url} -> ${status} ${type}`, async () => {
+      const r = await get(url);
+      assert.equal(r.status, status);
+      assert.equal(r.body.status, 'error');
+      assert.equal(r.body.errorType, type);
+      assert.match(String(r.body.error), re);
+    });
+  }
+});
+
+describe('metadata API', () => {
+  it('lists label names and values, optionally by match[]', async () => {
+    assert.deepEqual((await get('/api/v1/labels')).body.data, ['__name__', 'instance', 'job']);
+    assert.deepEqual((await get('/api/v1/labels?match[]=req_total')).body.data, ['__name__', 'job']);
+    assert.deepEqual((await get('/api/v1/label/job/values')).body.data, ['a', 'b']);
+    assert.deepEqual((await get('/api/v1/label/__name__/values?limit=1')).body.data, ['req_total']);
+    assert.deepEqual((await get('/api/v1/label/instance/values?match[]=up{job="b"}')).body.data, ['y:1']);
+  });
+
+  it('lists series for several match[] without duplicates', async () => {
+    const r = await get('/api/v1/series?match[]=up&match[]={job="a"}');
+    assert.deepEqual(r.body.data, [
+      { __name__: 'req_total', job: 'a' },
+      { __name__: 'up', instance: 'x:1', job: 'a' },
+      { __name__: 'up', instance: 'y:1', job: 'b' },
+    ]);
+  });
+
+  it('decodes U__ escaped UTF-8 label names', () => {
+    assert.equal(decodeLabelName('U__http_2e_status'), 'http.status');
+    assert.equal(decodeLabelName('U__a__b'), 'a_b');
+    assert.equal(decodeLabelName('plain'), 'plain');
+  });
+});
+
+describe('status and operations', () => {
+  it('serves build info, config and flags', async () => {
+    const b = (await get('/api/v1/status/buildinfo')).body.data as Record<string, string>;
+    assert.equal(b.version, '0.1.0');
+    assert.deepEqual((await get('/api/v1/status/config')).body.data, {
+      yaml: 'global:\n  scrape_interval: 15s\n',
+    });
+    assert.deepEqual((await get('/api/v1/status/flags')).body.data, { 'config.file': 'prometheus.yml' });
+  });
+
+  it('answers health and readiness, and refuses reload without the lifecycle flag', async () => {
+    assert.equal((await app.inject('/-/healthy')).statusCode, 200);
+    assert.equal((await app.inject('/-/ready')).statusCode, 200);
+    ready = false;
+    assert.equal((await app.inject('/-/ready')).statusCode, 503);
+    ready = true;
+    assert.equal((await app.inject({ method: 'POST', url: '/-/reload' })).statusCode, 403);
+  });
+
+  it('exposes its own metrics', async () => {
+    await get('/api/v1/query?query=up');
+    const r = await app.inject('/metrics');
+    assert.match(r.body, /prometheus_http_requests_total\{handler="\/api\/v1\/query",code="200"\} \d+/);
+  });
+});

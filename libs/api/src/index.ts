@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './params.js';
+export * from './json.js';
+export * from './server.js';

@@ -1,0 +1,365 @@
+import formbody from '@fastify/formbody';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Histogram, Counter, type Registry } from 'prom-client';
+import type { PrometheusConfig } from '@pharos/config';
+import type { LabelMatcher } from '@pharos/model';
+import { BUILD_INFO } from '@pharos/observability';
+import { ParseError, parseMetricSelector, QueryError, type Engine, type QueryResult } from '@pharos/promql';
+import type { ScrapeManager } from '@pharos/scrape';
+import type { Queryable } from '@pharos/tsdb';
+import { ApiError, badData } from './errors.js';
+import { labelsToObject, resultJSON, successJSON } from './json.js';
+import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
+
+export interface ApiDeps {
+  readonly queryable: Queryable;
+  readonly engine: Engine;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly config: () => PrometheusConfig;
+  readonly flags: Readonly<Record<string, string>>;
+  readonly scrape?: ScrapeManager;
+  readonly ready: () => boolean;
+  /** Present when --web.enable-lifecycle is set. */
+  readonly reload?: () => Promise<void>;
+  readonly storageRetention?: string;
+  readonly startTime: Date;
+}
+
+const MAX_POINTS = 11_000;
+
+export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 32 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  await app.register(formbody);
+
+  const requests = new Counter({
+    name: 'prometheus_http_requests_total',
+    help: 'Counter of HTTP requests.',
+    labelNames: ['handler', 'code'],
+    registers: [deps.registry],
+  });
+  const durations = new Histogram({
+    name: 'prometheus_http_request_duration_seconds',
+    help: 'Histogram of latencies for HTTP requests.',
+    labelNames: ['handler'],
+    buckets: [0.1, 0.2, 0.4, 1, 3, 8, 20, 60, 120],
+    registers: [deps.registry],
+  });
+  const queryDuration = new Histogram({
+    name: 'prometheus_engine_query_duration_seconds',
+    help: 'Query timings.',
+    labelNames: ['slice'],
+    registers: [deps.registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const handler = req.routeOptions.url ?? 'other';
+    requests.inc({ handler, code: String(reply.statusCode) });
+    durations.observe({ handler }, reply.elapsedTime / 1000);
+  });
+
+  // A Buffer body keeps the content type exactly "application/json", as Prometheus sends it;
+  // fastify would add a charset to a string.
+  const send = (reply: FastifyReply, json: string, status = 200) =>
+    reply.code(status).header('content-type', 'application/json').send(Buffer.from(json));
+
+  const sendError = (reply: FastifyReply, err: unknown) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if (err instanceof ParseError) e = badData(err.message);
+    else if (err instanceof QueryError) {
+      e = new ApiError(
+        err.kind === 'timeout' ? 'timeout' : err.kind === 'canceled' ? 'canceled' : 'execution',
+        err.message,
+      );
+    } else {
+      deps.logger.error({ err }, 'internal error serving API request');
+      e = new ApiError('internal', err instanceof Error ? err.message : String(err));
+    }
+    return send(reply, JSON.stringify({ status: 'error', errorType: e.type, error: e.message }), e.status);
+  };
+
+  const handle =
+    (fn: (p: Params, req: FastifyRequest) => Promise<string>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      try {
+        return send(reply, await fn(Params.from(req.query, req.body), req));
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+
+  const timeoutSignal = (p: Params): AbortSignal => {
+    let t = deps.engine.opts.timeout;
+    const v = p.get('timeout');
+    if (v !== undefined && v !== '') t = Math.min(t, parseDurationParam(v, 'timeout'));
+    return AbortSignal.timeout(t);
+  };
+
+  const runQuery = async (label: string, fn: () => Promise<QueryResult>): Promise<string> => {
+    const end = queryDuration.startTimer({ slice: label });
+    try {
+      return successJSON(resultJSON(await fn()));
+    } finally {
+      end();
+    }
+  };
+
+  const query = handle(async (p) => {
+    const q = p.get('query');
+    if (q === undefined) throw badData('invalid parameter "query": query must be provided');
+    const time = p.time('time', Date.now());
+    const signal = timeoutSignal(p);
+    return runQuery('instant', () => deps.engine.instantQuery(deps.queryable, q, time, signal));
+  });
+
+  const queryRange = handle(async (p) => {
+    const q = p.get('query');
+    if (q === undefined) throw badData('invalid parameter "query": query must be provided');
+    const start = p.time('start', NaN);
+    const end = p.time('end', NaN);
+    if (Number.isNaN(start)) throw badData('invalid parameter "start": cannot parse "" to a valid timestamp');
+    if (Number.isNaN(end)) throw badData('invalid parameter "end": cannot parse "" to a valid timestamp');
+    if (end < start) throw badData('invalid parameter "end": end timestamp must not be before start time');
+    const stepStr = p.get('step') ?? '';
+    const step = parseDurationParam(stepStr, 'step');
+    if (step <= 0)
+      throw badData(
+        'invalid parameter "step": zero or negative query resolution step widths are not accepted. Try a positive integer',
+      );
+    if ((end - start) / step > MAX_POINTS) {
+      throw badData(
+        'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+      );
+    }
+    const signal = timeoutSignal(p);
+    return runQuery('range', () => deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal));
+  });
+
+  const matcherSets = (p: Params): LabelMatcher[][] =>
+    p.getAll('match[]').map((m) => {
+      try {
+        return parseMetricSelector(m);
+      } catch (e) {
+        throw badData(e instanceof Error ? e.message : String(e));
+      }
+    });
+
+  const range = (p: Params) => ({ start: p.time('start', MIN_TIME), end: p.time('end', MAX_TIME) });
+
+  const labels = handle(async (p) => {
+    const { start, end } = range(p);
+    const sets = matcherSets(p);
+    const names = new Set<string>();
+    for (const ms of sets.length > 0 ? sets : [[]]) {
+      for (const n of await deps.queryable.labelNames(ms, start, end)) names.add(n);
+    }
+    return successJSON(JSON.stringify(limitList([...names].sort(), p.limit())));
+  });
+
+  const labelValues = handle(async (p, req) => {
+    const name = decodeLabelName((req.params as { name: string }).name);
+    const { start, end } = range(p);
+    const sets = matcherSets(p);
+    const values = new Set<string>();
+    for (const ms of sets.length > 0 ? sets : [[]]) {
+      for (const v of await deps.queryable.labelValues(name, ms, start, end)) values.add(v);
+    }
+    return successJSON(JSON.stringify(limitList([...values].sort(), p.limit())));
+  });
+
+  const series = handle(async (p) => {
+    const sets = matcherSets(p);
+    if (sets.length === 0) throw badData('no match[] parameter provided');
+    const { start, end } = range(p);
+    const seen = new Map<string, Record<string, string>>();
+    for (const ms of sets) {
+      for (const ls of await deps.queryable.series(ms, start, end)) {
+        const o = labelsToObject(ls);
+        seen.set(JSON.stringify(o), o);
+      }
+    }
+    const out = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, o]) => o);
+    return successJSON(JSON.stringify(limitList(out, p.limit())));
+  });
+
+  for (const [path, h] of [
+    ['/api/v1/query', query],
+    ['/api/v1/query_range', queryRange],
+    ['/api/v1/labels', labels],
+    ['/api/v1/series', series],
+  ] as const) {
+    app.get(path, h);
+    app.post(path, h);
+  }
+  app.get('/api/v1/label/:name/values', labelValues);
+
+  app.get(
+    '/api/v1/status/buildinfo',
+    handle(async () =>
+      successJSON(
+        JSON.stringify({
+          version: BUILD_INFO.version,
+          revision: BUILD_INFO.revision,
+          branch: BUILD_INFO.branch,
+          buildUser: BUILD_INFO.buildUser,
+          buildDate: BUILD_INFO.buildDate,
+          goVersion: BUILD_INFO.goVersion,
+        }),
+      ),
+    ),
+  );
+  app.get(
+    '/api/v1/status/config',
+    handle(async () => successJSON(JSON.stringify({ yaml: deps.config().source }))),
+  );
+  app.get(
+    '/api/v1/status/flags',
+    handle(async () => successJSON(JSON.stringify(deps.flags))),
+  );
+  app.get(
+    '/api/v1/status/runtimeinfo',
+    handle(async () =>
+      successJSON(
+        JSON.stringify({
+          startTime: deps.startTime.toISOString(),
+          CWD: process.cwd(),
+          reloadConfigSuccess: true,
+          lastConfigTime: deps.startTime.toISOString(),
+          corruptionCount: 0,
+          goroutineCount: 0,
+          GOMAXPROCS: 1,
+          GOMEMLIMIT: 0,
+          GOGC: '',
+          GODEBUG: '',
+          storageRetention: deps.storageRetention ?? '',
+        }),
+      ),
+    ),
+  );
+
+  app.get(
+    '/api/v1/targets',
+    handle(async (p) => {
+      const state = p.get('state') ?? 'any';
+      const pools = new Set(p.getAll('scrapePool'));
+      const inPool = (name: string) => pools.size === 0 || pools.has(name);
+      const active =
+        state === 'dropped'
+          ? []
+          : (deps.scrape?.activeTargets() ?? [])
+              .filter((t) => inPool(t.pool))
+              .map(({ pool, cfg, loop }) => ({
+                discoveredLabels: labelsToObject(loop.target.discoveredLabels),
+                labels: labelsToObject(loop.target.publicLabels),
+                scrapePool: pool,
+                scrapeUrl: loop.target.url,
+                globalUrl: loop.target.url,
+                lastError: loop.status.lastError,
+                lastScrape: loop.status.lastScrape
+                  ? new Date(loop.status.lastScrape).toISOString()
+                  : '0001-01-01T00:00:00Z',
+                lastScrapeDuration: loop.status.lastScrapeDuration,
+                health: loop.status.health,
+                scrapeInterval: formatSeconds(cfg.scrapeInterval),
+                scrapeTimeout: formatSeconds(cfg.scrapeTimeout),
+              }));
+      const dropped =
+        state === 'active'
+          ? []
+          : (deps.scrape?.droppedTargets() ?? [])
+              .filter((t) => inPool(t.scrapePool))
+              .map((t) => ({
+                discoveredLabels: labelsToObject(t.discoveredLabels),
+                scrapePool: t.scrapePool,
+              }));
+      return successJSON(
+        JSON.stringify({ activeTargets: active, droppedTargets: dropped, droppedTargetCounts: {} }),
+      );
+    }),
+  );
+  app.get(
+    '/api/v1/scrape_pools',
+    handle(async () => successJSON(JSON.stringify({ scrapePools: deps.scrape?.poolNames() ?? [] }))),
+  );
+  app.get(
+    '/api/v1/metadata',
+    handle(async (p) => {
+      const metric = p.get('metric');
+      const limit = p.limit();
+      const out: Record<string, Array<{ type: string; help: string; unit: string }>> = {};
+      for (const { loop } of deps.scrape?.activeTargets() ?? []) {
+        for (const [name, m] of loop.metadata) {
+          if (metric !== undefined && metric !== name) continue;
+          const list = (out[name] ??= []);
+          if (!list.some((x) => x.type === m.type && x.help === m.help && x.unit === m.unit))
+            list.push({ ...m });
+        }
+      }
+      const names = Object.keys(out).sort();
+      const limited = limit > 0 ? names.slice(0, limit) : names;
+      return successJSON(JSON.stringify(Object.fromEntries(limited.map((n) => [n, out[n]]))));
+    }),
+  );
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', deps.registry.contentType);
+    return deps.registry.metrics();
+  });
+  app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('Pharos is Healthy.\n'));
+  app.get('/-/ready', async (_req, reply) =>
+    deps.ready()
+      ? reply.type('text/plain').send('Pharos is Ready.\n')
+      : reply.code(503).type('text/plain').send('Service Unavailable\n'),
+  );
+  const reload = async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.reload) return reply.code(403).type('text/plain').send('Lifecycle API is not enabled.\n');
+    try {
+      await deps.reload();
+      return reply.type('text/plain').send('');
+    } catch (e) {
+      return reply
+        .code(500)
+        .type('text/plain')
+        .send(`failed to reload config: ${(e as Error).message}\n`);
+    }
+  };
+  app.post('/-/reload', reload);
+  app.put('/-/reload', reload);
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith('/api/'))
+      return send(
+        reply,
+        JSON.stringify({ status: 'error', errorType: 'not_found', error: 'not found' }),
+        404,
+      );
+    return reply.code(404).type('text/plain').send('404 page not found\n');
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
+    sendError(reply, err.statusCode === 400 || err.statusCode === 415 ? badData(err.message) : err),
+  );
+  return app;
+}
+
+function limitList<T>(list: T[], limit: number): T[] {
+  return limit > 0 && list.length > limit ? list.slice(0, limit) : list;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
+/** Prometheus 3 lets UTF-8 label names be passed in paths escaped as U__ with _XX_ hex runs. */
+export function decodeLabelName(name: string): string {
+  if (!name.startsWith('U__')) return name;
+  return name
+    .slice(3)
+    .replace(/_([0-9a-fA-F]+)_|__/g, (_m, hex: string | undefined) =>
+      hex ? String.fromCodePoint(parseInt(hex, 16)) : '_',
+    );
+}

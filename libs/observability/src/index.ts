@@ -1,0 +1,5 @@
+export * from './logger.js';
+export * from './metrics.js';
+export * from './build-info.js';
+export * from './lifecycle.js';
+export * from './role.js';
