@@ -1,0 +1,134 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const PHAROS_MAIN = join(ROOT, 'dist/apps/pharos/main.js');
+
+/** A free port on 127.0.0.1, found by binding port 0. */
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export function requireBinary(name: string): string {
+  const r = spawnSync('sh', ['-c', `command -v ${name}`]);
+  const path = r.stdout.toString().trim();
+  if (r.status !== 0 || path === '') {
+    throw new Error(
+      `${name} is not installed; run "bash tools/deps.sh" (it installs Debian's prometheus packages)`,
+    );
+  }
+  return path;
+}
+
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  everyMs = 250,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs}ms waiting for ${what}${lastErr ? `: ${String(lastErr)}` : ''}`,
+  );
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export class Proc {
+  stderr = '';
+  stdout = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
+    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+export interface Pharos {
+  readonly proc: Proc;
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+}
+
+/** Starts the built all-in-one binary on 127.0.0.1 with a config and storage of its own. */
+export async function startPharos(
+  configYaml: (port: number) => string,
+  opts: { dir?: string; port?: number } = {},
+): Promise<Pharos> {
+  if (!existsSync(PHAROS_MAIN))
+    throw new Error(`${PHAROS_MAIN} is missing: build it first (nx run pharos:build)`);
+  const dir = opts.dir ?? tempDir('pharos-e2e-');
+  const port = opts.port ?? (await freePort());
+  const config = join(dir, 'prometheus.yml');
+  writeFileSync(config, configYaml(port));
+  const proc = new Proc(
+    spawn(
+      process.execPath,
+      [
+        PHAROS_MAIN,
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('Pharos to be ready', async () => {
+    if (proc.child.exitCode !== null)
+      throw new Error(`pharos exited with ${proc.child.exitCode}: ${proc.stderr}`);
+    const r = await fetch(`${url}/-/ready`);
+    return r.status === 200 ? true : undefined;
+  });
+  return { proc, url, port, dir };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface VectorSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export async function instantQuery(url: string, q: string): Promise<VectorSample[]> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const body = (await r.json()) as { status: string; data: { result: VectorSample[] }; error?: string };
+  if (body.status !== 'success') throw new Error(`query ${q} failed: ${body.error}`);
+  return body.data.result;
+}

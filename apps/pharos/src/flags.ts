@@ -1,0 +1,96 @@
+import { Command, Option } from 'commander';
+import { parseDuration } from '@pharos/config';
+
+export interface ServerFlags {
+  readonly configFile: string;
+  readonly storagePath: string;
+  readonly listenAddress: string;
+  readonly enableLifecycle: boolean;
+  readonly lookbackDelta: number;
+  readonly queryTimeout: number;
+  readonly queryMaxSamples: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Every flag as given or defaulted, for /api/v1/status/flags. */
+  readonly all: Record<string, string>;
+}
+
+function duration(v: string): string {
+  parseDuration(v);
+  return v;
+}
+
+/** Prometheus-style flags for the all-in-one server. */
+export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Command {
+  const cmd = new Command('pharos')
+    .description('Pharos: Prometheus-compatible monitoring. Runs every role in one process (embedded mode).')
+    .addOption(
+      new Option('--config.file <path>', 'Prometheus configuration file path.').default('prometheus.yml'),
+    )
+    .addOption(new Option('--storage.tsdb.path <path>', 'Base path for metrics storage.').default('data/'))
+    .addOption(new Option('--storage.path <path>', 'Alias of --storage.tsdb.path.'))
+    .addOption(
+      new Option(
+        '--web.listen-address <address>',
+        'Address to listen on for the UI, API and telemetry.',
+      ).default('0.0.0.0:9090'),
+    )
+    .addOption(
+      new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
+    )
+    .addOption(
+      new Option(
+        '--query.lookback-delta <duration>',
+        'How far back to look for a sample in an instant selector.',
+      )
+        .default('5m')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option('--query.timeout <duration>', 'Maximum time a query may take before being aborted.')
+        .default('2m')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--query.max-samples <n>',
+        'Maximum number of samples a single query can load into memory.',
+      ).default('50000000'),
+    )
+    .addOption(
+      new Option('--log.level <level>', 'Only log messages with the given severity or above.')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
+    .showHelpAfterError()
+    .action(async (raw: Record<string, string | boolean | undefined>) => {
+      // Commander camel-cases after hyphens; key the values by the flag as the user writes it.
+      const opts: Record<string, string | boolean | undefined> = {};
+      for (const o of cmd.options) if (o.long) opts[o.long.slice(2)] = raw[o.attributeName()];
+      const maxSamples = Number(opts['query.max-samples']);
+      if (!Number.isInteger(maxSamples) || maxSamples <= 0)
+        cmd.error('error: --query.max-samples must be a positive integer');
+      const all: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts)) if (v !== undefined) all[k] = String(v);
+      await run({
+        configFile: String(opts['config.file']),
+        storagePath: String(opts['storage.path'] ?? opts['storage.tsdb.path']),
+        listenAddress: String(opts['web.listen-address']),
+        enableLifecycle: opts['web.enable-lifecycle'] === true,
+        lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
+        queryTimeout: parseDuration(String(opts['query.timeout'])),
+        queryMaxSamples: maxSamples,
+        logLevel: opts['log.level'] as ServerFlags['logLevel'],
+        all,
+      });
+    });
+  return cmd;
+}
+
+/** Splits "host:port" (or ":port", "[::1]:port") as Go's net.SplitHostPort. */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]*)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`invalid listen address ${JSON.stringify(addr)}: want host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`invalid listen address ${JSON.stringify(addr)}: port out of range`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}

@@ -1,0 +1,5 @@
+import { runRole } from '@pharos/observability';
+
+// The scraper role runs inside the all-in-one process today; as a process of its own it needs the
+// Kafka, gRPC and membership transports of the distributed mode, which are not built yet.
+runRole('scraper');
