@@ -32,6 +32,13 @@ export class LabelMatcher {
     return this.matches('');
   }
 
+  /** The exact values a positive matcher selects, when it is `=` or a literal alternation. */
+  setMatches(): readonly string[] | undefined {
+    if (this.type === '=') return [this.value];
+    if (this.type === '=~') return (this.re as AnchoredRegex).setMatches();
+    return undefined;
+  }
+
   toString(): string {
     return `${this.name}${this.type}${JSON.stringify(this.value)}`;
   }

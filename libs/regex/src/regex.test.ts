@@ -15,6 +15,20 @@ describe('AnchoredRegex', () => {
     ['(?i)FOO', 'foo', true],
     ['api/v1', 'api/v1', true],
     ['5..', '503', true],
+    // Fast-path shapes must agree with RE2 on the edges.
+    ['api|web|db', 'web', true],
+    ['api|web|db', 'api|web', false],
+    ['api|', '', true],
+    ['/api.*', '/api/v1\nx', true],
+    ['/api.*', 'x/api', false],
+    ['.*_total', 'http_total', true],
+    ['.*_total', 'http_total_x', false],
+    ['.*err.*', 'an error', true],
+    ['.*err.*', 'ERR', false],
+    ['foo\\.*', 'foo...', true],
+    ['foo\\.*', 'foox', false],
+    ['.*.*', 'x', true],
+    ['.+', '\n', true],
   ];
   for (const [re, s, want] of rows) {
     it(`${re} ~ ${JSON.stringify(s)} = ${want}`, () => assert.equal(anchoredRegex(re).matches(s), want));
@@ -28,6 +42,13 @@ describe('AnchoredRegex', () => {
   it('stays linear on a pattern that makes backtracking engines explode', () => {
     const re = new AnchoredRegex('(a+)+b');
     assert.equal(re.matches('a'.repeat(5000)), false);
+  });
+
+  it('lists the values of a literal alternation for index lookups', () => {
+    assert.deepEqual(anchoredRegex('a|b|c').setMatches(), ['a', 'b', 'c']);
+    assert.deepEqual(anchoredRegex('solo').setMatches(), ['solo']);
+    assert.equal(anchoredRegex('a.*').setMatches(), undefined);
+    assert.equal(anchoredRegex('(a|b)').setMatches(), undefined);
   });
 
   it('gives submatches', () => {

@@ -6,8 +6,8 @@ import { RE2JS } from 're2js';
  */
 export class AnchoredRegex {
   private readonly re: RE2JS;
-  /** Set when the pattern is a plain string, so matching is a comparison. */
-  private readonly literal: string | undefined;
+  /** Set when the pattern is a common shape that a string operation decides without the engine. */
+  private readonly fast: FastPath | undefined;
 
   constructor(readonly source: string) {
     try {
@@ -15,12 +15,34 @@ export class AnchoredRegex {
     } catch (e) {
       throw new Error(`${(e as Error).message}`);
     }
-    this.literal = RE2JS.quote(source) === source || /^[A-Za-z0-9_ :/-]*$/.test(source) ? source : undefined;
+    this.fast = fastPath(source);
   }
 
   matches(s: string): boolean {
-    if (this.literal !== undefined) return s === this.literal;
-    return this.re.matches(s);
+    const f = this.fast;
+    if (f === undefined) return this.re.matches(s);
+    switch (f.kind) {
+      case 'set':
+        return f.set.has(s);
+      case 'prefix':
+        return s.startsWith(f.s);
+      case 'suffix':
+        return s.endsWith(f.s);
+      case 'contains':
+        return s.includes(f.s);
+      case 'any':
+        return true;
+      case 'nonempty':
+        return s.length > 0;
+    }
+  }
+
+  /**
+   * The exact strings this pattern matches when it is a literal or an alternation of literals
+   * (`a|b|c`), so an index can look them up instead of testing every value.
+   */
+  setMatches(): readonly string[] | undefined {
+    return this.fast?.kind === 'set' ? [...this.fast.set] : undefined;
   }
 
   /** Submatches of a full match (index 0 the whole), or null when it does not match. */
@@ -31,6 +53,32 @@ export class AnchoredRegex {
     for (let i = 0; i <= m.groupCount(); i++) out.push(m.group(i));
     return out;
   }
+}
+
+type FastPath =
+  | { kind: 'set'; set: ReadonlySet<string> }
+  | { kind: 'prefix' | 'suffix' | 'contains'; s: string }
+  | { kind: 'any' | 'nonempty' };
+
+function isLiteral(s: string): boolean {
+  return RE2JS.quote(s) === s || /^[A-Za-z0-9_ :/-]*$/.test(s);
+}
+
+// Grafana and recording rules produce these shapes constantly (`job=~"a|b"`, `path=~"/api.*"`);
+// with DOTALL semantics `.*` is any string, so a string operation gives the same answer as RE2.
+function fastPath(source: string): FastPath | undefined {
+  if (source === '.*') return { kind: 'any' };
+  if (source === '.+') return { kind: 'nonempty' };
+  if (isLiteral(source)) return { kind: 'set', set: new Set([source]) };
+  const alts = source.split('|');
+  if (alts.length > 1 && alts.every(isLiteral)) return { kind: 'set', set: new Set(alts) };
+  const starts = source.startsWith('.*');
+  const ends = source.endsWith('.*') && !source.endsWith('\\.*');
+  const inner = source.slice(starts ? 2 : 0, ends ? source.length - 2 : source.length);
+  if ((starts || ends) && inner.length > 0 && isLiteral(inner)) {
+    return { kind: starts && ends ? 'contains' : starts ? 'suffix' : 'prefix', s: inner };
+  }
+  return undefined;
 }
 
 const cache = new Map<string, AnchoredRegex>();
