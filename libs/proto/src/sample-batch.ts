@@ -1,0 +1,77 @@
+import type { Labels, SampleBatch } from '@pharos/model';
+import {
+  SampleBatch as SampleBatchMsg,
+  type Label,
+  type Series,
+} from './gen/pharos/v1/ingester.generated.js';
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function columnBytes(a: Float64Array | Uint32Array): Uint8Array {
+  if (littleEndian) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.byteLength);
+  const dv = new DataView(out.buffer);
+  if (a instanceof Float64Array) a.forEach((v, i) => dv.setFloat64(i * 8, v, true));
+  else a.forEach((v, i) => dv.setUint32(i * 4, v, true));
+  return out;
+}
+
+function float64Column(b: Uint8Array, n: number): Float64Array {
+  if (b.length !== n * 8) throw new Error(`sample batch: column of ${b.length} bytes for ${n} samples`);
+  if (littleEndian) {
+    // A copy, so the typed array is aligned whatever the offset inside the message. Not
+    // b.slice(): on a Buffer (what a file read gives) slice is a view of the whole pool.
+    const copy = new Uint8Array(b.length);
+    copy.set(b);
+    return new Float64Array(copy.buffer);
+  }
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return Float64Array.from({ length: n }, (_, i) => dv.getFloat64(i * 8, true));
+}
+
+export function labelsToProto(labels: Labels): Label[] {
+  return labels.map((l) => ({ name: l.name, value: l.value }));
+}
+
+export function sampleBatchToProto(batch: SampleBatch): SampleBatchMsg {
+  const series: Series[] = batch.series.map((labels, i) => ({
+    labels: labelsToProto(labels),
+    hash: batch.hashes[i],
+  }));
+  return {
+    series,
+    refs: columnBytes(batch.refs),
+    timestamps: columnBytes(batch.timestamps),
+    values: columnBytes(batch.values),
+  };
+}
+
+/** Checks what a peer sent: a corrupt batch is an error here, never a crash in storage. */
+export function sampleBatchFromProto(msg: SampleBatchMsg): SampleBatch {
+  if (msg.refs.length % 4 !== 0) throw new Error('sample batch: refs column is not whole uint32s');
+  const n = msg.refs.length / 4;
+  const refs = new Uint32Array(n);
+  const dv = new DataView(msg.refs.buffer, msg.refs.byteOffset, msg.refs.byteLength);
+  for (let i = 0; i < n; i++) {
+    const r = dv.getUint32(i * 4, true);
+    if (r >= msg.series.length)
+      throw new Error(`sample batch: sample ${i} refers to series ${r} of ${msg.series.length}`);
+    refs[i] = r;
+  }
+  return {
+    series: msg.series.map((s) => s.labels.map((l) => ({ name: l.name, value: l.value }))),
+    hashes: msg.series.map((s) => s.hash),
+    refs,
+    timestamps: float64Column(msg.timestamps, n),
+    values: float64Column(msg.values, n),
+  };
+}
+
+/** The record format of the write-ahead log and the Kafka topic. */
+export function encodeSampleBatch(batch: SampleBatch): Uint8Array {
+  return SampleBatchMsg.encode(sampleBatchToProto(batch)).finish();
+}
+
+export function decodeSampleBatch(bytes: Uint8Array): SampleBatch {
+  return sampleBatchFromProto(SampleBatchMsg.decode(bytes));
+}
