@@ -1,4 +1,4 @@
-import { labelsHash } from './hash.js';
+import { labelsHash, shardOf } from './hash.js';
 import type { Labels } from './labels.js';
 
 /**
@@ -69,4 +69,28 @@ export class SampleBatchBuilder {
     v.set(this.vals);
     this.vals = v;
   }
+}
+
+/** Splits a batch by the partition (shard) of each series, keeping sample order within each. */
+export function splitByPartition(batch: SampleBatch, n: number): Array<SampleBatch | undefined> {
+  const builders: Array<SampleBatchBuilder | undefined> = new Array(n);
+  const seriesIndex: Array<Map<number, number> | undefined> = new Array(n);
+  const partOfSeries = batch.hashes.map((h) => shardOf(h, n));
+  for (let i = 0; i < batch.refs.length; i++) {
+    const ref = batch.refs[i];
+    const p = partOfSeries[ref];
+    let b = builders[p];
+    let idx = seriesIndex[p];
+    if (!b || !idx) {
+      b = builders[p] = new SampleBatchBuilder();
+      idx = seriesIndex[p] = new Map();
+    }
+    let local = idx.get(ref);
+    if (local === undefined) {
+      local = b.addSeries(batch.series[ref], batch.hashes[ref]);
+      idx.set(ref, local);
+    }
+    b.add(local, batch.timestamps[i], batch.values[i]);
+  }
+  return builders.map((b) => b?.build());
 }

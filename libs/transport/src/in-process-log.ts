@@ -22,6 +22,25 @@ export class InProcessLog<T> implements PartitionedLog<T> {
     this.parts = Array.from({ length: partitions }, () => ({ base: 0, records: [], wake: [] }));
   }
 
+  /** Starts a partition at `base` holding `records`: how a persistent log hands over what it replays. */
+  restore(partition: number, base: number, records: T[], commits: ReadonlyMap<string, number>): void {
+    const p = this.part(partition);
+    p.base = base;
+    p.records = records;
+    for (const [group, next] of commits) {
+      let c = this.commits.get(group);
+      if (!c) this.commits.set(group, (c = new Array<number>(this.partitions).fill(0)));
+      c[partition] = next;
+    }
+  }
+
+  /** The smallest offset some group still needs: records before it may be discarded. */
+  minCommitted(partition: number): number {
+    let min = Infinity;
+    for (const c of this.commits.values()) min = Math.min(min, c[partition]);
+    return min === Infinity ? 0 : min;
+  }
+
   async append(partition: number, value: T): Promise<number> {
     if (this.closed) throw new Error('log is closed');
     const p = this.part(partition);
@@ -109,9 +128,7 @@ export class InProcessLog<T> implements PartitionedLog<T> {
 
   private trim(partition: number): void {
     const p = this.parts[partition];
-    let min = Infinity;
-    for (const c of this.commits.values()) min = Math.min(min, c[partition]);
-    const drop = Math.min(min, p.base + p.records.length) - p.base;
+    const drop = Math.min(this.minCommitted(partition), p.base + p.records.length) - p.base;
     if (drop > 0) {
       p.records.splice(0, drop);
       p.base += drop;

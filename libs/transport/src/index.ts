@@ -1,3 +1,4 @@
 export * from './log.js';
 export * from './in-process-log.js';
 export * from './sample-bus.js';
+export * from './file-log.js';

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { FileLog, type RecordCodec } from './index.js';
+
+const text: RecordCodec<string> = {
+  encode: (s) => new TextEncoder().encode(s),
+  decode: (b) => new TextDecoder().decode(b),
+};
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'pharos-wal-'));
+  dirs.push(d);
+  return d;
+}
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function readAll(log: FileLog<string>, group: string, p: number): Promise<string[]> {
+  const seen: string[] = [];
+  const sub = log.consume(p, await log.committed(group, p), async (off, v) => {
+    seen.push(`${off}:${v}`);
+  });
+  await sub.drained();
+  await sub.stop();
+  return seen;
+}
+
+function segmentFiles(dir: string, p: number): string[] {
+  return readdirSync(join(dir, `p-${p}`)).sort();
+}
+
+describe('FileLog', () => {
+  it('replays what was appended but not committed after a reopen', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 2, text);
+    for (const v of ['a', 'b', 'c', 'd']) await log.append(1, v);
+    await log.append(0, 'x');
+    await log.commit('g', 1, 2);
+    await log.close();
+
+    const again = FileLog.open(dir, 2, text);
+    assert.deepEqual(await readAll(again, 'g', 1), ['2:c', '3:d']);
+    assert.deepEqual(await readAll(again, 'g', 0), ['0:x']);
+    assert.equal(again.endOffset(1), 4);
+    assert.equal(await again.append(1, 'e'), 4);
+    await again.close();
+  });
+
+  it('cuts a torn record off the tail and keeps every whole one', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, text);
+    await log.append(0, 'one');
+    await log.append(0, 'two');
+    await log.close();
+    const seg = join(dir, 'p-0', segmentFiles(dir, 0)[0]);
+    const whole = statSync(seg).size;
+    appendFileSync(seg, Buffer.from([9, 0, 0, 0, 1, 2]));
+
+    const repairs: string[] = [];
+    const again = FileLog.open(dir, 1, text, { onRepair: (m) => repairs.push(m) });
+    assert.match(repairs[0], /torn record header at byte \d+ \(offset 2\); truncated there/);
+    assert.equal(statSync(seg).size, whole);
+    assert.deepEqual(await readAll(again, 'g', 0), ['0:one', '1:two']);
+    assert.equal(await again.append(0, 'three'), 2);
+    await again.close();
+  });
+
+  it('stops at a record whose checksum does not match', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, text);
+    for (const v of ['aa', 'bb', 'cc']) await log.append(0, v);
+    await log.close();
+    const seg = join(dir, 'p-0', segmentFiles(dir, 0)[0]);
+    truncateSync(seg, statSync(seg).size - 1);
+    appendFileSync(seg, 'X');
+    const repairs: string[] = [];
+    const again = FileLog.open(dir, 1, text, { onRepair: (m) => repairs.push(m) });
+    assert.match(repairs[0], /checksum mismatch .*offset 2/);
+    assert.deepEqual(await readAll(again, 'g', 0), ['0:aa', '1:bb']);
+    await again.close();
+  });
+
+  it('rolls segments and deletes those every group has committed past', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, text, { segmentBytes: 40 });
+    for (let i = 0; i < 10; i++) await log.append(0, `record-${i}`);
+    assert.ok(segmentFiles(dir, 0).length >= 5, segmentFiles(dir, 0).join());
+    await log.commit('g', 0, 10);
+    assert.deepEqual(segmentFiles(dir, 0), ['00000000000000000008.seg']);
+    await log.close();
+    const again = FileLog.open(dir, 1, text, { segmentBytes: 40 });
+    assert.deepEqual(await readAll(again, 'g', 0), []);
+    assert.equal(await again.append(0, 'next'), 10);
+    await again.close();
+  });
+
+  it('refuses a directory made with another partition count', async () => {
+    const dir = tempDir();
+    await FileLog.open(dir, 2, text).close();
+    assert.throws(() => FileLog.open(dir, 3, text), /has 2 partitions, not 3/);
+  });
+});
