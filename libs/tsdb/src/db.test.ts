@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { formatLabels, LabelMatcher, labelsFrom, SampleBatchBuilder, type MatchType } from '@pharos/model';
-import { TSDB } from './index.js';
+import { ShardedTSDB, TSDB } from './index.js';
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -21,6 +21,10 @@ const SERIES: Array<Record<string, string>> = [
   { __name__: 'up', job: 'api' },
   { __name__: 'up', job: 'web', env: 'prod' },
 ];
+
+function SERIES_TEXT(): string[] {
+  return SERIES.map((s) => formatLabels(labelsFrom(s)));
+}
 
 async function seeded(): Promise<TSDB> {
   const db = await TSDB.open(tempDir());
@@ -56,6 +60,19 @@ describe('TSDB index matchers', () => {
     ],
     [['job="nope"'], []],
     [['code="200"', 'job="web"'], ['http_requests_total{code="200", job="web"}']],
+    // Literal alternations and prefixes take the index fast paths; results must not change.
+    [['job=~"web|nope"'], ['http_requests_total{code="200", job="web"}', 'up{env="prod", job="web"}']],
+    [
+      ['__name__=~"http_.*"', 'code=~"2.*"'],
+      ['http_requests_total{code="200", job="api"}', 'http_requests_total{code="200", job="web"}'],
+    ],
+    [['__name__=~".*_total"', 'job="web"'], ['http_requests_total{code="200", job="web"}']],
+    [
+      ['env=~"prod|"', '__name__="up"'],
+      ['up{job="api"}', 'up{env="prod", job="web"}'],
+    ],
+    [['env!~"prod|dev"', 'job="web"'], ['http_requests_total{code="200", job="web"}']],
+    [['__name__!=""'], SERIES_TEXT()],
   ];
   for (const [specs, want] of rows) {
     it(`{${specs.join(', ')}}`, async () => {
@@ -135,6 +152,152 @@ describe('TSDB storage', () => {
     assert.deepEqual(await db.labelValues('k', [], 50_000, 200_000), ['b']);
     assert.deepEqual(await db.labelNames([], 50_000, 200_000), ['__name__', 'k']);
     assert.equal((await db.series([m('k=~".*"')], 0, 2000)).length, 1);
+    await db.close();
+  });
+});
+
+function one(name: string, t: number, v: number, extra: Record<string, string> = {}) {
+  const b = new SampleBatchBuilder();
+  b.push(labelsFrom({ __name__: name, ...extra }), t, v);
+  return b.build();
+}
+
+describe('TSDB durability of the head', () => {
+  it('restores checkpointed open chunks and keeps appending to them', async () => {
+    const dir = tempDir();
+    let db = await TSDB.open(dir);
+    for (let i = 0; i < 50; i++) await db.append(one('h', i * 1000, i));
+    assert.equal(await db.checkpoint(), 1);
+    assert.equal(await db.checkpoint(), 0, 'an unchanged head is not written again');
+    await db.close();
+    db = await TSDB.open(dir);
+    assert.equal(db.stats().headChunks, 1);
+    assert.equal((await db.append(one('h', 49_000, 49))).appended, 0, 'identical resend of the last sample');
+    for (let i = 50; i < 130; i++) await db.append(one('h', i * 1000, i));
+    await db.close();
+    db = await TSDB.open(dir);
+    const [s] = await db.select([m('__name__="h"')], -Infinity, Infinity);
+    assert.deepEqual(
+      [...s.timestamps],
+      Array.from({ length: 130 }, (_, i) => i * 1000),
+    );
+    assert.deepEqual(
+      [...s.values],
+      Array.from({ length: 130 }, (_, i) => i),
+    );
+    await db.close();
+  });
+
+  it('keeps the postings index in LevelDB across a restart', async () => {
+    const dir = tempDir();
+    let db = await TSDB.open(dir);
+    const b = new SampleBatchBuilder();
+    for (const s of SERIES) b.push(labelsFrom(s), 1000, 1);
+    await db.append(b.build());
+    await db.close();
+    db = await TSDB.open(dir);
+    assert.deepEqual(await db.labelValues('job', [], -Infinity, Infinity), ['api', 'web']);
+    assert.deepEqual((await db.series([m('code=~"2.."')], -Infinity, Infinity)).length, 2);
+    await db.close();
+  });
+});
+
+describe('TSDB out-of-order window', () => {
+  it('accepts samples inside the window and merges them in time order', async () => {
+    const db = await TSDB.open(tempDir(), { outOfOrderTimeWindowMs: 60_000 });
+    for (const t of [100_000, 110_000, 120_000]) await db.append(one('o', t, t / 1000));
+    const b = new SampleBatchBuilder();
+    const s = b.addSeries(labelsFrom({ __name__: 'o' }));
+    b.add(s, 105_000, 105);
+    b.add(s, 70_000, 70);
+    b.add(s, 50_000, 50); // outside the window: 120s - 60s
+    const r = await db.append(b.build());
+    assert.equal(r.appended, 2);
+    assert.equal(r.outOfOrder, 1);
+    const [got] = await db.select([m('__name__="o"')], -Infinity, Infinity);
+    assert.deepEqual([...got.timestamps], [70_000, 100_000, 105_000, 110_000, 120_000]);
+    assert.deepEqual([...got.values], [70, 100, 105, 110, 120]);
+    const [clipped] = await db.select([m('__name__="o"')], 100_000, 106_000);
+    assert.deepEqual([...clipped.timestamps], [100_000, 105_000]);
+    await db.close();
+  });
+
+  it('rejects them without a window', async () => {
+    const db = await TSDB.open(tempDir());
+    await db.append(one('o', 100_000, 1));
+    assert.equal((await db.append(one('o', 99_000, 1))).outOfOrder, 1);
+    await db.close();
+  });
+});
+
+describe('TSDB retention', () => {
+  it('deletes whole chunks older than the retention and series left empty', async () => {
+    const db = await TSDB.open(tempDir());
+    const hour = 3600_000;
+    // "old" stops after 3h; "live" runs for 10h: chunks cut at 2h boundaries.
+    for (let t = 0; t <= 10 * hour; t += 60_000) {
+      const b = new SampleBatchBuilder();
+      b.push(labelsFrom({ __name__: 'live' }), t, t);
+      if (t <= 3 * hour) b.push(labelsFrom({ __name__: 'old' }), t, t);
+      await db.append(b.build());
+    }
+    const r = await db.applyRetentionTime(5 * hour);
+    assert.equal(r.deletedSeries, 1);
+    assert.equal(r.deletedChunks, 3, 'live: [0h,2h) and [2h,4h); old: [0h,2h), its head goes with it');
+    assert.deepEqual(await db.labelValues('__name__', [], -Infinity, Infinity), ['live']);
+    const [live] = await db.select([m('__name__="live"')], -Infinity, Infinity);
+    // Whole chunks go: the oldest sample left is at a chunk start, at most one chunk before the cutoff.
+    assert.ok(live.timestamps[0] <= 5 * hour && live.timestamps[0] > 3 * hour, String(live.timestamps[0]));
+    assert.equal(live.timestamps[live.timestamps.length - 1], 10 * hour);
+    await db.close();
+  });
+
+  it('deletes the oldest data until the size limit holds', async () => {
+    const dir = tempDir();
+    const db = await TSDB.open(dir);
+    for (let t = 0; t < 2000; t++) {
+      const b = new SampleBatchBuilder();
+      for (let i = 0; i < 50; i++)
+        b.push(labelsFrom({ __name__: 's', i: String(i) }), t * 15_000, Math.random());
+      await db.append(b.build());
+    }
+    await db.checkpoint();
+    const before = (await db.analyze()).samples;
+    const r = await db.applyRetentionSize(600 * 1024);
+    assert.ok(r.deletedChunks > 0);
+    const after = await db.analyze();
+    assert.ok(after.samples < before, `${after.samples} < ${before}`);
+    const [s] = await db.select([m('i="0"')], -Infinity, Infinity);
+    assert.equal(s.timestamps[s.timestamps.length - 1], 1999 * 15_000, 'the newest data stays');
+    await db.close();
+  });
+});
+
+describe('ShardedTSDB', () => {
+  it('places each series in one shard and fans reads out', async () => {
+    const dir = tempDir();
+    let db = await ShardedTSDB.open(dir, 3);
+    const b = new SampleBatchBuilder();
+    for (let i = 0; i < 30; i++) b.push(labelsFrom({ __name__: 'f', i: String(i) }), 1000, i);
+    assert.equal((await db.append(b.build())).appended, 30);
+    const perShard = db.shards.map((s) => s.stats().series);
+    assert.equal(
+      perShard.reduce((a, x) => a + x, 0),
+      30,
+    );
+    assert.ok(
+      perShard.every((n) => n > 0),
+      perShard.join(),
+    );
+    assert.equal((await db.select([m('__name__="f"')], 0, 2000)).length, 30);
+    assert.equal((await db.labelValues('i', [], -Infinity, Infinity)).length, 30);
+    const a = await db.analyze();
+    assert.equal(a.series, 30);
+    assert.equal(a.samples, 30);
+    await db.close();
+    await assert.rejects(ShardedTSDB.open(dir, 4), /created with 3 shards, not 4/);
+    db = await ShardedTSDB.open(dir, 3);
+    assert.equal(db.seriesCount(), 30);
     await db.close();
   });
 });

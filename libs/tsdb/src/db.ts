@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import {
   labelsEqual,
@@ -7,15 +9,24 @@ import {
   type Labels,
   type SampleBatch,
 } from '@pharos/model';
-import { XorAppender, XorIterator, MAX_SAMPLES_PER_CHUNK } from './chunkenc/xor.js';
+import { XorAppender, XorIterator, MAX_SAMPLES_PER_CHUNK, chunkSampleCount } from './chunkenc/xor.js';
 import {
   chunkKey,
-  chunkKeyEnd,
+  chunkRange,
+  chunksBefore,
+  headKey,
   kindRange,
+  KIND_CHUNK,
+  KIND_HEAD,
   KIND_MAXTIME,
+  KIND_OOO,
+  KIND_POSTING,
   KIND_SERIES,
   maxTimeKey,
   metaKey,
+  oooChunkKey,
+  parsePostingKey,
+  postingKey,
   readTime,
   refOf,
   seriesKey,
@@ -28,21 +39,32 @@ import type { Queryable, SeriesData } from './queryable.js';
 export const CHUNK_RANGE_MS = 2 * 3600_000;
 
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
-type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array };
+type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 class MemSeries {
   app: XorAppender | null = null;
   chunkEnd = 0;
   /** Newest sample time, stored or in the head; -Infinity for a new series. */
   lastT = -Infinity;
-  lastValueBits = '';
+  /** Bits of the newest value, to tell an identical resend from a conflicting duplicate. */
+  lastHi = 0;
+  lastLo = 0;
+  /** The head changed since the last checkpoint. */
+  dirty = false;
+  /** Out-of-order chunks exist, so reads must merge overlapping chunks. */
+  hasOOO = false;
 
   constructor(
     readonly ref: number,
     readonly labels: Labels,
     readonly hash: string,
-    readonly minT: number,
+    public minT: number,
   ) {}
+}
+
+export interface TSDBOptions {
+  /** Samples this much older than the newest sample of the shard are still accepted (0: none). */
+  outOfOrderTimeWindowMs?: number;
 }
 
 export interface AppendResult {
@@ -61,40 +83,76 @@ export interface TSDBStats {
   maxTime: number;
 }
 
+export interface RetentionResult {
+  deletedChunks: number;
+  deletedSeries: number;
+}
+
+export interface StorageAnalysis {
+  series: number;
+  chunks: number;
+  headChunks: number;
+  samples: number;
+  chunkBytes: number;
+  diskBytes: number;
+  minTime: number;
+  maxTime: number;
+  /** [name, value, series] for every label pair. */
+  pairs: Array<[string, string, number]>;
+}
+
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const bitsView = new DataView(new ArrayBuffer(8));
 
-function valueBits(v: number): string {
-  bitsView.setFloat64(0, v);
-  return `${bitsView.getUint32(0)}:${bitsView.getUint32(4)}`;
+/** Bytes of the files in a directory: what a size-based retention limit is measured against. */
+export function directoryBytes(path: string): number {
+  let total = 0;
+  for (const f of readdirSync(path)) {
+    try {
+      const st = statSync(join(path, f));
+      if (st.isFile()) total += st.size;
+    } catch {
+      // LevelDB removes files while compacting; a vanished file holds no bytes.
+    }
+  }
+  return total;
 }
 
 /**
- * One shard of time series storage: head chunks in memory, sealed chunks and series in LevelDB.
- * Appends are serialised; reads may run alongside them.
+ * One shard of time series storage: head chunks in memory, sealed chunks, series and postings in
+ * LevelDB. Writes (appends, checkpoints, retention) are serialised; reads run alongside them.
  */
 export class TSDB implements Queryable {
   private readonly byHash = new Map<string, MemSeries | MemSeries[]>();
   private readonly byRef = new Map<number, MemSeries>();
   private readonly postings = new MemPostings();
   private nextRef = 1;
+  private oooSeq = 0;
+  /** Newest sample time in the shard: the out-of-order window is measured back from it. */
+  private maxT = -Infinity;
   private writeChain: Promise<unknown> = Promise.resolve();
   private closed = false;
 
   private constructor(
     private readonly db: Db,
     readonly path: string,
+    private readonly oooWindow: number,
   ) {}
 
-  static async open(path: string): Promise<TSDB> {
+  static async open(path: string, opts: TSDBOptions = {}): Promise<TSDB> {
     const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
       keyEncoding: 'view',
       valueEncoding: 'view',
     });
     await db.open();
-    const tsdb = new TSDB(db, path);
-    await tsdb.load();
+    const tsdb = new TSDB(db, path, opts.outOfOrderTimeWindowMs ?? 0);
+    try {
+      await tsdb.load();
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
     return tsdb;
   }
 
@@ -104,22 +162,57 @@ export class TSDB implements Queryable {
       const labels: Label[] = [];
       for (let i = 0; i < rec.l.length; i += 2) labels.push({ name: rec.l[i], value: rec.l[i + 1] });
       const s = new MemSeries(refOf(key), labels, rec.h, rec.t);
-      this.index(s);
+      this.remember(s);
+      this.postings.addRef(s.ref);
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
+    }
+    for await (const key of this.db.keys(kindRange(KIND_POSTING))) {
+      const p = parsePostingKey(key);
+      this.postings.addPosting(p.name, p.value, p.ref);
     }
     for await (const [key, value] of this.db.iterator(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
       if (s) s.lastT = readTime(value, 0);
     }
+    for await (const key of this.db.keys(kindRange(KIND_OOO))) {
+      const s = this.byRef.get(refOf(key));
+      if (s) s.hasOOO = true;
+      this.oooSeq = Math.max(this.oooSeq, new DataView(key.buffer, key.byteOffset).getUint32(13) + 1);
+    }
+    for await (const [key, value] of this.db.iterator(kindRange(KIND_HEAD))) {
+      const s = this.byRef.get(refOf(key));
+      if (!s) continue;
+      s.chunkEnd = readTime(value, 0);
+      // The appender's state is not serialised: replaying the samples rebuilds it exactly.
+      const app = new XorAppender();
+      const it = new XorIterator(value.subarray(8));
+      while (it.next()) {
+        if (it.t <= s.lastT) continue;
+        app.append(it.t, it.v);
+        this.noteLast(s, it.t, it.v);
+      }
+      if (app.count > 0) s.app = app;
+    }
+    for (const s of this.byRef.values()) if (s.lastT > this.maxT) this.maxT = s.lastT;
   }
 
-  private index(s: MemSeries): void {
+  private remember(s: MemSeries): void {
     this.byRef.set(s.ref, s);
     const cur = this.byHash.get(s.hash);
     if (cur === undefined) this.byHash.set(s.hash, s);
     else if (Array.isArray(cur)) cur.push(s);
     else this.byHash.set(s.hash, [cur, s]);
-    this.postings.add(s.ref, s.labels);
+  }
+
+  private forget(s: MemSeries): void {
+    this.byRef.delete(s.ref);
+    const cur = this.byHash.get(s.hash);
+    if (cur === s) this.byHash.delete(s.hash);
+    else if (Array.isArray(cur)) {
+      const rest = cur.filter((x) => x !== s);
+      if (rest.length === 1) this.byHash.set(s.hash, rest[0]);
+      else this.byHash.set(s.hash, rest);
+    }
   }
 
   private lookup(labels: Labels, hash: string): MemSeries | undefined {
@@ -129,21 +222,42 @@ export class TSDB implements Queryable {
     return cur.find((s) => labelsEqual(s.labels, labels));
   }
 
-  /**
-   * Appends a batch; resolves once every new series and sealed chunk it produced is written to
-   * LevelDB. Samples that break the write rules are counted, not stored.
-   */
-  append(batch: SampleBatch): Promise<AppendResult> {
-    const run = this.writeChain.then(() => this.appendNow(batch));
+  private noteLast(s: MemSeries, t: number, v: number): void {
+    bitsView.setFloat64(0, v);
+    s.lastT = t;
+    s.lastHi = bitsView.getUint32(0);
+    s.lastLo = bitsView.getUint32(4);
+  }
+
+  private sameAsLast(s: MemSeries, v: number): boolean {
+    bitsView.setFloat64(0, v);
+    return s.app !== null && bitsView.getUint32(0) === s.lastHi && bitsView.getUint32(4) === s.lastLo;
+  }
+
+  /** Runs a write after every earlier one; a failed write does not stop later ones. */
+  private serialise<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(() => {
+      if (this.closed) throw new Error('TSDB is closed');
+      return fn();
+    });
     this.writeChain = run.catch(() => undefined);
     return run;
   }
 
+  /**
+   * Appends a batch; resolves once every new series, posting and sealed chunk it produced is in
+   * LevelDB. Head samples become durable at the next checkpoint; until then the write-ahead log
+   * (or the Kafka offset) holds them. Samples that break the write rules are counted, not stored.
+   */
+  append(batch: SampleBatch): Promise<AppendResult> {
+    return this.serialise(() => this.appendNow(batch));
+  }
+
   private async appendNow(batch: SampleBatch): Promise<AppendResult> {
-    if (this.closed) throw new Error('TSDB is closed');
     const res: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
     const ops: BatchOp[] = [];
     const resolved: Array<MemSeries | null | undefined> = new Array(batch.series.length);
+    let ooo: Map<MemSeries, Array<[number, number]>> | undefined;
     const newRefStart = this.nextRef;
     for (let i = 0; i < batch.refs.length; i++) {
       const idx = batch.refs[i];
@@ -160,15 +274,7 @@ export class TSDB implements Queryable {
             res.firstError ??= problem;
             continue;
           }
-          s = new MemSeries(this.nextRef++, labels, batch.hashes[idx], t);
-          this.index(s);
-          const flat: string[] = [];
-          for (const l of labels) flat.push(l.name, l.value);
-          ops.push({
-            type: 'put',
-            key: seriesKey(s.ref),
-            value: enc.encode(JSON.stringify({ l: flat, t, h: s.hash })),
-          });
+          s = this.createSeries(labels, batch.hashes[idx], t, ops);
         }
         resolved[idx] = s;
       }
@@ -180,9 +286,15 @@ export class TSDB implements Queryable {
       if (t <= s.lastT) {
         if (t === s.lastT) {
           // An identical resend (same time and value bits) is accepted silently, as upstream.
-          if (s.app !== null && valueBits(v) === s.lastValueBits) continue;
+          if (this.sameAsLast(s, v)) continue;
           res.duplicate++;
           res.firstError ??= 'duplicate sample for timestamp';
+        } else if (this.oooWindow > 0 && t >= this.maxT - this.oooWindow) {
+          ooo ??= new Map();
+          let list = ooo.get(s);
+          if (!list) ooo.set(s, (list = []));
+          list.push([t, v]);
+          res.appended++;
         } else {
           res.outOfOrder++;
           res.firstError ??= 'out of order sample';
@@ -195,10 +307,12 @@ export class TSDB implements Queryable {
         s.chunkEnd = (Math.floor(t / CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS;
       }
       s.app.append(t, v);
-      s.lastT = t;
-      s.lastValueBits = valueBits(v);
+      this.noteLast(s, t, v);
+      s.dirty = true;
+      if (t > this.maxT) this.maxT = t;
       res.appended++;
     }
+    if (ooo) for (const [s, samples] of ooo) this.writeOutOfOrder(s, samples, ops);
     if (this.nextRef !== newRefStart) {
       const b = new Uint8Array(4);
       new DataView(b.buffer).setUint32(0, this.nextRef);
@@ -206,6 +320,52 @@ export class TSDB implements Queryable {
     }
     if (ops.length > 0) await this.db.batch(ops);
     return res;
+  }
+
+  private createSeries(labels: Labels, hash: string, t: number, ops: BatchOp[]): MemSeries {
+    const s = new MemSeries(this.nextRef++, labels, hash, t);
+    this.remember(s);
+    this.postings.add(s.ref, labels);
+    ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
+    const empty = new Uint8Array(0);
+    for (const l of labels) ops.push({ type: 'put', key: postingKey(l.name, l.value, s.ref), value: empty });
+    return s;
+  }
+
+  private seriesRecord(s: MemSeries): Uint8Array {
+    const flat: string[] = [];
+    for (const l of s.labels) flat.push(l.name, l.value);
+    return enc.encode(JSON.stringify({ l: flat, t: s.minT, h: s.hash }));
+  }
+
+  /**
+   * Out-of-order samples of one batch become one chunk of their own, durable with the batch;
+   * reads merge it with the in-order chunks it overlaps.
+   */
+  private writeOutOfOrder(s: MemSeries, samples: Array<[number, number]>, ops: BatchOp[]): void {
+    samples.sort((a, b) => a[0] - b[0]);
+    let app = new XorAppender();
+    const flush = () => {
+      const chunk = app.bytes();
+      const value = new Uint8Array(8 + chunk.length);
+      writeTime(value, 0, app.minTime);
+      value.set(chunk, 8);
+      ops.push({ type: 'put', key: oooChunkKey(s.ref, app.maxTime, this.oooSeq++), value });
+      app = new XorAppender();
+    };
+    let prev = NaN;
+    for (const [t, v] of samples) {
+      if (t === prev) continue;
+      if (app.count >= MAX_SAMPLES_PER_CHUNK) flush();
+      app.append(t, v);
+      prev = t;
+    }
+    if (app.count > 0) flush();
+    s.hasOOO = true;
+    if (samples[0][0] < s.minT) {
+      s.minT = samples[0][0];
+      ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
+    }
   }
 
   private seal(s: MemSeries, ops: BatchOp[]): void {
@@ -219,25 +379,122 @@ export class TSDB implements Queryable {
     const mt = new Uint8Array(8);
     writeTime(mt, 0, app.maxTime);
     ops.push({ type: 'put', key: maxTimeKey(s.ref), value: mt });
+    // The sealed chunk supersedes any checkpoint of it; leaving one would restore stale samples.
+    ops.push({ type: 'del', key: headKey(s.ref) });
     s.app = null;
+    s.dirty = false;
   }
 
-  /** Writes every open head chunk to LevelDB, so a restart finds all samples. */
-  flush(): Promise<void> {
-    const run = this.writeChain.then(async () => {
-      const ops: BatchOp[] = [];
-      for (const s of this.byRef.values()) this.seal(s, ops);
-      if (ops.length > 0) await this.db.batch(ops);
-    });
-    this.writeChain = run.catch(() => undefined);
-    return run;
+  /**
+   * Writes the open chunk of every series whose head changed since the last checkpoint. After it
+   * resolves, every sample appended before the call is in LevelDB: the caller may then commit the
+   * log offset it had reached.
+   */
+  checkpoint(): Promise<number> {
+    return this.serialise(() => this.checkpointNow());
+  }
+
+  private async checkpointNow(): Promise<number> {
+    const ops: BatchOp[] = [];
+    for (const s of this.byRef.values()) {
+      if (!s.dirty || s.app === null) continue;
+      const chunk = s.app.bytes();
+      const value = new Uint8Array(8 + chunk.length);
+      writeTime(value, 0, s.chunkEnd);
+      value.set(chunk, 8);
+      ops.push({ type: 'put', key: headKey(s.ref), value });
+      s.dirty = false;
+    }
+    if (ops.length > 0) await this.db.batch(ops);
+    return ops.length;
+  }
+
+  /** Kept for callers that think in terms of flushing: a checkpoint. */
+  async flush(): Promise<void> {
+    await this.checkpoint();
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    await this.checkpoint();
     this.closed = true;
+    await this.writeChain;
     await this.db.close();
+  }
+
+  /**
+   * Deletes every chunk whose samples are all older than `cutoff`, then the series left with no
+   * samples, then compacts LevelDB so the space is returned.
+   */
+  deleteBefore(cutoff: number): Promise<RetentionResult> {
+    return this.serialise(async () => {
+      const res: RetentionResult = { deletedChunks: 0, deletedSeries: 0 };
+      const gone = new Set<number>();
+      for (const s of this.byRef.values()) {
+        if (s.minT >= cutoff) continue;
+        for (const kind of [KIND_CHUNK, KIND_OOO]) {
+          const range = chunksBefore(kind, s.ref, cutoff);
+          for await (const key of this.db.keys(range)) if (key.length > 0) res.deletedChunks++;
+          await this.db.clear(range);
+        }
+        if (s.lastT < cutoff) {
+          gone.add(s.ref);
+          continue;
+        }
+        s.minT = cutoff;
+      }
+      if (gone.size > 0) {
+        const ops: BatchOp[] = [];
+        for (const ref of gone) {
+          const s = this.byRef.get(ref) as MemSeries;
+          ops.push({ type: 'del', key: seriesKey(ref) });
+          ops.push({ type: 'del', key: maxTimeKey(ref) });
+          ops.push({ type: 'del', key: headKey(ref) });
+          for (const l of s.labels) ops.push({ type: 'del', key: postingKey(l.name, l.value, ref) });
+        }
+        await this.db.batch(ops);
+        this.postings.remove(gone, (ref) => (this.byRef.get(ref) as MemSeries).labels);
+        for (const ref of gone) this.forget(this.byRef.get(ref) as MemSeries);
+        res.deletedSeries = gone.size;
+      }
+      if (res.deletedChunks > 0) await this.db.compactRange(Uint8Array.of(0), Uint8Array.of(0xff));
+      return res;
+    });
+  }
+
+  /** Applies `--storage.tsdb.retention.time`: measured back from the newest sample, as upstream. */
+  async applyRetentionTime(retentionMs: number): Promise<RetentionResult> {
+    if (this.maxT === -Infinity) return { deletedChunks: 0, deletedSeries: 0 };
+    return this.deleteBefore(this.maxT - retentionMs);
+  }
+
+  /**
+   * Applies a size limit: finds the oldest chunks whose bytes cover the excess and deletes by
+   * their time, so whole time ranges go, oldest first.
+   */
+  async applyRetentionSize(maxBytes: number): Promise<RetentionResult> {
+    const size = directoryBytes(this.path);
+    if (size <= maxBytes) return { deletedChunks: 0, deletedSeries: 0 };
+    const chunks: Array<[number, number]> = [];
+    let stored = 0;
+    for (const kind of [KIND_CHUNK, KIND_OOO]) {
+      for await (const [key, value] of this.db.iterator(kindRange(kind))) {
+        chunks.push([readTime(key, 5), key.length + value.length]);
+        stored += key.length + value.length;
+      }
+    }
+    if (chunks.length === 0) return { deletedChunks: 0, deletedSeries: 0 };
+    chunks.sort((a, b) => a[0] - b[0]);
+    // Files hold more than the chunk bytes (index, series, LevelDB overhead): scale the excess.
+    const excess = ((size - maxBytes) * stored) / size;
+    let freed = 0;
+    let cutoff = chunks[0][0] + 1;
+    for (const [t, bytes] of chunks) {
+      freed += bytes;
+      cutoff = t + 1;
+      if (freed >= excess) break;
+    }
+    return this.deleteBefore(cutoff);
   }
 
   stats(): TSDBStats {
@@ -252,6 +509,37 @@ export class TSDB implements Queryable {
     return { series: this.byRef.size, headChunks, minTime, maxTime };
   }
 
+  /** What `pharos tsdb analyze` prints: one pass over the stored chunks plus the index. */
+  async analyze(): Promise<StorageAnalysis> {
+    const st = this.stats();
+    let chunks = 0;
+    let samples = 0;
+    let chunkBytes = 0;
+    for (const kind of [KIND_CHUNK, KIND_OOO]) {
+      for await (const value of this.db.values(kindRange(kind))) {
+        chunks++;
+        samples += chunkSampleCount(value.subarray(8));
+        chunkBytes += value.length;
+      }
+    }
+    for (const s of this.byRef.values()) {
+      if (s.app === null) continue;
+      samples += s.app.count;
+      chunkBytes += s.app.bytes().length;
+    }
+    return {
+      series: st.series,
+      chunks,
+      headChunks: st.headChunks,
+      samples,
+      chunkBytes,
+      diskBytes: directoryBytes(this.path),
+      minTime: st.minTime,
+      maxTime: st.maxTime,
+      pairs: [...this.postings.pairs()],
+    };
+  }
+
   private selectSeries(matchers: readonly LabelMatcher[], mint: number, maxt: number): MemSeries[] {
     const out: MemSeries[] = [];
     for (const ref of this.postings.select(matchers)) {
@@ -264,20 +552,56 @@ export class TSDB implements Queryable {
   async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
     for (const s of this.selectSeries(matchers, mint, maxt)) {
-      const ts: number[] = [];
-      const vs = new SampleSink();
-      // Head chunk bytes are copied first: an append may seal it while we read LevelDB.
-      const head = s.app !== null && s.app.maxTime >= mint ? s.app.bytes() : null;
-      const start = chunkKey(s.ref, mint);
-      for await (const value of this.db.values({ gte: start, lt: chunkKeyEnd(s.ref) })) {
-        if (readTime(value, 0) > maxt) break;
-        decodeInto(value.subarray(8), mint, maxt, ts, vs);
-      }
-      if (head !== null) decodeInto(head, mint, maxt, ts, vs, ts.length > 0 ? ts[ts.length - 1] : -Infinity);
-      if (ts.length > 0)
-        out.push({ labels: s.labels, timestamps: Float64Array.from(ts), values: vs.finish() });
+      const data = await this.readSeries(s, mint, maxt);
+      if (data.timestamps.length > 0) out.push(data);
     }
     return out;
+  }
+
+  /** The chunks of matching series, for streaming to a remote querier without decoding. */
+  async selectChunks(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+  ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>> {
+    const out: Array<{ labels: Labels; chunks: Uint8Array[] }> = [];
+    for (const s of this.selectSeries(matchers, mint, maxt)) {
+      const data = await this.readSeries(s, mint, maxt);
+      if (data.timestamps.length === 0) continue;
+      // Re-encoding clips chunks to the range and folds in out-of-order data and the head.
+      const chunks: Uint8Array[] = [];
+      let app = new XorAppender();
+      for (let i = 0; i < data.timestamps.length; i++) {
+        if (app.count >= MAX_SAMPLES_PER_CHUNK) {
+          chunks.push(app.bytes());
+          app = new XorAppender();
+        }
+        app.append(data.timestamps[i], data.values[i]);
+      }
+      chunks.push(app.bytes());
+      out.push({ labels: s.labels, chunks });
+    }
+    return out;
+  }
+
+  private async readSeries(s: MemSeries, mint: number, maxt: number): Promise<SeriesData> {
+    const ts: number[] = [];
+    const vs = new SampleSink();
+    // Head chunk bytes are copied first: an append may seal it while we read LevelDB.
+    const head = s.app !== null && s.app.maxTime >= mint ? s.app.bytes() : null;
+    for await (const value of this.db.values(chunkRange(KIND_CHUNK, s.ref, mint))) {
+      if (readTime(value, 0) > maxt) break;
+      decodeInto(value.subarray(8), mint, maxt, ts, vs);
+    }
+    if (head !== null) decodeInto(head, mint, maxt, ts, vs, ts.length > 0 ? ts[ts.length - 1] : -Infinity);
+    if (s.hasOOO) {
+      const before = ts.length;
+      for await (const value of this.db.values(chunkRange(KIND_OOO, s.ref, mint))) {
+        if (readTime(value, 0) <= maxt) decodeInto(value.subarray(8), mint, maxt, ts, vs);
+      }
+      if (ts.length > before) return mergeSorted(s.labels, ts, vs.finish());
+    }
+    return { labels: s.labels, timestamps: Float64Array.from(ts), values: vs.finish() };
   }
 
   async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
@@ -306,6 +630,22 @@ export class TSDB implements Queryable {
     }
     return [...values].sort();
   }
+}
+
+/**
+ * In-order samples come first in `ts`, out-of-order ones after; a stable sort by time with the
+ * first of equal timestamps kept gives in-order data precedence, as a compaction would.
+ */
+function mergeSorted(labels: Labels, ts: number[], vs: Float64Array): SeriesData {
+  const order = Array.from(ts.keys()).sort((a, b) => ts[a] - ts[b] || a - b);
+  const outT: number[] = [];
+  const outV = new SampleSink();
+  for (const i of order) {
+    if (outT.length > 0 && outT[outT.length - 1] === ts[i]) continue;
+    outT.push(ts[i]);
+    outV.push(vs[i]);
+  }
+  return { labels, timestamps: Float64Array.from(outT), values: outV.finish() };
 }
 
 /** Collects values in a Float64Array so NaN payloads (staleness markers) keep their bits. */

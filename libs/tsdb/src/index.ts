@@ -3,3 +3,4 @@ export * from './db.js';
 export * from './postings.js';
 export * from './queryable.js';
 export * from './memory-queryable.js';
+export * from './sharded.js';

@@ -2,13 +2,19 @@
 // that LevelDB's byte order is numeric order:
 //   S ref            -> series record (labels, first sample time)
 //   C ref maxTime    -> chunk: 8 bytes minTime, then the XOR chunk
+//   O ref maxTime seq -> out-of-order chunk, same value layout; may overlap other chunks
 //   T ref            -> max time of the series' newest stored chunk
+//   H ref            -> head checkpoint: 8 bytes chunk end, then the open chunk so far
+//   P name FF value FF ref -> posting (empty value); 0xFF never occurs in UTF-8
 //   M name           -> metadata (next series ref)
 
 export const KIND_SERIES = 0x53;
 export const KIND_CHUNK = 0x43;
 export const KIND_MAXTIME = 0x54;
 export const KIND_META = 0x4d;
+export const KIND_OOO = 0x4f;
+export const KIND_HEAD = 0x48;
+export const KIND_POSTING = 0x50;
 
 const TIME_OFFSET = 2 ** 53;
 const TWO32 = 4294967296;
@@ -51,6 +57,58 @@ export function chunkKey(ref: number, maxTime: number): Uint8Array {
 /** The first key after every chunk of `ref`. */
 export function chunkKeyEnd(ref: number): Uint8Array {
   return refKey(KIND_CHUNK, ref + 1);
+}
+
+export function oooChunkKey(ref: number, maxTime: number, seq: number): Uint8Array {
+  const k = refKey(KIND_OOO, ref, 12);
+  writeTime(k, 5, maxTime);
+  new DataView(k.buffer).setUint32(13, seq);
+  return k;
+}
+
+export function headKey(ref: number): Uint8Array {
+  return refKey(KIND_HEAD, ref);
+}
+
+/** Both chunk kinds of one series from `mint` on: chunks are keyed by max time. */
+export function chunkRange(kind: number, ref: number, mint: number): { gte: Uint8Array; lt: Uint8Array } {
+  const gte = refKey(kind, ref, 8);
+  writeTime(gte, 5, mint === -Infinity ? -(2 ** 53) : mint);
+  return { gte, lt: refKey(kind, ref + 1) };
+}
+
+/** Chunks of one series whose max time is before `t`. */
+export function chunksBefore(kind: number, ref: number, t: number): { gte: Uint8Array; lt: Uint8Array } {
+  const lt = refKey(kind, ref, 8);
+  writeTime(lt, 5, t);
+  return { gte: refKey(kind, ref), lt };
+}
+
+const SEP = 0xff;
+const textEnc = new TextEncoder();
+const textDec = new TextDecoder();
+
+export function postingKey(name: string, value: string, ref: number): Uint8Array {
+  const n = textEnc.encode(name);
+  const v = textEnc.encode(value);
+  const k = new Uint8Array(1 + n.length + 1 + v.length + 1 + 4);
+  k[0] = KIND_POSTING;
+  k.set(n, 1);
+  k[1 + n.length] = SEP;
+  k.set(v, 2 + n.length);
+  k[2 + n.length + v.length] = SEP;
+  new DataView(k.buffer).setUint32(k.length - 4, ref);
+  return k;
+}
+
+export function parsePostingKey(k: Uint8Array): { name: string; value: string; ref: number } {
+  const a = k.indexOf(SEP, 1);
+  const b = k.length - 5;
+  return {
+    name: textDec.decode(k.subarray(1, a)),
+    value: textDec.decode(k.subarray(a + 1, b)),
+    ref: new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(k.length - 4),
+  };
 }
 
 export function refOf(key: Uint8Array): number {

@@ -3,17 +3,55 @@ import type { LabelMatcher, Labels } from '@pharos/model';
 /** Sorted series refs per label pair; refs are handed out in increasing order, so appends keep order. */
 export class MemPostings {
   private readonly byName = new Map<string, Map<string, number[]>>();
-  private readonly all: number[] = [];
+  private all: number[] = [];
 
   add(ref: number, labels: Labels): void {
     this.all.push(ref);
-    for (const l of labels) {
-      let values = this.byName.get(l.name);
-      if (!values) this.byName.set(l.name, (values = new Map()));
-      let list = values.get(l.value);
-      if (!list) values.set(l.value, (list = []));
-      list.push(ref);
+    for (const l of labels) this.addPosting(l.name, l.value, ref);
+  }
+
+  /** Loading from the stored index: refs of one pair arrive in increasing order. */
+  addPosting(name: string, value: string, ref: number): void {
+    let values = this.byName.get(name);
+    if (!values) this.byName.set(name, (values = new Map()));
+    let list = values.get(value);
+    if (!list) values.set(value, (list = []));
+    list.push(ref);
+  }
+
+  /** Loading from the stored index: every ref, in increasing order. */
+  addRef(ref: number): void {
+    this.all.push(ref);
+  }
+
+  /** Drops deleted series; rare (retention), so it rebuilds the lists it touches. */
+  remove(refs: ReadonlySet<number>, labelsOf: (ref: number) => Labels): void {
+    const touched = new Map<string, Set<string>>();
+    for (const ref of refs) {
+      for (const l of labelsOf(ref)) {
+        let vs = touched.get(l.name);
+        if (!vs) touched.set(l.name, (vs = new Set()));
+        vs.add(l.value);
+      }
     }
+    for (const [name, vs] of touched) {
+      const values = this.byName.get(name);
+      if (!values) continue;
+      for (const v of vs) {
+        const list = values.get(v);
+        if (!list) continue;
+        const kept = list.filter((r) => !refs.has(r));
+        if (kept.length > 0) values.set(v, kept);
+        else values.delete(v);
+      }
+      if (values.size === 0) this.byName.delete(name);
+    }
+    this.all = this.all.filter((r) => !refs.has(r));
+  }
+
+  /** Series per label name and per pair, for `tsdb analyze` and the TSDB status page. */
+  *pairs(): IterableIterator<[string, string, number]> {
+    for (const [name, values] of this.byName) for (const [v, l] of values) yield [name, v, l.length];
   }
 
   labelNames(): string[] {
@@ -37,9 +75,12 @@ export class MemPostings {
       if (!m.matchesEmpty()) {
         const lists: number[][] = [];
         if (values) {
-          if (m.type === '=') {
-            const l = values.get(m.value);
-            if (l) lists.push(l);
+          const set = m.setMatches();
+          if (set !== undefined) {
+            for (const v of set) {
+              const l = values.get(v);
+              if (l) lists.push(l);
+            }
           } else for (const [v, l] of values) if (m.matches(v)) lists.push(l);
         }
         const union = mergeMany(lists);

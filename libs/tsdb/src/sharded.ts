@@ -1,0 +1,182 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { shardOf, splitByPartition, type LabelMatcher, type Labels, type SampleBatch } from '@pharos/model';
+import {
+  TSDB,
+  type AppendResult,
+  type RetentionResult,
+  type StorageAnalysis,
+  type TSDBOptions,
+} from './db.js';
+import type { Queryable, SeriesData } from './queryable.js';
+
+const META = 'shards.json';
+
+/**
+ * The shard count a storage directory was made with. It cannot change afterwards: a series'
+ * shard is its hash modulo the count, so another count would look for series in the wrong place.
+ */
+export function storageShardCount(root: string, wanted: number): number {
+  const metaPath = join(root, META);
+  if (existsSync(metaPath)) {
+    const { shards } = JSON.parse(readFileSync(metaPath, 'utf8')) as { shards: number };
+    if (shards !== wanted) {
+      throw new Error(
+        `storage at ${root} was created with ${shards} shards, not ${wanted}: ` +
+          `start with --storage.tsdb.shards=${shards} or use an empty directory`,
+      );
+    }
+    return shards;
+  }
+  mkdirSync(root, { recursive: true });
+  const existing = readdirSync(root).filter((f) => /^shard-\d+$/.test(f)).length;
+  if (existing > 0 && existing !== wanted) {
+    throw new Error(`storage at ${root} has ${existing} shard directories, not ${wanted}`);
+  }
+  writeFileSync(metaPath, JSON.stringify({ shards: wanted }));
+  return wanted;
+}
+
+export function shardPath(root: string, shard: number): string {
+  return join(root, `shard-${shard}`);
+}
+
+/**
+ * N TSDB shards under one directory, each its own LevelDB. A series lives in the shard of its
+ * label hash (the partition of the sample bus), so shards never share a series and reads are a
+ * plain fan-out and concatenation.
+ */
+export class ShardedTSDB implements Queryable {
+  private constructor(readonly shards: readonly TSDB[]) {}
+
+  static async open(root: string, count: number, opts: TSDBOptions = {}): Promise<ShardedTSDB> {
+    const n = storageShardCount(root, count);
+    const shards: TSDB[] = [];
+    try {
+      for (let i = 0; i < n; i++) shards.push(await TSDB.open(shardPath(root, i), opts));
+    } catch (e) {
+      await Promise.all(shards.map((s) => s.close()));
+      throw e;
+    }
+    return new ShardedTSDB(shards);
+  }
+
+  shardFor(hash: string): number {
+    return shardOf(hash, this.shards.length);
+  }
+
+  async append(batch: SampleBatch): Promise<AppendResult> {
+    const parts = this.shards.length === 1 ? [batch] : splitByPartition(batch, this.shards.length);
+    const results = await Promise.all(parts.map((b, i) => (b ? this.shards[i].append(b) : undefined)));
+    const total: AppendResult = {
+      appended: 0,
+      outOfOrder: 0,
+      duplicate: 0,
+      invalid: 0,
+      firstError: undefined,
+    };
+    for (const r of results) {
+      if (!r) continue;
+      total.appended += r.appended;
+      total.outOfOrder += r.outOfOrder;
+      total.duplicate += r.duplicate;
+      total.invalid += r.invalid;
+      total.firstError ??= r.firstError;
+    }
+    return total;
+  }
+
+  async checkpoint(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.checkpoint()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.shards.map((s) => s.close()));
+  }
+
+  async applyRetention(timeMs: number, maxBytes: number): Promise<RetentionResult> {
+    const total: RetentionResult = { deletedChunks: 0, deletedSeries: 0 };
+    for (const s of this.shards) {
+      const rs: RetentionResult[] = [];
+      if (timeMs > 0) rs.push(await s.applyRetentionTime(timeMs));
+      if (maxBytes > 0) rs.push(await s.applyRetentionSize(maxBytes / this.shards.length));
+      for (const r of rs) {
+        total.deletedChunks += r.deletedChunks;
+        total.deletedSeries += r.deletedSeries;
+      }
+    }
+    return total;
+  }
+
+  seriesCount(): number {
+    return this.shards.reduce((n, s) => n + s.stats().series, 0);
+  }
+
+  async analyze(): Promise<StorageAnalysis> {
+    const parts = await Promise.all(this.shards.map((s) => s.analyze()));
+    const pairs = new Map<string, [string, string, number]>();
+    const total: StorageAnalysis = {
+      series: 0,
+      chunks: 0,
+      headChunks: 0,
+      samples: 0,
+      chunkBytes: 0,
+      diskBytes: 0,
+      minTime: Infinity,
+      maxTime: -Infinity,
+      pairs: [],
+    };
+    for (const p of parts) {
+      total.series += p.series;
+      total.chunks += p.chunks;
+      total.headChunks += p.headChunks;
+      total.samples += p.samples;
+      total.chunkBytes += p.chunkBytes;
+      total.diskBytes += p.diskBytes;
+      total.minTime = Math.min(total.minTime, p.minTime);
+      total.maxTime = Math.max(total.maxTime, p.maxTime);
+      for (const [name, value, n] of p.pairs) {
+        const key = `${name}\u0000${value}`;
+        const cur = pairs.get(key);
+        if (cur) cur[2] += n;
+        else pairs.set(key, [name, value, n]);
+      }
+    }
+    total.pairs = [...pairs.values()];
+    return total;
+  }
+
+  async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    return (await Promise.all(this.shards.map((s) => s.select(matchers, mint, maxt)))).flat();
+  }
+
+  async selectChunks(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+  ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>> {
+    return (await Promise.all(this.shards.map((s) => s.selectChunks(matchers, mint, maxt)))).flat();
+  }
+
+  async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
+    return (await Promise.all(this.shards.map((s) => s.series(matchers, mint, maxt)))).flat();
+  }
+
+  async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
+    return union(await Promise.all(this.shards.map((s) => s.labelNames(matchers, mint, maxt))));
+  }
+
+  async labelValues(
+    name: string,
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+  ): Promise<string[]> {
+    return union(await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt))));
+  }
+}
+
+function union(lists: string[][]): string[] {
+  if (lists.length === 1) return lists[0];
+  return [...new Set(lists.flat())].sort();
+}
