@@ -7,11 +7,14 @@ import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import { ScrapeManager } from '@pharos/scrape';
-import { InProcessLog, SampleBus } from '@pharos/transport';
-import { TSDB } from '@pharos/tsdb';
+import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
+import { FileLog, SampleBus } from '@pharos/transport';
+import { ShardedTSDB } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
-/** Every role in one process: in-process bus, one storage shard, no outside servers. */
+const RETENTION_INTERVAL_MS = 60_000;
+
+/** Every role in one process: the file-backed log as the bus, sharded storage, no outside servers. */
 export async function runEmbedded(flags: ServerFlags): Promise<void> {
   const logger = createLogger(flags.logLevel);
   const startTime = new Date();
@@ -43,9 +46,18 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   reloadTime.set(Date.now() / 1000);
 
   const lifecycle = new Lifecycle(logger);
-  let db: TSDB;
+  let db: ShardedTSDB;
+  let log: FileLog<SampleBatch>;
   try {
-    db = await TSDB.open(join(flags.storagePath, 'shard-0'));
+    db = await ShardedTSDB.open(flags.storagePath, flags.shards, {
+      outOfOrderTimeWindowMs: flags.outOfOrderWindow,
+    });
+    log = FileLog.open(
+      join(flags.storagePath, 'wal'),
+      flags.shards,
+      { encode: encodeSampleBatch, decode: decodeSampleBatch },
+      { onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired') },
+    );
   } catch (e) {
     logger.error({ err: e, path: flags.storagePath }, 'cannot open storage');
     process.stderr.write(
@@ -55,12 +67,31 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     return;
   }
   lifecycle.onStop('storage', () => db.close());
-  logger.info({ path: flags.storagePath, series: db.stats().series }, 'storage opened');
+  lifecycle.onStop('write-ahead log', () => log.close());
+  logger.info({ path: flags.storagePath, shards: flags.shards, series: db.seriesCount() }, 'storage opened');
 
-  const bus = new SampleBus(new InProcessLog<SampleBatch>(1));
-  const ingester = new Ingester(bus, new Map([[0, db]]), logger, registry);
+  const bus = new SampleBus(log);
+  const shardMap = new Map(db.shards.map((s, i) => [i, s]));
+  const ingester = new Ingester(bus, shardMap, logger, registry, {
+    checkpointIntervalMs: flags.checkpointInterval,
+  });
+  const replayStart = Date.now();
   await ingester.start();
+  await ingester.drain();
+  logger.info({ ms: Date.now() - replayStart, series: db.seriesCount() }, 'write-ahead log replayed');
   lifecycle.onStop('ingester', () => ingester.stop());
+
+  const retention = async () => {
+    if (flags.retentionTime === 0 && flags.retentionSize === 0) return;
+    const r = await db.applyRetention(flags.retentionTime, flags.retentionSize);
+    if (r.deletedChunks > 0 || r.deletedSeries > 0) logger.info(r, 'retention applied');
+  };
+  const retentionTimer = setInterval(() => {
+    retention().catch((err) => logger.error({ err }, 'retention failed'));
+  }, RETENTION_INTERVAL_MS);
+  retentionTimer.unref();
+  lifecycle.onStop('retention', async () => clearInterval(retentionTimer));
+  await retention();
 
   const scrape = new ScrapeManager(bus, {
     onScrapeError: (pool, err) => logger.error({ pool, err }, 'scrape loop error'),

@@ -24,6 +24,23 @@ describe('flags', () => {
     assert.equal(f.queryMaxSamples, 50_000_000);
     assert.equal(f.enableLifecycle, false);
     assert.equal(f.all['web.listen-address'], '0.0.0.0:9090');
+    assert.equal(f.retentionTime, 15 * 86_400_000);
+    assert.equal(f.retentionSize, 0);
+    assert.equal(f.outOfOrderWindow, 0);
+    assert.equal(f.shards, 2);
+  });
+
+  it('drops the default retention time when only a size is given, as Prometheus', async () => {
+    const f = await parse(['--storage.tsdb.retention.size=1GB']);
+    assert.equal(f.retentionTime, 0);
+    assert.equal(f.retentionSize, 1024 ** 3);
+    const g = await parse(['--storage.tsdb.retention.size=1GB', '--storage.tsdb.retention.time=2h']);
+    assert.equal(g.retentionTime, 7_200_000);
+  });
+
+  it('rejects a malformed size or shard count', async () => {
+    await assert.rejects(parse(['--storage.tsdb.retention.size=1gb']));
+    await assert.rejects(parse(['--storage.tsdb.shards=0']));
   });
 
   it('takes the dotted flags, both spellings of the storage path', async () => {

@@ -1,9 +1,15 @@
 import { Command, Option } from 'commander';
-import { parseDuration } from '@pharos/config';
+import { parseByteSize, parseDuration } from '@pharos/config';
 
 export interface ServerFlags {
   readonly configFile: string;
   readonly storagePath: string;
+  readonly shards: number;
+  /** 0: no limit of that kind. */
+  readonly retentionTime: number;
+  readonly retentionSize: number;
+  readonly outOfOrderWindow: number;
+  readonly checkpointInterval: number;
   readonly listenAddress: string;
   readonly enableLifecycle: boolean;
   readonly lookbackDelta: number;
@@ -19,6 +25,18 @@ function duration(v: string): string {
   return v;
 }
 
+function byteSize(v: string): string {
+  parseByteSize(v);
+  return v;
+}
+
+function positiveInt(v: string): string {
+  if (!/^[1-9]\d*$/.test(v)) throw new Error(`not a positive integer: ${JSON.stringify(v)}`);
+  return v;
+}
+
+const DEFAULT_RETENTION = '15d';
+
 /** Prometheus-style flags for the all-in-one server. */
 export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Command {
   const cmd = new Command('pharos')
@@ -28,6 +46,42 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     )
     .addOption(new Option('--storage.tsdb.path <path>', 'Base path for metrics storage.').default('data/'))
     .addOption(new Option('--storage.path <path>', 'Alias of --storage.tsdb.path.'))
+    .addOption(
+      new Option(
+        '--storage.tsdb.retention.time <duration>',
+        `How long to retain samples in storage. If neither this flag nor "storage.tsdb.retention.size" is set, the retention time defaults to ${DEFAULT_RETENTION}.`,
+      ).argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--storage.tsdb.retention.size <size>',
+        'Maximum number of bytes that can be stored for blocks. A unit is required: B, KB, MB, GB, TB, PB, EB.',
+      ).argParser(byteSize),
+    )
+    .addOption(
+      new Option(
+        '--storage.tsdb.out-of-order-time-window <duration>',
+        'How far behind the newest sample an out-of-order sample is still accepted (0: rejected).',
+      )
+        .default('0s')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--storage.tsdb.shards <n>',
+        'Number of storage shards (partitions of the sample bus); fixed when the directory is created.',
+      )
+        .default('2')
+        .argParser(positiveInt),
+    )
+    .addOption(
+      new Option(
+        '--storage.tsdb.checkpoint-interval <duration>',
+        'How often open head chunks are written to LevelDB and the write-ahead log truncated.',
+      )
+        .default('1m')
+        .argParser(duration),
+    )
     .addOption(
       new Option(
         '--web.listen-address <address>',
@@ -71,9 +125,18 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         cmd.error('error: --query.max-samples must be a positive integer');
       const all: Record<string, string> = {};
       for (const [k, v] of Object.entries(opts)) if (v !== undefined) all[k] = String(v);
+      const retentionTime = opts['storage.tsdb.retention.time'];
+      const retentionSize = opts['storage.tsdb.retention.size'];
       await run({
         configFile: String(opts['config.file']),
         storagePath: String(opts['storage.path'] ?? opts['storage.tsdb.path']),
+        shards: Number(opts['storage.tsdb.shards']),
+        retentionTime: parseDuration(
+          String(retentionTime ?? (retentionSize === undefined ? DEFAULT_RETENTION : '0')),
+        ),
+        retentionSize: retentionSize === undefined ? 0 : parseByteSize(String(retentionSize)),
+        outOfOrderWindow: parseDuration(String(opts['storage.tsdb.out-of-order-time-window'])),
+        checkpointInterval: parseDuration(String(opts['storage.tsdb.checkpoint-interval'])),
         listenAddress: String(opts['web.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ConfigError, formatDuration, parseDuration, parsePrometheusConfig } from './index.js';
+import { ConfigError, formatDuration, parseByteSize, parseDuration, parsePrometheusConfig } from './index.js';
 
 describe('parseDuration', () => {
   const good: Array<[string, number]> = [
@@ -22,6 +22,20 @@ describe('parseDuration', () => {
   }
   for (const s of ['', '1', '1.5s', 's', '1m1h', '1s1s', '-1s', '1 s']) {
     it(`rejects ${JSON.stringify(s)}`, () => assert.throws(() => parseDuration(s)));
+  }
+});
+
+describe('parseByteSize', () => {
+  const good: Array<[string, number]> = [
+    ['0', 0],
+    ['512B', 512],
+    ['1KB', 1024],
+    ['512MB', 512 * 1024 ** 2],
+    ['2GB', 2 * 1024 ** 3],
+  ];
+  for (const [s, n] of good) it(`${s} = ${n}`, () => assert.equal(parseByteSize(s), n));
+  for (const s of ['', '1', '1.5GB', 'GB', '1gb', '-1MB', '1 MB']) {
+    it(`rejects ${JSON.stringify(s)}`, () => assert.throws(() => parseByteSize(s), /not a valid size/));
   }
 });
 

@@ -50,3 +50,27 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+const BYTE_UNITS: Record<string, number> = {
+  B: 1,
+  KB: 1024,
+  MB: 1024 ** 2,
+  GB: 1024 ** 3,
+  TB: 1024 ** 4,
+  PB: 1024 ** 5,
+  EB: 1024 ** 6,
+};
+
+/**
+ * Parses a size as Prometheus' units.Base2Bytes flags do ("512MB", "1GB", "0"): a whole number
+ * and a unit, powers of 1024.
+ */
+export function parseByteSize(s: string): number {
+  if (s === '0') return 0;
+  const m = /^(\d+)(B|KB|MB|GB|TB|PB|EB)$/.exec(s);
+  if (!m)
+    throw new Error(
+      `not a valid size ${JSON.stringify(s)}: want a number and one of B, KB, MB, GB, TB, PB, EB`,
+    );
+  return Number(m[1]) * BYTE_UNITS[m[2]];
+}

@@ -4,22 +4,45 @@ import type { SampleBatch } from '@pharos/model';
 import type { SampleBus, Subscription } from '@pharos/transport';
 import type { TSDB } from '@pharos/tsdb';
 
+export interface IngesterOptions {
+  /** Consumer group: replicas of the same partitions use different groups. */
+  group?: string;
+  /** How often head chunks are checkpointed to LevelDB and the log offset committed (0: only on stop). */
+  checkpointIntervalMs?: number;
+}
+
 /**
- * Consumes partitions of the sample bus into TSDB shards, one shard per partition. A partition's
- * offset is committed only after its batch is written, so a restart resumes where storage ends.
+ * Consumes partitions of the sample bus into TSDB shards, one shard per partition.
+ *
+ * The log is the write-ahead log: a partition's offset is committed only after a checkpoint has
+ * put every sample before it into LevelDB, sealed chunks and open heads alike. A restart replays
+ * the log from the committed offset, so nothing that was appended to the log is lost, whether
+ * the log is the embedded file log or Kafka.
  */
 export class Ingester {
   private subs: Subscription[] = [];
+  /** Newest offset handled per partition, and the offset present when we started (replay end). */
+  private readonly handled = new Map<number, number>();
+  private readonly replayEnd = new Map<number, number>();
+  private checkpointing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly group: string;
+  private readonly interval: number;
   private readonly appended: Counter;
   private readonly rejected: Counter<'reason'>;
+  private readonly outOfOrder: Counter;
+  private readonly replayed: Counter;
+  private readonly checkpoints: Counter;
 
   constructor(
     private readonly bus: SampleBus,
     private readonly shards: ReadonlyMap<number, TSDB>,
     private readonly logger: Logger,
     registry: Registry,
-    private readonly group = 'ingester',
+    opts: IngesterOptions = {},
   ) {
+    this.group = opts.group ?? 'ingester';
+    this.interval = opts.checkpointIntervalMs ?? 60_000;
     this.appended = new Counter({
       name: 'prometheus_tsdb_head_samples_appended_total',
       help: 'Total number of appended samples.',
@@ -31,6 +54,21 @@ export class Ingester {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.outOfOrder = new Counter({
+      name: 'prometheus_tsdb_out_of_order_samples_total',
+      help: 'Total number of out of order samples ingestion failed attempts due to out of order being disabled.',
+      registers: [registry],
+    });
+    this.replayed = new Counter({
+      name: 'pharos_ingester_replayed_records_total',
+      help: 'Log records replayed after a restart (samples already stored are skipped).',
+      registers: [registry],
+    });
+    this.checkpoints = new Counter({
+      name: 'pharos_ingester_checkpoints_total',
+      help: 'Checkpoints of head chunks to LevelDB followed by an offset commit.',
+      registers: [registry],
+    });
     const shardList = [...shards.values()];
     new Gauge({
       name: 'prometheus_tsdb_head_series',
@@ -40,20 +78,46 @@ export class Ingester {
         this.set(shardList.reduce((n, s) => n + s.stats().series, 0));
       },
     });
+    const lag = (p: number) => bus.log.endOffset(p) - (this.handled.get(p) ?? -1) - 1;
+    new Gauge({
+      name: 'pharos_ingester_partition_lag_records',
+      help: 'Records appended to a partition and not yet stored.',
+      labelNames: ['partition'],
+      registers: [registry],
+      collect() {
+        for (const p of shards.keys()) this.set({ partition: String(p) }, lag(p));
+      },
+    });
   }
 
   async start(): Promise<void> {
+    for (const p of this.shards.keys()) this.replayEnd.set(p, this.bus.log.endOffset(p));
     this.subs = await this.bus.subscribe(this.group, [...this.shards.keys()], (p, offset, batch) =>
       this.handle(p, offset, batch),
     );
+    if (this.interval > 0) {
+      this.timer = setInterval(() => {
+        this.checkpoint().catch((err) => this.logger.error({ err }, 'checkpoint failed'));
+      }, this.interval);
+      this.timer.unref();
+    }
   }
 
   private async handle(partition: number, offset: number, batch: SampleBatch): Promise<void> {
     const db = this.shards.get(partition);
     if (!db) throw new Error(`no shard for partition ${partition}`);
     const r = await db.append(batch);
+    this.handled.set(partition, offset);
     this.appended.inc(r.appended);
-    if (r.outOfOrder) this.rejected.inc({ reason: 'out_of_order' }, r.outOfOrder);
+    if (offset < (this.replayEnd.get(partition) ?? 0)) {
+      // Part of a replayed record may already be stored: those samples come back as duplicates.
+      this.replayed.inc();
+      return;
+    }
+    if (r.outOfOrder) {
+      this.rejected.inc({ reason: 'out_of_order' }, r.outOfOrder);
+      this.outOfOrder.inc(r.outOfOrder);
+    }
     if (r.duplicate) this.rejected.inc({ reason: 'duplicate' }, r.duplicate);
     if (r.invalid) this.rejected.inc({ reason: 'invalid_labels' }, r.invalid);
     if (r.firstError !== undefined) {
@@ -62,7 +126,21 @@ export class Ingester {
         'samples rejected',
       );
     }
-    await this.bus.log.commit(this.group, partition, offset + 1);
+  }
+
+  /** Makes everything handled so far durable in LevelDB, then commits the offsets past it. */
+  checkpoint(): Promise<void> {
+    const run = this.checkpointing.then(async () => {
+      for (const [p, db] of this.shards) {
+        const upTo = this.handled.get(p);
+        if (upTo === undefined) continue;
+        await db.checkpoint();
+        await this.bus.log.commit(this.group, p, upTo + 1);
+      }
+      this.checkpoints.inc();
+    });
+    this.checkpointing = run.catch(() => undefined);
+    return run;
   }
 
   /** Waits until everything published so far is stored. */
@@ -71,8 +149,10 @@ export class Ingester {
   }
 
   async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     await this.drain();
     await Promise.all(this.subs.map((s) => s.stop()));
     this.subs = [];
+    await this.checkpoint();
   }
 }
