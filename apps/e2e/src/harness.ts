@@ -103,6 +103,7 @@ export async function startPharos(
         `--config.file=${config}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
+        '--grpc.listen-address=127.0.0.1:0',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     ),

@@ -11,6 +11,8 @@ export interface ServerFlags {
   readonly outOfOrderWindow: number;
   readonly checkpointInterval: number;
   readonly listenAddress: string;
+  /** Empty: no gRPC server. */
+  readonly grpcListenAddress: string;
   readonly enableLifecycle: boolean;
   readonly lookbackDelta: number;
   readonly queryTimeout: number;
@@ -89,6 +91,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       ).default('0.0.0.0:9090'),
     )
     .addOption(
+      new Option(
+        '--grpc.listen-address <address>',
+        'Address for the gRPC services (Ingester); empty to serve none.',
+      ).default('0.0.0.0:9095'),
+    )
+    .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
     )
     .addOption(
@@ -138,6 +146,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         outOfOrderWindow: parseDuration(String(opts['storage.tsdb.out-of-order-time-window'])),
         checkpointInterval: parseDuration(String(opts['storage.tsdb.checkpoint-interval'])),
         listenAddress: String(opts['web.listen-address']),
+        grpcListenAddress: String(opts['grpc.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),

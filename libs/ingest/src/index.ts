@@ -1,1 +1,2 @@
 export * from './ingester.js';
+export * from './grpc.js';

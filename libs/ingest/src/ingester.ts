@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { SampleBatch } from '@pharos/model';
+import { splitByPartition, type SampleBatch } from '@pharos/model';
 import type { SampleBus, Subscription } from '@pharos/transport';
-import type { TSDB } from '@pharos/tsdb';
+import type { AppendResult, TSDB } from '@pharos/tsdb';
 
 export interface IngesterOptions {
   /** Consumer group: replicas of the same partitions use different groups. */
@@ -25,6 +25,8 @@ export class Ingester {
   private readonly handled = new Map<number, number>();
   private readonly replayEnd = new Map<number, number>();
   private checkpointing: Promise<void> = Promise.resolve();
+  /** Callers of `push` waiting for their record to be stored, by partition and offset. */
+  private readonly waiters = new Map<number, Map<number, (r: AppendResult) => void>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly group: string;
   private readonly interval: number;
@@ -108,6 +110,11 @@ export class Ingester {
     if (!db) throw new Error(`no shard for partition ${partition}`);
     const r = await db.append(batch);
     this.handled.set(partition, offset);
+    const waiter = this.waiters.get(partition)?.get(offset);
+    if (waiter) {
+      this.waiters.get(partition)?.delete(offset);
+      waiter(r);
+    }
     this.appended.inc(r.appended);
     if (offset < (this.replayEnd.get(partition) ?? 0)) {
       // Part of a replayed record may already be stored: those samples come back as duplicates.
@@ -126,6 +133,40 @@ export class Ingester {
         'samples rejected',
       );
     }
+  }
+
+  /**
+   * Writes a batch through the log (so it is durable before anything else) and resolves with what
+   * storage made of it once the ingester has handled it: the Push call of the gRPC service.
+   */
+  async push(batch: SampleBatch): Promise<AppendResult> {
+    const n = this.bus.partitions;
+    const parts = n === 1 ? [batch] : splitByPartition(batch, n);
+    const results = await Promise.all(
+      parts.map(async (b, p) => {
+        if (!b) return undefined;
+        if (!this.shards.has(p)) throw new Error(`partition ${p} is not owned by this ingester`);
+        let waiting = this.waiters.get(p);
+        if (!waiting) this.waiters.set(p, (waiting = new Map()));
+        // The waiter is in place before the append, since a record may be stored before the
+        // append's promise settles; the local logs hand out offsets in call order.
+        const expected = this.bus.log.endOffset(p);
+        const stored = new Promise<AppendResult>((resolve) => waiting.set(expected, resolve));
+        const offset = await this.bus.log.append(p, b);
+        if (offset !== expected) throw new Error(`log gave offset ${offset}, expected ${expected}`);
+        return stored;
+      }),
+    );
+    const total: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
+    for (const r of results) {
+      if (!r) continue;
+      total.appended += r.appended;
+      total.outOfOrder += r.outOfOrder;
+      total.duplicate += r.duplicate;
+      total.invalid += r.invalid;
+      total.firstError ??= r.firstError;
+    }
+    return total;
   }
 
   /** Makes everything handled so far durable in LevelDB, then commits the offsets past it. */

@@ -1,0 +1,305 @@
+import {
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type ChannelCredentials,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { LabelMatcher, type Labels, type MatchType, type SampleBatch } from '@pharos/model';
+import {
+  IngesterClient as GeneratedClient,
+  IngesterService,
+  labelsToProto,
+  MatchType as ProtoMatchType,
+  sampleBatchFromProto,
+  sampleBatchToProto,
+  type Label as ProtoLabel,
+  type LabelNamesRequest,
+  type LabelValuesRequest,
+  type PushRequest,
+  type SeriesRequest,
+  type LabelMatcher as ProtoMatcher,
+  type SelectRequest,
+  type SelectResponse,
+  type TimeRange,
+} from '@pharos/proto';
+import { XorIterator, type AppendResult, type Queryable, type SeriesData } from '@pharos/tsdb';
+
+/** What an ingester answers for: its shards' storage plus the durable write path. */
+export interface IngesterBackend extends Queryable {
+  push(batch: SampleBatch): Promise<AppendResult>;
+  selectChunks(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+  ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>>;
+}
+
+const TO_MODEL: Record<ProtoMatchType, MatchType> = {
+  [ProtoMatchType.EQUAL]: '=',
+  [ProtoMatchType.NOT_EQUAL]: '!=',
+  [ProtoMatchType.REGEX_MATCH]: '=~',
+  [ProtoMatchType.REGEX_NO_MATCH]: '!~',
+  [ProtoMatchType.UNRECOGNIZED]: '=',
+};
+const TO_PROTO: Record<MatchType, ProtoMatchType> = {
+  '=': ProtoMatchType.EQUAL,
+  '!=': ProtoMatchType.NOT_EQUAL,
+  '=~': ProtoMatchType.REGEX_MATCH,
+  '!~': ProtoMatchType.REGEX_NO_MATCH,
+};
+
+/** Series per Select frame: keeps each message well under gRPC's 4 MiB default. */
+const SERIES_PER_FRAME = 256;
+
+class BadRequest extends Error {}
+
+function matchersFromProto(ms: readonly ProtoMatcher[]): LabelMatcher[] {
+  return ms.map((m) => {
+    if (m.type === ProtoMatchType.UNRECOGNIZED) throw new BadRequest(`unknown match type for ${m.name}`);
+    try {
+      return new LabelMatcher(TO_MODEL[m.type], m.name, m.value);
+    } catch (e) {
+      throw new BadRequest(`invalid matcher ${m.name}: ${(e as Error).message}`);
+    }
+  });
+}
+
+function matchersToProto(ms: readonly LabelMatcher[]): ProtoMatcher[] {
+  return ms.map((m) => ({ type: TO_PROTO[m.type], name: m.name, value: m.value }));
+}
+
+function rangeFromProto(r: TimeRange | undefined): [number, number] {
+  return [r?.startMs ?? -Infinity, r?.endMs ?? Infinity];
+}
+
+function rangeToProto(mint: number, maxt: number): TimeRange {
+  return {
+    startMs: Number.isFinite(mint) ? mint : undefined,
+    endMs: Number.isFinite(maxt) ? maxt : undefined,
+  };
+}
+
+function labelsFromProto(ls: readonly ProtoLabel[]): Labels {
+  return ls.map((l) => ({ name: l.name, value: l.value }));
+}
+
+function toServiceError(e: unknown): Partial<ServiceError> {
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    code: e instanceof BadRequest ? status.INVALID_ARGUMENT : status.INTERNAL,
+    message,
+    details: message,
+  };
+}
+
+function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    fn(call.request).then(
+      (res) => callback(null, res),
+      (e: unknown) => callback(toServiceError(e)),
+    );
+  };
+}
+
+/** Serves an ingester's backend as the pharos.v1.Ingester gRPC service. */
+export function createIngesterServer(backend: IngesterBackend): Server {
+  const server = new Server();
+  server.addService(IngesterService, {
+    push: unary(async (req: PushRequest) => {
+      if (!req.batch) throw new BadRequest('push without a batch');
+      let batch: SampleBatch;
+      try {
+        batch = sampleBatchFromProto(req.batch);
+      } catch (e) {
+        throw new BadRequest((e as Error).message);
+      }
+      const r = await backend.push(batch);
+      return {
+        appended: r.appended,
+        outOfOrder: r.outOfOrder,
+        duplicate: r.duplicate,
+        invalid: r.invalid,
+        firstError: r.firstError ?? '',
+      };
+    }),
+    select: (call: ServerWritableStream<SelectRequest, SelectResponse>) => {
+      (async () => {
+        const [mint, maxt] = rangeFromProto(call.request.range);
+        const series = await backend.selectChunks(matchersFromProto(call.request.matchers), mint, maxt);
+        for (let i = 0; i < series.length && !call.cancelled; i += SERIES_PER_FRAME) {
+          const frame: SelectResponse = {
+            series: series.slice(i, i + SERIES_PER_FRAME).map((s) => ({
+              labels: labelsToProto(s.labels),
+              chunks: s.chunks.map((data) => chunkBounds(data)),
+            })),
+          };
+          // Respect flow control: wait for the stream to drain before the next frame.
+          if (!call.write(frame)) await new Promise((resolve) => call.once('drain', resolve));
+        }
+        call.end();
+      })().catch((e: unknown) => call.emit('error', toServiceError(e)));
+    },
+    labelNames: unary(async (req: LabelNamesRequest) => {
+      const [mint, maxt] = rangeFromProto(req.range);
+      return { names: await backend.labelNames(matchersFromProto(req.matchers), mint, maxt) };
+    }),
+    labelValues: unary(async (req: LabelValuesRequest) => {
+      const [mint, maxt] = rangeFromProto(req.range);
+      return { values: await backend.labelValues(req.name, matchersFromProto(req.matchers), mint, maxt) };
+    }),
+    series: unary(async (req: SeriesRequest) => {
+      const [mint, maxt] = rangeFromProto(req.range);
+      const found = await backend.series(matchersFromProto(req.matchers), mint, maxt);
+      return { series: found.map((ls) => ({ labels: labelsToProto(ls), hash: '' })) };
+    }),
+  });
+  return server;
+}
+
+function chunkBounds(data: Uint8Array) {
+  const it = new XorIterator(data);
+  let min = 0;
+  let max = 0;
+  let first = true;
+  while (it.next()) {
+    if (first) min = it.t;
+    first = false;
+    max = it.t;
+  }
+  return { minTimeMs: min, maxTimeMs: max, encoding: 0, data };
+}
+
+/** Binds a server and resolves with the port (0 picks a free one). */
+export function listenIngester(
+  server: Server,
+  address: string,
+  creds = ServerCredentials.createInsecure(),
+): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))),
+  );
+}
+
+/**
+ * The querier's view of a remote ingester: the same Queryable the embedded mode calls directly.
+ * Select decodes the streamed chunks into the engine's arrays.
+ */
+export class IngesterGrpcClient implements Queryable {
+  private readonly client: InstanceType<typeof GeneratedClient>;
+
+  constructor(
+    address: string,
+    creds: ChannelCredentials = credentials.createInsecure(),
+    private readonly deadlineMs = 120_000,
+  ) {
+    this.client = new GeneratedClient(address, creds, {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    });
+  }
+
+  private deadline(): Date {
+    return new Date(Date.now() + this.deadlineMs);
+  }
+
+  private call<Req, Res>(
+    method: (
+      req: Req,
+      md: Metadata,
+      opts: { deadline: Date },
+      cb: (err: ServiceError | null, res: Res) => void,
+    ) => unknown,
+    req: Req,
+  ): Promise<Res> {
+    return new Promise((resolve, reject) =>
+      method.call(
+        this.client,
+        req,
+        new Metadata(),
+        { deadline: this.deadline() },
+        (err: ServiceError | null, res: Res) =>
+          err ? reject(new Error(`ingester: ${err.details || err.message}`)) : resolve(res),
+      ),
+    );
+  }
+
+  async push(batch: SampleBatch): Promise<AppendResult> {
+    const r = await this.call(this.client.push, { batch: sampleBatchToProto(batch) });
+    return {
+      appended: r.appended,
+      outOfOrder: r.outOfOrder,
+      duplicate: r.duplicate,
+      invalid: r.invalid,
+      firstError: r.firstError === '' ? undefined : r.firstError,
+    };
+  }
+
+  select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    return new Promise((resolve, reject) => {
+      const out: SeriesData[] = [];
+      const stream = this.client.select(
+        { matchers: matchersToProto(matchers), range: rangeToProto(mint, maxt) },
+        { deadline: this.deadline() },
+      );
+      stream.on('data', (frame: SelectResponse) => {
+        for (const s of frame.series) {
+          let n = 0;
+          for (const c of s.chunks) n += (c.data[0] << 8) | c.data[1];
+          const timestamps = new Float64Array(n);
+          const values = new Float64Array(n);
+          let i = 0;
+          for (const c of s.chunks) {
+            const it = new XorIterator(c.data);
+            while (it.next() && i < n) {
+              timestamps[i] = it.t;
+              values[i] = it.v;
+              i++;
+            }
+          }
+          out.push({ labels: labelsFromProto(s.labels), timestamps, values });
+        }
+      });
+      stream.on('error', (err: ServiceError) => reject(new Error(`ingester: ${err.details || err.message}`)));
+      stream.on('end', () => resolve(out));
+    });
+  }
+
+  async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
+    const r = await this.call(this.client.series, {
+      matchers: matchersToProto(matchers),
+      range: rangeToProto(mint, maxt),
+    });
+    return r.series.map((s) => labelsFromProto(s.labels));
+  }
+
+  async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
+    const r = await this.call(this.client.labelNames, {
+      matchers: matchersToProto(matchers),
+      range: rangeToProto(mint, maxt),
+    });
+    return r.names;
+  }
+
+  async labelValues(
+    name: string,
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+  ): Promise<string[]> {
+    const r = await this.call(this.client.labelValues, {
+      name,
+      matchers: matchersToProto(matchers),
+      range: rangeToProto(mint, maxt),
+    });
+    return r.values;
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
