@@ -145,7 +145,13 @@ export class TSDB implements Queryable {
       keyEncoding: 'view',
       valueEncoding: 'view',
     });
-    await db.open();
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      if (cause?.code === 'LEVEL_LOCKED') throw new Error(`storage at ${path} is in use by another process`);
+      throw new Error(`cannot open storage at ${path}: ${cause?.message ?? (e as Error).message}`);
+    }
     const tsdb = new TSDB(db, path, opts.outOfOrderTimeWindowMs ?? 0);
     try {
       await tsdb.load();

@@ -4,3 +4,5 @@ export * from './postings.js';
 export * from './queryable.js';
 export * from './memory-queryable.js';
 export * from './sharded.js';
+export * from './backfill.js';
+export * from './analyze.js';

@@ -17,9 +17,8 @@ const META = 'shards.json';
  * shard is its hash modulo the count, so another count would look for series in the wrong place.
  */
 export function storageShardCount(root: string, wanted: number): number {
-  const metaPath = join(root, META);
-  if (existsSync(metaPath)) {
-    const { shards } = JSON.parse(readFileSync(metaPath, 'utf8')) as { shards: number };
+  const shards = recordedShardCount(root);
+  if (shards !== undefined) {
     if (shards !== wanted) {
       throw new Error(
         `storage at ${root} was created with ${shards} shards, not ${wanted}: ` +
@@ -33,8 +32,15 @@ export function storageShardCount(root: string, wanted: number): number {
   if (existing > 0 && existing !== wanted) {
     throw new Error(`storage at ${root} has ${existing} shard directories, not ${wanted}`);
   }
-  writeFileSync(metaPath, JSON.stringify({ shards: wanted }));
+  writeFileSync(join(root, META), JSON.stringify({ shards: wanted }));
   return wanted;
+}
+
+/** The shard count recorded in a storage directory, or undefined when there is none. */
+export function recordedShardCount(root: string): number | undefined {
+  const metaPath = join(root, META);
+  if (!existsSync(metaPath)) return undefined;
+  return (JSON.parse(readFileSync(metaPath, 'utf8')) as { shards: number }).shards;
 }
 
 export function shardPath(root: string, shard: number): string {
