@@ -53,6 +53,11 @@ class MemSeries {
   dirty = false;
   /** Out-of-order chunks exist, so reads must merge overlapping chunks. */
   hasOOO = false;
+  /**
+   * Max times of the stored in-order chunks, ascending: their keys, so a read fetches exactly
+   * the chunks it needs in one multi-get instead of opening an iterator per series.
+   */
+  chunkMaxTs: number[] = [];
 
   constructor(
     readonly ref: number,
@@ -163,7 +168,7 @@ export class TSDB implements Queryable {
   }
 
   private async load(): Promise<void> {
-    for await (const [key, value] of this.db.iterator(kindRange(KIND_SERIES))) {
+    for await (const [key, value] of this.scan(kindRange(KIND_SERIES))) {
       const rec = JSON.parse(dec.decode(value)) as { l: string[]; t: number; h: string };
       const labels: Label[] = [];
       for (let i = 0; i < rec.l.length; i += 2) labels.push({ name: rec.l[i], value: rec.l[i + 1] });
@@ -172,20 +177,23 @@ export class TSDB implements Queryable {
       this.postings.addRef(s.ref);
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
     }
-    for await (const key of this.db.keys(kindRange(KIND_POSTING))) {
+    for await (const key of this.scanKeys(kindRange(KIND_POSTING))) {
       const p = parsePostingKey(key);
       this.postings.addPosting(p.name, p.value, p.ref);
     }
-    for await (const [key, value] of this.db.iterator(kindRange(KIND_MAXTIME))) {
+    for await (const [key, value] of this.scan(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
       if (s) s.lastT = readTime(value, 0);
     }
-    for await (const key of this.db.keys(kindRange(KIND_OOO))) {
+    for await (const key of this.scanKeys(kindRange(KIND_CHUNK))) {
+      this.byRef.get(refOf(key))?.chunkMaxTs.push(readTime(key, 5));
+    }
+    for await (const key of this.scanKeys(kindRange(KIND_OOO))) {
       const s = this.byRef.get(refOf(key));
       if (s) s.hasOOO = true;
       this.oooSeq = Math.max(this.oooSeq, new DataView(key.buffer, key.byteOffset).getUint32(13) + 1);
     }
-    for await (const [key, value] of this.db.iterator(kindRange(KIND_HEAD))) {
+    for await (const [key, value] of this.scan(kindRange(KIND_HEAD))) {
       const s = this.byRef.get(refOf(key));
       if (!s) continue;
       s.chunkEnd = readTime(value, 0);
@@ -200,6 +208,25 @@ export class TSDB implements Queryable {
       if (app.count > 0) s.app = app;
     }
     for (const s of this.byRef.values()) if (s.lastT > this.maxT) this.maxT = s.lastT;
+  }
+
+  /** Iterates a range in batches: one native call per thousand entries rather than per entry. */
+  private async *scan(range: { gte: Uint8Array; lt: Uint8Array }): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const it = this.db.iterator(range);
+    try {
+      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) yield* batch;
+    } finally {
+      await it.close();
+    }
+  }
+
+  private async *scanKeys(range: { gte: Uint8Array; lt: Uint8Array }): AsyncGenerator<Uint8Array> {
+    const it = this.db.keys(range);
+    try {
+      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) yield* batch;
+    } finally {
+      await it.close();
+    }
   }
 
   private remember(s: MemSeries): void {
@@ -382,6 +409,7 @@ export class TSDB implements Queryable {
     writeTime(value, 0, app.minTime);
     value.set(chunk, 8);
     ops.push({ type: 'put', key: chunkKey(s.ref, app.maxTime), value });
+    s.chunkMaxTs.push(app.maxTime);
     const mt = new Uint8Array(8);
     writeTime(mt, 0, app.maxTime);
     ops.push({ type: 'put', key: maxTimeKey(s.ref), value: mt });
@@ -443,6 +471,7 @@ export class TSDB implements Queryable {
           for await (const key of this.db.keys(range)) if (key.length > 0) res.deletedChunks++;
           await this.db.clear(range);
         }
+        s.chunkMaxTs = s.chunkMaxTs.filter((t) => t >= cutoff);
         if (s.lastT < cutoff) {
           gone.add(s.ref);
           continue;
@@ -557,23 +586,23 @@ export class TSDB implements Queryable {
 
   async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
-    for (const s of this.selectSeries(matchers, mint, maxt)) {
-      const data = await this.readSeries(s, mint, maxt);
-      if (data.timestamps.length > 0) out.push(data);
+    const found = this.selectSeries(matchers, mint, maxt);
+    for (let i = 0; i < found.length; i += READ_GROUP) {
+      for (const data of await this.readMany(found.slice(i, i + READ_GROUP), mint, maxt)) {
+        if (data.timestamps.length > 0) out.push(data);
+      }
     }
     return out;
   }
 
-  /** The chunks of matching series, for streaming to a remote querier without decoding. */
+  /** The chunks of matching series, for streaming to a remote querier. */
   async selectChunks(
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>> {
     const out: Array<{ labels: Labels; chunks: Uint8Array[] }> = [];
-    for (const s of this.selectSeries(matchers, mint, maxt)) {
-      const data = await this.readSeries(s, mint, maxt);
-      if (data.timestamps.length === 0) continue;
+    for (const data of await this.select(matchers, mint, maxt)) {
       // Re-encoding clips chunks to the range and folds in out-of-order data and the head.
       const chunks: Uint8Array[] = [];
       let app = new XorAppender();
@@ -585,29 +614,65 @@ export class TSDB implements Queryable {
         app.append(data.timestamps[i], data.values[i]);
       }
       chunks.push(app.bytes());
-      out.push({ labels: s.labels, chunks });
+      out.push({ labels: data.labels, chunks });
     }
     return out;
   }
 
-  private async readSeries(s: MemSeries, mint: number, maxt: number): Promise<SeriesData> {
-    const ts: number[] = [];
-    const vs = new SampleSink();
-    // Head chunk bytes are copied first: an append may seal it while we read LevelDB.
-    const head = s.app !== null && s.app.maxTime >= mint ? s.app.bytes() : null;
-    for await (const value of this.db.values(chunkRange(KIND_CHUNK, s.ref, mint))) {
-      if (readTime(value, 0) > maxt) break;
-      decodeInto(value.subarray(8), mint, maxt, ts, vs);
-    }
-    if (head !== null) decodeInto(head, mint, maxt, ts, vs, ts.length > 0 ? ts[ts.length - 1] : -Infinity);
-    if (s.hasOOO) {
-      const before = ts.length;
-      for await (const value of this.db.values(chunkRange(KIND_OOO, s.ref, mint))) {
-        if (readTime(value, 0) <= maxt) decodeInto(value.subarray(8), mint, maxt, ts, vs);
+  /**
+   * Reads a group of series: the stored chunks they need in one multi-get, their heads copied
+   * before the first await (an append may seal a head meanwhile; the copy and the chunk list
+   * taken together stay consistent), decoded straight into typed arrays.
+   */
+  private async readMany(group: MemSeries[], mint: number, maxt: number): Promise<SeriesData[]> {
+    const heads = group.map((s) => (s.app !== null && s.app.maxTime >= mint ? s.app.bytes() : null));
+    const keys: Uint8Array[] = [];
+    const firstKey: number[] = [];
+    for (const s of group) {
+      firstKey.push(keys.length);
+      const ts = s.chunkMaxTs;
+      // Chunk i holds (ts[i-1], ts[i]]: wanted when ts[i] >= mint and ts[i-1] < maxt.
+      for (let i = lowerBound(ts, mint); i < ts.length && (i === 0 || ts[i - 1] < maxt); i++) {
+        keys.push(chunkKey(s.ref, ts[i]));
       }
-      if (ts.length > before) return mergeSorted(s.labels, ts, vs.finish());
     }
-    return { labels: s.labels, timestamps: Float64Array.from(ts), values: vs.finish() };
+    firstKey.push(keys.length);
+    const values = keys.length > 0 ? await this.db.getMany(keys) : [];
+    const out: SeriesData[] = [];
+    for (let g = 0; g < group.length; g++) {
+      const s = group[g];
+      const chunks: Uint8Array[] = [];
+      for (let k = firstKey[g]; k < firstKey[g + 1]; k++) {
+        const v = values[k];
+        // Deleted by retention since the list was read: those samples are gone either way.
+        if (v !== undefined && readTime(v, 0) <= maxt) chunks.push(v.subarray(8));
+      }
+      const head = heads[g];
+      if (head !== null) chunks.push(head);
+      let data = decodeChunks(s.labels, chunks, mint, maxt);
+      if (s.hasOOO) data = await this.mergeOutOfOrder(s, data, mint, maxt);
+      out.push(data);
+    }
+    return out;
+  }
+
+  private async mergeOutOfOrder(
+    s: MemSeries,
+    data: SeriesData,
+    mint: number,
+    maxt: number,
+  ): Promise<SeriesData> {
+    const chunks: Uint8Array[] = [];
+    for await (const [, value] of this.scan(chunkRange(KIND_OOO, s.ref, mint))) {
+      if (readTime(value, 0) <= maxt) chunks.push(value.subarray(8));
+    }
+    if (chunks.length === 0) return data;
+    const ooo = decodeChunks(s.labels, chunks, mint, maxt, false);
+    const ts = [...data.timestamps, ...ooo.timestamps];
+    const vs = new Float64Array(data.values.length + ooo.values.length);
+    vs.set(data.values);
+    vs.set(ooo.values, data.values.length);
+    return mergeSorted(s.labels, ts, vs);
   }
 
   async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
@@ -644,48 +709,63 @@ export class TSDB implements Queryable {
  */
 function mergeSorted(labels: Labels, ts: number[], vs: Float64Array): SeriesData {
   const order = Array.from(ts.keys()).sort((a, b) => ts[a] - ts[b] || a - b);
-  const outT: number[] = [];
-  const outV = new SampleSink();
+  const outT = new Float64Array(order.length);
+  const outV = new Float64Array(order.length);
+  let n = 0;
   for (const i of order) {
-    if (outT.length > 0 && outT[outT.length - 1] === ts[i]) continue;
-    outT.push(ts[i]);
-    outV.push(vs[i]);
+    if (n > 0 && outT[n - 1] === ts[i]) continue;
+    outT[n] = ts[i];
+    outV[n] = vs[i];
+    n++;
   }
-  return { labels, timestamps: Float64Array.from(outT), values: outV.finish() };
+  return { labels, timestamps: outT.slice(0, n), values: outV.slice(0, n) };
 }
 
-/** Collects values in a Float64Array so NaN payloads (staleness markers) keep their bits. */
-class SampleSink {
-  private buf = new Float64Array(128);
-  private n = 0;
+/** Series read per multi-get: bounds the memory one read holds at a time. */
+const READ_GROUP = 512;
 
-  push(v: number): void {
-    if (this.n === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.n++] = v;
+/** First index whose value is >= t. */
+function lowerBound(xs: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < t) lo = mid + 1;
+    else hi = mid;
   }
-
-  finish(): Float64Array {
-    return this.buf.slice(0, this.n);
-  }
+  return lo;
 }
 
-function decodeInto(
-  chunk: Uint8Array,
+/**
+ * Decodes chunks into one series' arrays, keeping samples in [mint, maxt]. In-order chunks
+ * (`ordered`) may overlap only where a head was copied after its samples were sealed, so a
+ * sample not after the previous one is skipped. Values stay in a Float64Array so NaN payloads
+ * (staleness markers) keep their bits.
+ */
+function decodeChunks(
+  labels: Labels,
+  chunks: Uint8Array[],
   mint: number,
   maxt: number,
-  ts: number[],
-  vs: SampleSink,
-  after = -Infinity,
-): void {
-  const it = new XorIterator(chunk);
-  while (it.next()) {
-    if (it.t < mint || it.t <= after) continue;
-    if (it.t > maxt) break;
-    ts.push(it.t);
-    vs.push(it.v);
+  ordered = true,
+): SeriesData {
+  let cap = 0;
+  for (const c of chunks) cap += chunkSampleCount(c);
+  const ts = new Float64Array(cap);
+  const vs = new Float64Array(cap);
+  let n = 0;
+  let last = -Infinity;
+  for (const c of chunks) {
+    const it = new XorIterator(c);
+    while (it.next()) {
+      const t = it.t;
+      if (t < mint || (ordered && t <= last)) continue;
+      if (t > maxt) break;
+      ts[n] = t;
+      vs[n] = it.v;
+      n++;
+      last = t;
+    }
   }
+  return { labels, timestamps: ts.slice(0, n), values: vs.slice(0, n) };
 }

@@ -57,12 +57,15 @@ export class ShardedTSDB implements Queryable {
 
   static async open(root: string, count: number, opts: TSDBOptions = {}): Promise<ShardedTSDB> {
     const n = storageShardCount(root, count);
-    const shards: TSDB[] = [];
-    try {
-      for (let i = 0; i < n; i++) shards.push(await TSDB.open(shardPath(root, i), opts));
-    } catch (e) {
+    // In parallel: LevelDB's own recovery runs on the thread pool, one shard per thread.
+    const opened = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) => TSDB.open(shardPath(root, i), opts)),
+    );
+    const shards = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await Promise.all(shards.map((s) => s.close()));
-      throw e;
+      throw failed.reason;
     }
     return new ShardedTSDB(shards);
   }
