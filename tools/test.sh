@@ -13,4 +13,9 @@ passed=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print 
 failed=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
 echo
 echo "tests: ${passed} passed, ${failed} failed"
+if [ "$status" -ne 0 ]; then
+  # Lint or type errors fail the run without failing a test: say which tasks, so nobody misses it.
+  echo "FAILED: nx exited with status ${status}; failed tasks:"
+  sed -n '/Failed tasks:/,/^$/p' "$log" | grep -- '- ' || grep -E 'exited with non-zero status' "$log"
+fi
 exit "$status"

@@ -12,6 +12,7 @@ import {
   labelsFrom,
   SampleBatchBuilder,
   STALE_NAN,
+  type Labels,
   type SampleBatch,
 } from '@pharos/model';
 import { InProcessLog, SampleBus } from '@pharos/transport';
@@ -80,7 +81,7 @@ describe('Ingester gRPC service over loopback', () => {
     const remote = await client.select(ms, 600_000, 5_000_000);
     const local = await db.select(ms, 600_000, 5_000_000);
     assert.equal(remote.length, 50);
-    const key = (labels: { name: string; value: string }[]) => JSON.stringify(labels);
+    const key = (labels: Labels) => JSON.stringify(labels);
     const byKey = new Map(local.map((s) => [key(s.labels), s]));
     for (const s of remote) {
       const l = byKey.get(key(s.labels));

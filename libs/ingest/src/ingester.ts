@@ -157,7 +157,13 @@ export class Ingester {
         return stored;
       }),
     );
-    const total: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
+    const total: AppendResult = {
+      appended: 0,
+      outOfOrder: 0,
+      duplicate: 0,
+      invalid: 0,
+      firstError: undefined,
+    };
     for (const r of results) {
       if (!r) continue;
       total.appended += r.appended;
