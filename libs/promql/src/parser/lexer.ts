@@ -51,6 +51,11 @@ function isIdentPart(c: number): boolean {
   return isIdentStart(c) || isDigit(c);
 }
 
+/** What may not directly follow a number or duration; unlike names, not ':' (as in `[5m:1m]`). */
+function isNumberTail(c: number): boolean {
+  return c !== 58 && isIdentPart(c);
+}
+
 /** Splits a PromQL expression into tokens, all at once, so the parser can look ahead freely. */
 export function lex(input: string): Token[] {
   const out: Token[] = [];
@@ -131,7 +136,7 @@ function lexNumberOrDuration(
   }
   // A duration is digits followed by a unit, possibly repeated: 1h30m.
   const dur = /^(\d+(ms|s|m|h|d|w|y))+/.exec(input.slice(i));
-  if (dur && !isIdentPart(input.charCodeAt(i + dur[0].length))) {
+  if (dur && !isNumberTail(input.charCodeAt(i + dur[0].length))) {
     const text = dur[0];
     let ms = 0;
     let lastUnit = -1;
@@ -156,8 +161,8 @@ function lexNumberOrDuration(
     while (i < input.length && isDigit(input.charCodeAt(i))) i++;
   }
   const text = input.slice(start, i);
-  if (isIdentPart(input.charCodeAt(i)) || /_$|_\.|\._|__/.test(text)) {
-    while (i < input.length && isIdentPart(input.charCodeAt(i))) i++;
+  if (isNumberTail(input.charCodeAt(i)) || /_$|_\.|\._|__/.test(text)) {
+    while (i < input.length && isNumberTail(input.charCodeAt(i))) i++;
     fail(start, `bad number or duration syntax: "${input.slice(start, i)}"`);
   }
   push('NUMBER', text, start, i, Number(text.replace(/_/g, '')));

@@ -360,8 +360,10 @@ class Parser {
         if (n.text === '-') sign = -1;
         v = this.next();
       }
-      if (v.kind !== 'NUMBER') this.fail(v, `unexpected ${this.describeToken(v)} in @, expected timestamp`);
-      const secs = sign * v.num;
+      // A duration counts as seconds since the epoch, as in Prometheus 3 (`@ 1m40s` is `@ 100`).
+      if (v.kind !== 'NUMBER' && v.kind !== 'DURATION')
+        this.fail(v, `unexpected ${this.describeToken(v)} in @, expected timestamp`);
+      const secs = sign * (v.kind === 'DURATION' ? v.num / 1000 : v.num);
       if (!Number.isFinite(secs)) this.fail(v, 'timestamp out of bounds for @ modifier');
       at = { kind: 'time', ms: Math.round(secs * 1000) };
     }

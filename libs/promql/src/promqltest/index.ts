@@ -1,0 +1,2 @@
+export * from './testfile.js';
+export * from './runner.js';

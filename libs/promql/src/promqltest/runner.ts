@@ -1,0 +1,234 @@
+import { formatLabels, isStaleNaN, type Labels } from '@pharos/model';
+import { MemoryQueryable } from '@pharos/tsdb';
+import { Engine } from '../engine/engine.js';
+import type { QueryResult } from '../engine/types.js';
+import { parseTestFile, type EvalCmd, type LoadCmd, type SeqValue, type SeriesLine } from './testfile.js';
+
+export type Outcome =
+  { status: 'passed' } | { status: 'failed'; reason: string } | { status: 'skipped'; reason: string };
+
+export interface EvalOutcome {
+  line: number;
+  expr: string;
+  outcome: Outcome;
+}
+
+export interface FileReport {
+  passed: number;
+  failed: number;
+  skipped: number;
+  evals: EvalOutcome[];
+}
+
+/** Relative tolerance of the upstream runner. */
+const EPSILON = 0.000001;
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/** Float comparison as Prometheus' util/almost.Equal: NaN equals NaN, relative error otherwise. */
+export function almostEqual(a: number, b: number): boolean {
+  if (Number.isNaN(a) && Number.isNaN(b)) return true;
+  if (a === b) return true;
+  const absSum = Math.abs(a) + Math.abs(b);
+  const diff = Math.abs(a - b);
+  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < EPSILON * MIN_NORMAL;
+  return diff / Math.min(absSum, Number.MAX_VALUE) < EPSILON;
+}
+
+const HISTOGRAM_SUFFIXES = ['_bucket', '_count', '_sum'];
+
+/** Names an expression mentions, to tell whether it reads series that hold native histograms. */
+function mentions(expr: string, name: string): boolean {
+  let from = 0;
+  for (;;) {
+    const i = expr.indexOf(name, from);
+    if (i < 0) return false;
+    const before = i === 0 ? '' : expr[i - 1];
+    const after = expr[i + name.length] ?? '';
+    if (!/[A-Za-z0-9_:]/.test(before) && !/[A-Za-z0-9_:]/.test(after)) return true;
+    from = i + 1;
+  }
+}
+
+function fmt(v: number): string {
+  if (isStaleNaN(v)) return 'stale';
+  return String(v);
+}
+
+class FileRun {
+  private readonly db = new MemoryQueryable();
+  /** Metric names that hold native histograms in the loaded data (incl. NHCB conversions). */
+  private readonly histogramNames = new Set<string>();
+
+  constructor(private readonly engine: Engine) {}
+
+  load(cmd: LoadCmd): void {
+    for (const s of cmd.series) {
+      const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
+      if (s.values.some((v) => v.kind === 'histogram')) this.histogramNames.add(name);
+      const ts: number[] = [];
+      // Staleness markers must keep their NaN payload: values stay in a Float64Array.
+      const vals = new Float64Array(s.values.length);
+      s.values.forEach((v, i) => {
+        if (v.kind !== 'float') return;
+        vals[ts.length] = v.v;
+        ts.push(i * cmd.stepMs);
+      });
+      if (ts.length > 0) this.db.add(s.labels, ts, vals.subarray(0, ts.length));
+      if (cmd.withNHCB) {
+        for (const suffix of HISTOGRAM_SUFFIXES) {
+          if (name.endsWith(suffix)) this.histogramNames.add(name.slice(0, -suffix.length));
+        }
+      }
+    }
+  }
+
+  clear(): void {
+    this.db.clear();
+    this.histogramNames.clear();
+  }
+
+  async eval(cmd: EvalCmd): Promise<Outcome> {
+    if (cmd.usesHistograms) return { status: 'skipped', reason: 'native histogram in the expected result' };
+    for (const n of this.histogramNames) {
+      if (n !== '' && mentions(cmd.expr, n))
+        return { status: 'skipped', reason: `reads native histograms (${n})` };
+    }
+    const fail = cmd.expectations.find((e) => e.type === 'fail');
+    let result: QueryResult;
+    try {
+      result = cmd.range
+        ? await this.engine.rangeQuery(this.db, cmd.expr, cmd.range.start, cmd.range.end, cmd.range.step)
+        : await this.engine.instantQuery(this.db, cmd.expr, cmd.at);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (!fail) return { status: 'failed', reason: `unexpected error: ${msg}` };
+      if (fail.message !== undefined && fail.message !== msg)
+        return {
+          status: 'failed',
+          reason: `error ${JSON.stringify(msg)}, want ${JSON.stringify(fail.message)}`,
+        };
+      if (fail.regex !== undefined && !new RegExp(fail.regex).test(msg))
+        return { status: 'failed', reason: `error ${JSON.stringify(msg)} does not match /${fail.regex}/` };
+      return { status: 'passed' };
+    }
+    if (fail) return { status: 'failed', reason: 'expected an error, the query succeeded' };
+    const problem = this.compare(cmd, result);
+    if (problem) return { status: 'failed', reason: problem };
+    const annotations = this.checkAnnotations(cmd);
+    return annotations ? { status: 'failed', reason: annotations } : { status: 'passed' };
+  }
+
+  /** The engine reports no warnings or infos yet: expectations of them fail, their absence passes. */
+  private checkAnnotations(cmd: EvalCmd): string | null {
+    for (const e of cmd.expectations) {
+      if (e.type === 'warn' || e.type === 'info')
+        return `expected a ${e.type} annotation; the engine produced none`;
+    }
+    return null;
+  }
+
+  private compare(cmd: EvalCmd, r: QueryResult): string | null {
+    if (cmd.expectedString !== null) {
+      if (r.resultType !== 'string') return `expected string result, got ${r.resultType}`;
+      return r.v === cmd.expectedString
+        ? null
+        : `string ${JSON.stringify(r.v)}, want ${JSON.stringify(cmd.expectedString)}`;
+    }
+    if (cmd.scalar !== null) {
+      if (r.resultType !== 'scalar') return `expected scalar result, got ${r.resultType}`;
+      const want = (cmd.scalar as { v: number }).v;
+      return almostEqual(r.v, want) ? null : `scalar ${fmt(r.v)}, want ${fmt(want)}`;
+    }
+    const ordered = cmd.expectations.some((e) => e.type === 'ordered');
+    if (r.resultType === 'matrix') {
+      if (ordered) return 'expected ordered result, but query returned a matrix';
+      const frame = cmd.range ?? cmd.rangeVector;
+      if (!frame) return 'instant query returned a range vector without "expect range vector"';
+      return this.compareMatrix(cmd.series, r.result, frame, cmd.range === null);
+    }
+    if (r.resultType === 'scalar') {
+      if (cmd.series.length === 1 && cmd.series[0].labels.length === 0) {
+        const v = cmd.series[0].values[0] as { kind: string; v: number };
+        return almostEqual(r.v, v.v) ? null : `scalar ${fmt(r.v)}, want ${fmt(v.v)}`;
+      }
+      return `unexpected scalar result ${fmt(r.v)}`;
+    }
+    if (r.resultType === 'string') return `unexpected string result ${JSON.stringify(r.v)}`;
+    if (cmd.rangeVector) return 'expected a range vector, got an instant vector';
+    // Instant vector.
+    const want = new Map<string, { pos: number; v: SeqValue }>();
+    cmd.series.forEach((s, pos) => want.set(formatLabels(s.labels), { pos, v: s.values[0] }));
+    if (r.result.length !== want.size) {
+      return `expected ${want.size} samples, got ${r.result.length}: ${r.result.map((s) => `${formatLabels(s.labels)} ${fmt(s.v)}`).join(', ')}`;
+    }
+    for (let i = 0; i < r.result.length; i++) {
+      const s = r.result[i];
+      const key = formatLabels(s.labels);
+      const e = want.get(key);
+      if (!e) return `unexpected series ${key} ${fmt(s.v)}`;
+      if (ordered && e.pos !== i) return `series ${key} at position ${i}, want ${e.pos}`;
+      if (e.v.kind !== 'float') return `series ${key}: expected no value`;
+      if (!almostEqual(s.v, e.v.v)) return `series ${key}: value ${fmt(s.v)}, want ${fmt(e.v.v)}`;
+    }
+    return null;
+  }
+
+  private compareMatrix(
+    expected: SeriesLine[],
+    got: ReadonlyArray<{ labels: Labels; timestamps: Float64Array; values: Float64Array }>,
+    frame: { start: number; end: number; step: number },
+    instant: boolean,
+  ): string | null {
+    const want = new Map<string, SeriesLine>();
+    for (const s of expected) want.set(formatLabels(s.labels), s);
+    if (got.length !== want.size) {
+      return `expected ${want.size} series, got ${got.length}: ${got.map((s) => formatLabels(s.labels)).join(', ')}`;
+    }
+    for (const s of got) {
+      const key = formatLabels(s.labels);
+      const e = want.get(key);
+      if (!e) return `unexpected series ${key}`;
+      const points: Array<[number, number]> = [];
+      e.values.forEach((v, i) => {
+        if (v.kind === 'float') points.push([frame.start + i * frame.step, v.v]);
+      });
+      if (points.length !== s.timestamps.length) {
+        const gotPts = Array.from(s.timestamps, (t, i) => `${fmt(s.values[i])}@${t / 1000}`).join(' ');
+        const wantPts = points.map(([t, v]) => `${fmt(v)}@${t / 1000}`).join(' ');
+        return `series ${key}: ${s.timestamps.length} points (${gotPts}), want ${points.length} (${wantPts})`;
+      }
+      for (let i = 0; i < points.length; i++) {
+        // An instant query's range vector keeps the samples' own times, which the frame lists.
+        if (s.timestamps[i] !== points[i][0] && !instant)
+          return `series ${key}: point ${i} at ${s.timestamps[i] / 1000}s, want ${points[i][0] / 1000}s`;
+        if (s.timestamps[i] !== points[i][0])
+          return `series ${key}: sample ${i} at ${s.timestamps[i] / 1000}s, want ${points[i][0] / 1000}s`;
+        if (!almostEqual(s.values[i], points[i][1]))
+          return `series ${key}: value ${fmt(s.values[i])} at ${s.timestamps[i] / 1000}s, want ${fmt(points[i][1])}`;
+      }
+    }
+    return null;
+  }
+}
+
+/** Runs one test file, evaluation by evaluation, with the upstream runner's engine settings. */
+export async function runTestFile(input: string): Promise<FileReport> {
+  const engine = new Engine({ lookbackDelta: 300_000, maxSamples: 10_000, timeout: 100_000 });
+  const run = new FileRun(engine);
+  const report: FileReport = { passed: 0, failed: 0, skipped: 0, evals: [] };
+  for (const cmd of parseTestFile(input)) {
+    if (cmd.kind === 'load') run.load(cmd);
+    else if (cmd.kind === 'clear') run.clear();
+    else {
+      let outcome: Outcome;
+      try {
+        outcome = await run.eval(cmd);
+      } catch (e) {
+        outcome = { status: 'failed', reason: `runner error: ${(e as Error).message}` };
+      }
+      report[outcome.status]++;
+      report.evals.push({ line: cmd.line, expr: cmd.expr, outcome });
+    }
+  }
+  return report;
+}
