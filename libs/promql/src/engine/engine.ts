@@ -1,5 +1,6 @@
 import {
   isStaleNaN,
+  compareLabels,
   LabelsBuilder,
   labelsKey,
   METRIC_NAME,
@@ -20,7 +21,13 @@ import {
 } from '../parser/ast.js';
 import { parseExpr, typeOf } from '../parser/parser.js';
 import { bucketQuantile, DATE_FUNCTIONS, MATH_FUNCTIONS, roundTo } from './instant-functions.js';
-import { KahanSum, NAME_KEEPING_RANGE_FUNCTIONS, quantile, RANGE_FUNCTIONS } from './range-functions.js';
+import {
+  KahanSum,
+  MeanAccumulator,
+  NAME_KEEPING_RANGE_FUNCTIONS,
+  quantile,
+  RANGE_FUNCTIONS,
+} from './range-functions.js';
 import { QueryError, type EvalValue, type QueryResult, type StepSeries } from './types.js';
 
 export interface EngineOptions {
@@ -47,7 +54,17 @@ interface Frame {
   /** The outermost query's start and end, for @ start() / end(). */
   readonly queryStart: number;
   readonly queryEnd: number;
+  /** The outermost query's step (0 for an instant query), for step(). */
+  readonly queryStep: number;
 }
+
+/** Functions whose value is a property of the whole query (in ms), the same at every step. */
+const QUERY_CONSTANTS: Record<string, ((f: Frame) => number) | undefined> = {
+  step: (f) => f.queryStep,
+  range: (f) => f.queryEnd - f.queryStart,
+  start: (f) => f.queryStart,
+  end: (f) => f.queryEnd,
+};
 
 function frameTimes(f: Frame): Float64Array {
   const out = new Float64Array(f.n);
@@ -215,6 +232,7 @@ class Evaluation {
       step,
       n,
       queryStart: f.queryStart,
+      queryStep: f.queryStep,
       queryEnd: f.queryEnd,
     };
     const v = await this.eval(e.expr, inner);
@@ -276,7 +294,7 @@ class Evaluation {
         if (hi < lo) hi = lo;
         while (hi < ts.length && ts[hi] <= rangeEnd) hi++;
         if (paramAt) for (let p = 0; p < paramAt.length; p++) stepParams[p] = paramAt[p][i];
-        const v = fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams);
+        const v = fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams, f.start + i * f.step);
         if (v !== undefined) {
           vals[i] = v;
           has[i] = 1;
@@ -292,6 +310,21 @@ class Evaluation {
     const name = e.func;
     if (name === 'time') return { kind: 'scalar', vals: frameTimes(f).map((t) => t / 1000) };
     if (name === 'pi') return { kind: 'scalar', vals: new Float64Array(f.n).fill(Math.PI) };
+    const queryConstant = QUERY_CONSTANTS[name];
+    if (queryConstant) return { kind: 'scalar', vals: new Float64Array(f.n).fill(queryConstant(f) / 1000) };
+    if (name === 'min_of' || name === 'max_of') {
+      const args = await Promise.all(e.args.map((a) => this.eval(a, f)));
+      const vals = new Float64Array(f.n);
+      for (let i = 0; i < f.n; i++) {
+        let r = name === 'min_of' ? Infinity : -Infinity;
+        for (const a of args) {
+          const v = (a as Extract<EvalValue, { kind: 'scalar' }>).vals[i];
+          r = Number.isNaN(v) || Number.isNaN(r) ? NaN : name === 'min_of' ? Math.min(r, v) : Math.max(r, v);
+        }
+        vals[i] = r;
+      }
+      return { kind: 'scalar', vals };
+    }
     if (RANGE_FUNCTIONS.has(name)) {
       const argIdx = e.args.findIndex((a) => typeOf(a) === 'matrix');
       const scalars: Float64Array[] = [];
@@ -674,7 +707,7 @@ function sortSeries(name: string, series: StepSeries[], byLabels: string[]): Eva
         const c = coll.compare(valueOf(a.labels, l), valueOf(b.labels, l));
         if (c !== 0) return desc ? -c : c;
       }
-      const c = labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1;
+      const c = compareLabels(a.labels, b.labels);
       return desc ? -c : c;
     });
   }
@@ -742,19 +775,9 @@ function aggregateStep(
       return count > 0 ? k.value() : undefined;
     }
     case 'avg': {
-      const k = new KahanSum();
-      for (const s of members) {
-        if (!s.has[i]) continue;
-        k.add(s.vals[i]);
-        count++;
-      }
-      if (count === 0) return undefined;
-      const sum = k.value();
-      if (Number.isFinite(sum) || Number.isNaN(sum)) return sum / count;
-      let mean = 0;
-      let c = 0;
-      for (const s of members) if (s.has[i]) mean += (s.vals[i] - mean) / ++c;
-      return mean;
+      const m = new MeanAccumulator();
+      for (const s of members) if (s.has[i]) m.add(s.vals[i]);
+      return m.count > 0 ? m.value() : undefined;
     }
     case 'count':
       for (const s of members) if (s.has[i]) count++;
@@ -1086,7 +1109,15 @@ export class Engine {
     signal?: AbortSignal,
   ): Promise<QueryResult> {
     const expr = typeof query === 'string' ? parseExpr(query) : query;
-    const f: Frame = { start: time, end: time, step: 1, n: 1, queryStart: time, queryEnd: time };
+    const f: Frame = {
+      start: time,
+      end: time,
+      step: 1,
+      n: 1,
+      queryStart: time,
+      queryEnd: time,
+      queryStep: 0,
+    };
     const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
     switch (v.kind) {
       case 'scalar':
@@ -1136,7 +1167,7 @@ export class Engine {
       );
     }
     const n = Math.floor((end - start) / step) + 1;
-    const f: Frame = { start, end, step, n, queryStart: start, queryEnd: end };
+    const f: Frame = { start, end, step, n, queryStart: start, queryEnd: end, queryStep: step };
     const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
     const times = frameTimes(f);
     const series =

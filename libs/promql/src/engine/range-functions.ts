@@ -12,6 +12,8 @@ export type RangeFn = (
   rangeStart: number,
   rangeEnd: number,
   params: readonly number[],
+  /** The evaluation step's own time, which `@` and `offset` do not move. */
+  stepTime: number,
 ) => number | undefined;
 
 /** Kahan-Babuška summation, as Prometheus uses for sums over time. */
@@ -21,14 +23,63 @@ export class KahanSum {
 
   add(v: number): void {
     const t = this.sum + v;
-    if (Math.abs(this.sum) >= Math.abs(v)) this.c += this.sum - t + v;
+    // An infinite sum needs no compensation, and Inf - Inf would turn it into NaN.
+    if (t === Infinity || t === -Infinity) this.c = 0;
+    else if (Math.abs(this.sum) >= Math.abs(v)) this.c += this.sum - t + v;
     else this.c += v - t + this.sum;
     this.sum = t;
   }
 
   value(): number {
-    // Inf + -Inf style compensation must not turn an infinite sum into NaN.
-    return Number.isFinite(this.sum) ? this.sum + this.c : this.sum;
+    return this.sum + this.c;
+  }
+}
+
+/**
+ * The mean Prometheus' avg and avg_over_time compute: a compensated sum divided by the count
+ * while the sum stays finite, then an incremental mean, which keeps large values from
+ * overflowing and infinities of one sign from turning into NaN.
+ */
+export class MeanAccumulator {
+  private readonly sum = new KahanSum();
+  private n = 0;
+  private incremental = false;
+  private mean = 0;
+  private c = 0;
+
+  add(f: number): void {
+    this.n++;
+    if (this.n === 1) {
+      this.sum.add(f);
+      return;
+    }
+    if (!this.incremental) {
+      const before = { sum: this.sum.sum, c: this.sum.c };
+      this.sum.add(f);
+      if (Number.isFinite(this.sum.sum) || Number.isNaN(this.sum.sum)) return;
+      this.incremental = true;
+      this.mean = before.sum / (this.n - 1);
+      this.c = before.c / (this.n - 1);
+    }
+    if (this.mean === Infinity || this.mean === -Infinity) {
+      if ((f === Infinity || f === -Infinity) && this.mean > 0 === f > 0) return;
+      if (Number.isFinite(f)) return;
+    }
+    const current = this.mean + this.c;
+    const inc = f / this.n - current / this.n;
+    const t = this.mean + inc;
+    if (t === Infinity || t === -Infinity) this.c = 0;
+    else if (Math.abs(this.mean) >= Math.abs(inc)) this.c += this.mean - t + inc;
+    else this.c += inc - t + this.mean;
+    this.mean = t;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  value(): number {
+    return this.incremental ? this.mean + this.c : this.sum.value() / this.n;
   }
 }
 
@@ -123,7 +174,8 @@ function quantile(q: number, values: number[]): number {
   if (Number.isNaN(q)) return NaN;
   if (q < 0) return -Infinity;
   if (q > 1) return Infinity;
-  values.sort((a, b) => a - b);
+  // NaN sorts first, as Go's sort.Float64s orders it (a - b would leave the order undefined).
+  values.sort((a, b) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : -1) : Number.isNaN(b) ? 1 : a - b));
   const n = values.length;
   const rank = q * (n - 1);
   const lowerIndex = Math.max(0, Math.floor(rank));
@@ -148,6 +200,24 @@ function variance(vs: Float64Array, lo: number, hi: number): number {
   return m2 / count;
 }
 
+/** The time of the last sample holding the minimum (or maximum); NaN only when all are NaN. */
+function tsOfExtreme(better: (v: number, best: number) => boolean): RangeFn {
+  return (ts, vs, lo, hi) => {
+    if (hi <= lo) return undefined;
+    let best = vs[lo];
+    let at = ts[lo];
+    for (let i = lo + 1; i < hi; i++) {
+      const v = vs[i];
+      if (Number.isNaN(v)) continue;
+      if (Number.isNaN(best) || better(v, best)) {
+        best = v;
+        at = ts[i];
+      }
+    }
+    return at / 1000;
+  };
+}
+
 export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, RangeFn>([
   ['rate', extrapolatedRate(true, true)],
   ['increase', extrapolatedRate(true, false)],
@@ -167,14 +237,9 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
     'avg_over_time',
     (_ts, vs, lo, hi) => {
       if (hi <= lo) return undefined;
-      const k = new KahanSum();
-      for (let i = lo; i < hi; i++) k.add(vs[i]);
-      const sum = k.value();
-      if (Number.isFinite(sum) || Number.isNaN(sum)) return sum / (hi - lo);
-      // The sum overflowed: fall back to an incremental mean, which stays finite where it can.
-      let mean = 0;
-      for (let i = lo; i < hi; i++) mean += (vs[i] - mean) / (i - lo + 1);
-      return mean;
+      const m = new MeanAccumulator();
+      for (let i = lo; i < hi; i++) m.add(vs[i]);
+      return m.value();
     },
   ],
   ['count_over_time', (_ts, _vs, lo, hi) => (hi > lo ? hi - lo : undefined)],
@@ -200,6 +265,8 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
   ['first_over_time', (_ts, vs, lo, hi) => (hi > lo ? vs[lo] : undefined)],
   ['ts_of_last_over_time', (ts, _vs, lo, hi) => (hi > lo ? ts[hi - 1] / 1000 : undefined)],
   ['ts_of_first_over_time', (ts, _vs, lo, hi) => (hi > lo ? ts[lo] / 1000 : undefined)],
+  ['ts_of_min_over_time', tsOfExtreme((v, best) => v <= best)],
+  ['ts_of_max_over_time', tsOfExtreme((v, best) => v >= best)],
   ['present_over_time', (_ts, _vs, lo, hi) => (hi > lo ? 1 : undefined)],
   ['stddev_over_time', (_ts, vs, lo, hi) => (hi > lo ? Math.sqrt(variance(vs, lo, hi)) : undefined)],
   ['stdvar_over_time', (_ts, vs, lo, hi) => (hi > lo ? variance(vs, lo, hi) : undefined)],
@@ -234,9 +301,10 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
   ],
   [
     'predict_linear',
-    (ts, vs, lo, hi, _rs, rangeEnd, params) => {
+    (ts, vs, lo, hi, _rs, _re, params, stepTime) => {
       if (hi - lo < 2) return undefined;
-      const [slope, intercept] = linearRegression(ts, vs, lo, hi, rangeEnd);
+      // Upstream regresses around the step time, so `@` and `offset` shift the prediction too.
+      const [slope, intercept] = linearRegression(ts, vs, lo, hi, stepTime);
       return slope * params[0] + intercept;
     },
   ],
@@ -252,6 +320,8 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
     (_ts, vs, lo, hi) => {
       if (hi <= lo) return undefined;
       const values = Array.from(vs.subarray(lo, hi));
+      // A NaN sample makes the deviation unknowable; sorting it first would hide it.
+      if (values.some(Number.isNaN)) return NaN;
       const median = quantile(0.5, values.slice());
       return quantile(
         0.5,

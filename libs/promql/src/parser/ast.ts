@@ -146,3 +146,33 @@ export type Expr =
 
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);
+
+/** Every vector selector in an expression, matrix and subquery bodies included. */
+export function* vectorSelectors(e: Expr): Generator<VectorSelector> {
+  switch (e.type) {
+    case 'VectorSelector':
+      yield e;
+      return;
+    case 'MatrixSelector':
+      yield e.vector;
+      return;
+    case 'SubqueryExpr':
+    case 'ParenExpr':
+    case 'UnaryExpr':
+      yield* vectorSelectors(e.expr);
+      return;
+    case 'Call':
+      for (const a of e.args) yield* vectorSelectors(a);
+      return;
+    case 'AggregateExpr':
+      if (e.param) yield* vectorSelectors(e.param);
+      yield* vectorSelectors(e.expr);
+      return;
+    case 'BinaryExpr':
+      yield* vectorSelectors(e.lhs);
+      yield* vectorSelectors(e.rhs);
+      return;
+    default:
+      return;
+  }
+}

@@ -73,6 +73,13 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSignature> = new Map(
     fn('minute', [V], V, 1),
     fn('month', [V], V, 1),
     fn('pi', [], S),
+    // Prometheus 3's query-property functions (experimental there): seconds, one value per query.
+    fn('step', [], S),
+    fn('range', [], S),
+    fn('start', [], S),
+    fn('end', [], S),
+    fn('min_of', [S, S], S, -1),
+    fn('max_of', [S, S], S, -1),
     fn('predict_linear', [M, S], V),
     fn('present_over_time', [M], V),
     fn('quantile_over_time', [S, M], V),

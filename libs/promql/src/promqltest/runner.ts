@@ -1,6 +1,8 @@
 import { formatLabels, isStaleNaN, type Labels } from '@pharos/model';
 import { MemoryQueryable } from '@pharos/tsdb';
 import { Engine } from '../engine/engine.js';
+import { vectorSelectors } from '../parser/ast.js';
+import { parseExpr } from '../parser/parser.js';
 import type { QueryResult } from '../engine/types.js';
 import { parseTestFile, type EvalCmd, type LoadCmd, type SeqValue, type SeriesLine } from './testfile.js';
 
@@ -36,19 +38,6 @@ export function almostEqual(a: number, b: number): boolean {
 
 const HISTOGRAM_SUFFIXES = ['_bucket', '_count', '_sum'];
 
-/** Names an expression mentions, to tell whether it reads series that hold native histograms. */
-function mentions(expr: string, name: string): boolean {
-  let from = 0;
-  for (;;) {
-    const i = expr.indexOf(name, from);
-    if (i < 0) return false;
-    const before = i === 0 ? '' : expr[i - 1];
-    const after = expr[i + name.length] ?? '';
-    if (!/[A-Za-z0-9_:]/.test(before) && !/[A-Za-z0-9_:]/.test(after)) return true;
-    from = i + 1;
-  }
-}
-
 function fmt(v: number): string {
   if (isStaleNaN(v)) return 'stale';
   return String(v);
@@ -56,15 +45,15 @@ function fmt(v: number): string {
 
 class FileRun {
   private readonly db = new MemoryQueryable();
-  /** Metric names that hold native histograms in the loaded data (incl. NHCB conversions). */
-  private readonly histogramNames = new Set<string>();
+  /** Label sets of the loaded series that hold native histograms (incl. NHCB conversions). */
+  private readonly histogramSeries: Labels[] = [];
 
   constructor(private readonly engine: Engine) {}
 
   load(cmd: LoadCmd): void {
     for (const s of cmd.series) {
       const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
-      if (s.values.some((v) => v.kind === 'histogram')) this.histogramNames.add(name);
+      if (s.values.some((v) => v.kind === 'histogram')) this.histogramSeries.push(s.labels);
       const ts: number[] = [];
       // Staleness markers must keep their NaN payload: values stay in a Float64Array.
       const vals = new Float64Array(s.values.length);
@@ -75,24 +64,47 @@ class FileRun {
       });
       if (ts.length > 0) this.db.add(s.labels, ts, vals.subarray(0, ts.length));
       if (cmd.withNHCB) {
+        // The conversion adds a native histogram series under the base name, without `le`.
         for (const suffix of HISTOGRAM_SUFFIXES) {
-          if (name.endsWith(suffix)) this.histogramNames.add(name.slice(0, -suffix.length));
+          if (!name.endsWith(suffix)) continue;
+          const base = name.slice(0, -suffix.length);
+          this.histogramSeries.push(
+            s.labels
+              .filter((l) => l.name !== 'le')
+              .map((l) => (l.name === '__name__' ? { name: l.name, value: base } : l)),
+          );
         }
       }
     }
   }
 
+  /** A histogram series some selector of the expression selects, if any. */
+  private readsHistograms(expr: string): string | null {
+    if (this.histogramSeries.length === 0) return null;
+    let parsed;
+    try {
+      parsed = parseExpr(expr);
+    } catch {
+      return null;
+    }
+    for (const sel of vectorSelectors(parsed)) {
+      for (const ls of this.histogramSeries) {
+        const selected = sel.matchers.every((m) => m.matches(ls.find((l) => l.name === m.name)?.value ?? ''));
+        if (selected) return formatLabels(ls);
+      }
+    }
+    return null;
+  }
+
   clear(): void {
     this.db.clear();
-    this.histogramNames.clear();
+    this.histogramSeries.length = 0;
   }
 
   async eval(cmd: EvalCmd): Promise<Outcome> {
     if (cmd.usesHistograms) return { status: 'skipped', reason: 'native histogram in the expected result' };
-    for (const n of this.histogramNames) {
-      if (n !== '' && mentions(cmd.expr, n))
-        return { status: 'skipped', reason: `reads native histograms (${n})` };
-    }
+    const reads = this.readsHistograms(cmd.expr);
+    if (reads) return { status: 'skipped', reason: `reads native histograms (${reads})` };
     const fail = cmd.expectations.find((e) => e.type === 'fail');
     let result: QueryResult;
     try {
