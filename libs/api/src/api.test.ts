@@ -72,6 +72,19 @@ describe('query API', () => {
     assert.deepEqual(r.json().data, { resultType: 'vector', result: [{ metric: {}, value: [300, '1'] }] });
   });
 
+  it('returns warnings and infos beside the data, as Prometheus', async () => {
+    const w = await get('/api/v1/query?query=quantile(2, up)&time=300');
+    assert.equal(w.status, 200);
+    assert.deepEqual(w.body.warnings, ['PromQL warning: quantile value should be between 0 and 1, got 2']);
+    const i = await get('/api/v1/query?query=rate(up[1m])&time=300');
+    assert.deepEqual(i.body.infos, [
+      'PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "up"',
+    ]);
+    const none = await get('/api/v1/query?query=rate(req_total[1m])&time=300');
+    assert.equal(none.body.infos, undefined);
+    assert.equal(none.body.warnings, undefined);
+  });
+
   it('answers scalars and strings', async () => {
     assert.deepEqual((await get('/api/v1/query?query=1%2B1&time=10.5')).body.data, {
       resultType: 'scalar',

@@ -103,7 +103,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const runQuery = async (label: string, fn: () => Promise<QueryResult>): Promise<string> => {
     const end = queryDuration.startTimer({ slice: label });
     try {
-      return successJSON(resultJSON(await fn()));
+      const r = await fn();
+      return successJSON(resultJSON(r), r.annotations.warnings, r.annotations.infos);
     } finally {
       end();
     }

@@ -28,7 +28,14 @@ import {
   quantile,
   RANGE_FUNCTIONS,
 } from './range-functions.js';
-import { QueryError, type EvalValue, type QueryResult, type StepSeries } from './types.js';
+import {
+  Annotator,
+  formatG,
+  QueryError,
+  type EvalValue,
+  type QueryResult,
+  type StepSeries,
+} from './types.js';
 
 export interface EngineOptions {
   /** How far back an instant selector looks for a sample (ms); Prometheus' default is 5m. */
@@ -66,6 +73,8 @@ const QUERY_CONSTANTS: Record<string, ((f: Frame) => number) | undefined> = {
   end: (f) => f.queryEnd,
 };
 
+const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+
 function frameTimes(f: Frame): Float64Array {
   const out = new Float64Array(f.n);
   for (let i = 0; i < f.n; i++) out[i] = f.start + i * f.step;
@@ -75,6 +84,7 @@ function frameTimes(f: Frame): Float64Array {
 class Evaluation {
   private samples = 0;
   private readonly deadline: number;
+  readonly notes = new Annotator();
 
   constructor(
     private readonly q: Queryable,
@@ -82,6 +92,17 @@ class Evaluation {
     private readonly signal?: AbortSignal,
   ) {
     this.deadline = Date.now() + opts.timeout;
+  }
+
+  /** Warns, once, about quantiles outside [0, 1], as upstream does before evaluating. */
+  checkQuantiles(q: ArrayLike<number>): void {
+    for (let i = 0; i < q.length; i++) {
+      const v = q[i];
+      if (Number.isNaN(v) || v < 0 || v > 1) {
+        this.notes.warn(`quantile value should be between 0 and 1, got ${formatG(v)}`);
+        return;
+      }
+    }
   }
 
   private checkpoint(): void {
@@ -276,6 +297,8 @@ class Evaluation {
     const keepName = NAME_KEEPING_RANGE_FUNCTIONS.has(name);
     const out: StepSeries[] = [];
     const stepParams = params.slice();
+    if (name === 'quantile_over_time') this.checkQuantiles(paramAt ? paramAt[0] : params);
+    const countersOnly = name === 'rate' || name === 'increase';
     for (const s of m.series) {
       const ts = s.timestamps;
       const vals = new Float64Array(f.n);
@@ -302,6 +325,14 @@ class Evaluation {
         }
       }
       if (any) out.push({ labels: keepName ? s.labels : dropName(s.labels), vals, has });
+      if (any && countersOnly) {
+        const metric = valueOf(s.labels, METRIC_NAME);
+        if (!COUNTER_SUFFIXES.some((x) => metric.endsWith(x))) {
+          this.notes.info(
+            `metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`,
+          );
+        }
+      }
     }
     return { kind: 'vector', series: mergeSameLabels(out, f.n) };
   }
@@ -456,6 +487,8 @@ class Evaluation {
       case 'sort_desc':
       case 'sort_by_label':
       case 'sort_by_label_desc':
+        if (f.queryStep > 0)
+          this.notes.warn('sort is ineffective for range queries since results are always ordered by labels');
         return sortSeries(
           name,
           vec(0),
@@ -474,8 +507,11 @@ class Evaluation {
         });
         return { kind: 'vector', series: mergeSameLabels(out, f.n) };
       }
-      case 'histogram_quantile':
-        return histogramQuantile(scalar(0), vec(1), f.n);
+      case 'histogram_quantile': {
+        const q = scalar(0);
+        this.checkQuantiles(q);
+        return histogramQuantile(q, vec(1), f.n, this.notes);
+      }
       default:
         throw new QueryError(`function "${name}" is not implemented yet`);
     }
@@ -518,6 +554,7 @@ class Evaluation {
       if (p.kind === 'scalar') param = p.vals;
       else if (p.kind === 'string') label = p.value;
     }
+    if (e.op === 'quantile' && param) this.checkQuantiles(param);
     const groups = new Map<string, { labels: Labels; members: StepSeries[] }>();
     const grouping = new Set(e.grouping);
     for (const s of v.series) {
@@ -719,17 +756,25 @@ function valueOf(labels: Labels, name: string): string {
   return '';
 }
 
-function histogramQuantile(q: Float64Array, series: StepSeries[], n: number): EvalValue {
-  const groups = new Map<string, { labels: Labels; buckets: Array<{ le: number; s: StepSeries }> }>();
+function histogramQuantile(q: Float64Array, series: StepSeries[], n: number, notes: Annotator): EvalValue {
+  const groups = new Map<
+    string,
+    { labels: Labels; name: string; buckets: Array<{ le: number; s: StepSeries }> }
+  >();
   for (const s of series) {
     const leStr = valueOf(s.labels, 'le');
     const le =
       leStr === '' ? NaN : Number(leStr.replace(/^\+?inf$/i, 'Infinity').replace(/^-inf$/i, '-Infinity'));
-    if (Number.isNaN(le)) continue;
+    if (Number.isNaN(le)) {
+      notes.warn(
+        `bucket label "le" is missing or has a malformed value of "${leStr}" for metric name "${valueOf(s.labels, METRIC_NAME)}"`,
+      );
+      continue;
+    }
     const ls = dropName(s.labels).filter((l) => l.name !== 'le');
     const key = labelsKey(ls);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { labels: ls, buckets: [] }));
+    if (!g) groups.set(key, (g = { labels: ls, name: valueOf(s.labels, METRIC_NAME), buckets: [] }));
     g.buckets.push({ le, s });
   }
   const out: StepSeries[] = [];
@@ -739,8 +784,14 @@ function histogramQuantile(q: Float64Array, series: StepSeries[], n: number): Ev
     for (let i = 0; i < n; i++) {
       const bs = g.buckets.filter((b) => b.s.has[i]).map((b) => ({ upper: b.le, count: b.s.vals[i] }));
       if (bs.length === 0) continue;
-      vals[i] = bucketQuantile(q[i], bs);
+      const r = bucketQuantile(q[i], bs);
+      vals[i] = r.value;
       has[i] = 1;
+      if (r.fixedMonotonicity) {
+        notes.info(
+          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${g.name}"`,
+        );
+      }
     }
     if (has.includes(1)) out.push({ labels: g.labels, vals, has });
   }
@@ -1118,16 +1169,19 @@ export class Engine {
       queryEnd: time,
       queryStep: 0,
     };
-    const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
+    const ev = new Evaluation(q, this.opts, signal);
+    const v = await ev.eval(expr, f);
+    const annotations = ev.notes.annotations;
     switch (v.kind) {
       case 'scalar':
-        return { resultType: 'scalar', t: time, v: v.vals[0] };
+        return { resultType: 'scalar', t: time, v: v.vals[0], annotations };
       case 'string':
-        return { resultType: 'string', t: time, v: v.value };
+        return { resultType: 'string', t: time, v: v.value, annotations };
       case 'vector':
         return {
           resultType: 'vector',
           result: v.series.filter((s) => s.has[0]).map((s) => ({ labels: s.labels, t: time, v: s.vals[0] })),
+          annotations,
         };
       case 'matrix': {
         const { offset, at } = windowShift(expr, v);
@@ -1146,7 +1200,7 @@ export class Engine {
             };
           })
           .filter((s) => s.timestamps.length > 0);
-        return { resultType: 'matrix', result };
+        return { resultType: 'matrix', result, annotations };
       }
     }
   }
@@ -1168,7 +1222,8 @@ export class Engine {
     }
     const n = Math.floor((end - start) / step) + 1;
     const f: Frame = { start, end, step, n, queryStart: start, queryEnd: end, queryStep: step };
-    const v = await new Evaluation(q, this.opts, signal).eval(expr, f);
+    const ev = new Evaluation(q, this.opts, signal);
+    const v = await ev.eval(expr, f);
     const times = frameTimes(f);
     const series =
       v.kind === 'scalar'
@@ -1192,6 +1247,6 @@ export class Engine {
       })
       .filter((s) => s.timestamps.length > 0)
       .sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1));
-    return { resultType: 'matrix', result };
+    return { resultType: 'matrix', result, annotations: ev.notes.annotations };
   }
 }

@@ -51,42 +51,51 @@ export function roundTo(v: number, toNearest: number): number {
 }
 
 /** Classic histogram_quantile over one group of buckets (upper bound, cumulative count). */
-export function bucketQuantile(q: number, buckets: Array<{ upper: number; count: number }>): number {
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  buckets.sort((a, b) => a.upper - b.upper);
-  if (buckets.length < 2) return NaN;
-  if (buckets[buckets.length - 1].upper !== Infinity) return NaN;
-  // Merge buckets with the same bound and make counts monotonic, as Prometheus does.
-  const merged: Array<{ upper: number; count: number }> = [];
-  for (const b of buckets) {
-    const last = merged[merged.length - 1];
-    if (last && last.upper === b.upper) last.count += b.count;
-    else merged.push({ ...b });
-  }
-  let max = -Infinity;
-  for (const b of merged) {
-    if (b.count < max) b.count = max;
-    else max = b.count;
-  }
-  if (merged.length < 2) return NaN;
-  const observations = merged[merged.length - 1].count;
-  if (observations === 0) return NaN;
-  const rank = q * observations;
-  let i = 0;
-  while (i < merged.length - 1 && merged[i].count < rank) i++;
-  if (i === merged.length - 1) return merged[merged.length - 2].upper;
-  if (i === 0 && merged[0].upper <= 0) return merged[0].upper;
-  let bucketStart = 0;
-  const bucketEnd = merged[i].upper;
-  let count = merged[i].count;
-  let r = rank;
-  if (i > 0) {
-    bucketStart = merged[i - 1].upper;
-    count -= merged[i - 1].count;
-    r -= merged[i - 1].count;
-  }
-  if (count === 0) return bucketStart;
-  return bucketStart + (bucketEnd - bucketStart) * (r / count);
+export function bucketQuantile(
+  q: number,
+  buckets: Array<{ upper: number; count: number }>,
+): { value: number; fixedMonotonicity: boolean } {
+  let fixedMonotonicity = false;
+  const value = (() => {
+    if (Number.isNaN(q)) return NaN;
+    if (q < 0) return -Infinity;
+    if (q > 1) return Infinity;
+    buckets.sort((a, b) => a.upper - b.upper);
+    if (buckets.length < 2) return NaN;
+    if (buckets[buckets.length - 1].upper !== Infinity) return NaN;
+    // Merge buckets with the same bound and make counts monotonic, as Prometheus does.
+    const merged: Array<{ upper: number; count: number }> = [];
+    for (const b of buckets) {
+      const last = merged[merged.length - 1];
+      if (last && last.upper === b.upper) last.count += b.count;
+      else merged.push({ ...b });
+    }
+    let max = -Infinity;
+    for (const b of merged) {
+      if (b.count < max) {
+        b.count = max;
+        fixedMonotonicity = true;
+      } else max = b.count;
+    }
+    if (merged.length < 2) return NaN;
+    const observations = merged[merged.length - 1].count;
+    if (observations === 0) return NaN;
+    const rank = q * observations;
+    let i = 0;
+    while (i < merged.length - 1 && merged[i].count < rank) i++;
+    if (i === merged.length - 1) return merged[merged.length - 2].upper;
+    if (i === 0 && merged[0].upper <= 0) return merged[0].upper;
+    let bucketStart = 0;
+    const bucketEnd = merged[i].upper;
+    let count = merged[i].count;
+    let r = rank;
+    if (i > 0) {
+      bucketStart = merged[i - 1].upper;
+      count -= merged[i - 1].count;
+      r -= merged[i - 1].count;
+    }
+    if (count === 0) return bucketStart;
+    return bucketStart + (bucketEnd - bucketStart) * (r / count);
+  })();
+  return { value, fixedMonotonicity };
 }

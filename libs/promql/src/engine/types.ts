@@ -45,8 +45,41 @@ export interface RangeSeries {
   readonly values: Float64Array;
 }
 
-export type QueryResult =
+/** Warnings and infos a query produced, in Prometheus' wording ("PromQL warning: ..."). */
+export interface Annotations {
+  readonly warnings: readonly string[];
+  readonly infos: readonly string[];
+}
+
+export type QueryResult = (
   | { readonly resultType: 'vector'; readonly result: InstantSample[] }
   | { readonly resultType: 'matrix'; readonly result: RangeSeries[] }
   | { readonly resultType: 'scalar'; readonly t: number; readonly v: number }
-  | { readonly resultType: 'string'; readonly t: number; readonly v: string };
+  | { readonly resultType: 'string'; readonly t: number; readonly v: string }
+) & { readonly annotations: Annotations };
+
+/** Collects a query's annotations, each once. */
+export class Annotator {
+  private readonly w = new Set<string>();
+  private readonly i = new Set<string>();
+
+  warn(message: string): void {
+    this.w.add(`PromQL warning: ${message}`);
+  }
+
+  info(message: string): void {
+    this.i.add(`PromQL info: ${message}`);
+  }
+
+  get annotations(): Annotations {
+    return { warnings: [...this.w], infos: [...this.i] };
+  }
+}
+
+/** Go's %g for the values annotations quote. */
+export function formatG(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Infinity) return '+Inf';
+  if (v === -Infinity) return '-Inf';
+  return String(v);
+}

@@ -3,8 +3,15 @@ import { MemoryQueryable } from '@pharos/tsdb';
 import { Engine } from '../engine/engine.js';
 import { vectorSelectors } from '../parser/ast.js';
 import { parseExpr } from '../parser/parser.js';
-import type { QueryResult } from '../engine/types.js';
-import { parseTestFile, type EvalCmd, type LoadCmd, type SeqValue, type SeriesLine } from './testfile.js';
+import type { Annotations, QueryResult } from '../engine/types.js';
+import {
+  parseTestFile,
+  type EvalCmd,
+  type Expectation,
+  type LoadCmd,
+  type SeqValue,
+  type SeriesLine,
+} from './testfile.js';
 
 export type Outcome =
   { status: 'passed' } | { status: 'failed'; reason: string } | { status: 'skipped'; reason: string };
@@ -126,15 +133,32 @@ class FileRun {
     if (fail) return { status: 'failed', reason: 'expected an error, the query succeeded' };
     const problem = this.compare(cmd, result);
     if (problem) return { status: 'failed', reason: problem };
-    const annotations = this.checkAnnotations(cmd);
+    const annotations = this.checkAnnotations(cmd, result.annotations);
     return annotations ? { status: 'failed', reason: annotations } : { status: 'passed' };
   }
 
-  /** The engine reports no warnings or infos yet: expectations of them fail, their absence passes. */
-  private checkAnnotations(cmd: EvalCmd): string | null {
-    for (const e of cmd.expectations) {
-      if (e.type === 'warn' || e.type === 'info')
-        return `expected a ${e.type} annotation; the engine produced none`;
+  /** Annotations as upstream checks them: each expected one present, none unexpected. */
+  private checkAnnotations(cmd: EvalCmd, got: Annotations): string | null {
+    for (const kind of ['warn', 'info'] as const) {
+      const actual = kind === 'warn' ? got.warnings : got.infos;
+      const expected = cmd.expectations.filter((e) => e.type === kind);
+      const forbidden = cmd.expectations.some((e) => e.type === `no_${kind}`);
+      const matches = (e: Expectation, a: string) =>
+        e.message !== undefined
+          ? e.message === a
+          : e.regex !== undefined
+            ? new RegExp(e.regex).test(a)
+            : true;
+      if (expected.length > 0 && actual.length === 0) return `expected a ${kind} annotation, got none`;
+      for (const e of expected) {
+        if (!actual.some((a) => matches(e, a)))
+          return `expected ${kind} ${JSON.stringify(e.message ?? e.regex)}, got ${JSON.stringify(actual)}`;
+      }
+      if (expected.some((e) => e.message !== undefined || e.regex !== undefined)) {
+        const extra = actual.find((a) => !expected.some((e) => matches(e, a)));
+        if (extra) return `unexpected ${kind} annotation ${JSON.stringify(extra)}`;
+      }
+      if (forbidden && actual.length > 0) return `unexpected ${kind} annotations ${JSON.stringify(actual)}`;
     }
     return null;
   }
