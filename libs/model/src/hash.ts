@@ -15,3 +15,26 @@ export function labelsHash(labels: Labels): string {
 export function shardOf(hash: string, n: number): number {
   return parseInt(hash.slice(8), 16) % n;
 }
+
+const utf8 = new TextEncoder();
+
+/**
+ * Prometheus' own labels.Hash(): xxHash64 over `name 0xff value 0xff` for each label. Where
+ * results must agree with Prometheus bit for bit (limit_ratio's sampling) this is the one to use.
+ */
+export function prometheusLabelsHash(labels: Labels): bigint {
+  const parts = labels.map((l) => [utf8.encode(l.name), utf8.encode(l.value)] as const);
+  let n = 0;
+  for (const [a, b] of parts) n += a.length + b.length + 2;
+  const buf = new Uint8Array(n);
+  let o = 0;
+  for (const [a, b] of parts) {
+    buf.set(a, o);
+    o += a.length;
+    buf[o++] = 0xff;
+    buf.set(b, o);
+    o += b.length;
+    buf[o++] = 0xff;
+  }
+  return hasher.h64Raw(buf);
+}

@@ -6,6 +6,7 @@ import {
   LabelMatcher,
   labelsFrom,
   labelsHash,
+  prometheusLabelsHash,
   labelsKey,
   validateSeriesLabels,
 } from './index.js';
@@ -35,6 +36,11 @@ describe('labels', () => {
     assert.match(labelsHash(ls), /^[0-9a-f]{16}$/);
     // Cross-checked with an independent xxHash64 (python xxhash) over the canonical key.
     assert.equal(labelsHash(ls), 'aebd11132184a0f3');
+  });
+
+  it("computes Prometheus' labels.Hash() for sampling that must agree with it", () => {
+    // xxhash.xxh64(b'__name__\xffup\xffjob\xffapi\xff') in python.
+    assert.equal(prometheusLabelsHash(labelsFrom({ job: 'api', __name__: 'up' })), 2852606813363628783n);
   });
 
   it('keys cannot collide through separators inside values', () => {

@@ -82,7 +82,7 @@ describe('engine', () => {
 
   it('evaluates scalar arithmetic with precedence', async () => {
     const r = await engine.instantQuery(q, '-2 ^ 2 + 3 * 2', 0);
-    assert.deepEqual(r, { resultType: 'scalar', t: 0, v: 2 });
+    assert.deepEqual(r, { resultType: 'scalar', t: 0, v: 2, annotations: { warnings: [], infos: [] } });
   });
 
   it('reports parse errors with a position', async () => {
@@ -107,5 +107,41 @@ describe('engine', () => {
   it('stops a query that loads too many samples', async () => {
     const small = new Engine({ maxSamples: 10 });
     await assert.rejects(small.instantQuery(q, 'http_requests_total[10m]', 10 * MIN), /too many samples/);
+  });
+});
+
+describe('limitk and limit_ratio', () => {
+  const q = new MemoryQueryable();
+  for (let i = 0; i < 40; i++) q.add({ __name__: 'x', group: String(i % 2), i: String(i) }, [0], [i]);
+  const engine = new Engine();
+  const rows = async (expr: string) => vectorRows(await engine.instantQuery(q, expr, 0));
+
+  it('limitk keeps k series of each group, unchanged', async () => {
+    const got = await rows('limitk by (group) (3, x)');
+    assert.equal(got.length, 6);
+    assert.ok(got.every((r) => r.startsWith('x{')));
+    assert.deepEqual(await rows('limitk(0, x)'), []);
+    assert.equal((await rows('limitk(100, x)')).length, 40);
+  });
+
+  it('limit_ratio picks complementary sets for r and r - 1', async () => {
+    const a = await rows('limit_ratio(0.3, x)');
+    const b = await rows('limit_ratio(-0.7, x)');
+    assert.ok(a.length > 0 && b.length > 0);
+    assert.equal(a.length + b.length, 40);
+    assert.deepEqual([...a, ...b].sort(), (await rows('x')).sort());
+    assert.equal((await rows('limit_ratio(1, x)')).length, 40);
+    const capped = await engine.instantQuery(q, 'limit_ratio(1.5, x)', 0);
+    assert.deepEqual(capped.annotations.warnings, [
+      'PromQL warning: ratio value should be between -1 and 1, got 1.5, capping to 1',
+    ]);
+  });
+
+  it('refuses NaN parameters with the upstream messages', async () => {
+    await assert.rejects(
+      engine.instantQuery(q, 'limitk(NaN, nothing)', 0),
+      /^Error: Parameter value is NaN$|Parameter value is NaN/,
+    );
+    await assert.rejects(engine.instantQuery(q, 'limit_ratio(NaN, nothing)', 0), /Ratio value is NaN/);
   });
 });

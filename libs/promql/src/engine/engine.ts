@@ -1,6 +1,7 @@
 import {
   isStaleNaN,
   compareLabels,
+  prometheusLabelsHash,
   LabelsBuilder,
   labelsKey,
   METRIC_NAME,
@@ -555,6 +556,12 @@ class Evaluation {
       else if (p.kind === 'string') label = p.value;
     }
     if (e.op === 'quantile' && param) this.checkQuantiles(param);
+    if (param && (e.op === 'topk' || e.op === 'bottomk' || e.op === 'limitk' || e.op === 'limit_ratio')) {
+      for (const k of param) {
+        if (!Number.isNaN(k)) continue;
+        throw new QueryError(e.op === 'limit_ratio' ? 'Ratio value is NaN' : 'Parameter value is NaN');
+      }
+    }
     const groups = new Map<string, { labels: Labels; members: StepSeries[] }>();
     const grouping = new Set(e.grouping);
     for (const s of v.series) {
@@ -592,8 +599,9 @@ class Evaluation {
         return { kind: 'vector', series: [...byValue.values()] };
       }
       case 'limitk':
+        return { kind: 'vector', series: limitk(groups, param as Float64Array, n) };
       case 'limit_ratio':
-        throw new QueryError(`aggregation "${e.op}" is not implemented yet`);
+        return { kind: 'vector', series: limitRatio(v.series, param as Float64Array, n, this.notes) };
       default:
         break;
     }
@@ -901,6 +909,62 @@ function topk(
     }
   }
   return [...picked.values()];
+}
+
+/** The first k series of each group present at a step, in input order, unsorted: limitk. */
+function limitk(
+  groups: Map<string, { labels: Labels; members: StepSeries[] }>,
+  param: Float64Array,
+  n: number,
+) {
+  const picked = new Map<StepSeries, StepSeries>();
+  for (const g of groups.values()) {
+    for (let i = 0; i < n; i++) {
+      const k = Math.floor(param[i]);
+      let taken = 0;
+      for (const s of g.members) {
+        if (taken >= k) break;
+        if (!s.has[i]) continue;
+        let o = picked.get(s);
+        if (!o) picked.set(s, (o = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) }));
+        o.vals[i] = s.vals[i];
+        o.has[i] = 1;
+        taken++;
+      }
+    }
+  }
+  return [...picked.values()];
+}
+
+/**
+ * limit_ratio: a series is kept when its place in the hash space, Prometheus' labels.Hash() over
+ * 2^64, is below the ratio (or, for a negative ratio, at or above 1 + ratio), so r and r - 1
+ * pick complementary sets and the choice is the same in Prometheus.
+ */
+function limitRatio(series: StepSeries[], param: Float64Array, n: number, notes: Annotator): StepSeries[] {
+  const out: StepSeries[] = [];
+  const ratios = Float64Array.from(param, (r) => {
+    if (r >= -1 && r <= 1) return r;
+    const capped = r < -1 ? -1 : 1;
+    notes.warn(`ratio value should be between -1 and 1, got ${formatG(r)}, capping to ${formatG(capped)}`);
+    return capped;
+  });
+  for (const s of series) {
+    const offset = Number(prometheusLabelsHash(s.labels)) / 2 ** 64;
+    const o: StepSeries = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) };
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (!s.has[i]) continue;
+      const r = ratios[i];
+      if (r >= 0 ? offset < r : offset >= 1 + r) {
+        o.vals[i] = s.vals[i];
+        o.has[i] = 1;
+        any = true;
+      }
+    }
+    if (any) out.push(o);
+  }
+  return out;
 }
 
 function formatCountValue(v: number): string {
