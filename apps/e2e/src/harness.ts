@@ -87,7 +87,7 @@ export interface Pharos {
 /** Starts the built all-in-one binary on 127.0.0.1 with a config and storage of its own. */
 export async function startPharos(
   configYaml: (port: number) => string,
-  opts: { dir?: string; port?: number } = {},
+  opts: { dir?: string; port?: number; args?: readonly string[] } = {},
 ): Promise<Pharos> {
   if (!existsSync(PHAROS_MAIN))
     throw new Error(`${PHAROS_MAIN} is missing: build it first (nx run pharos:build)`);
@@ -104,6 +104,7 @@ export async function startPharos(
         `--storage.tsdb.path=${join(dir, 'data')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--grpc.listen-address=127.0.0.1:0',
+        ...(opts.args ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     ),

@@ -14,6 +14,7 @@ export interface ServerFlags {
   /** Empty: no gRPC server. */
   readonly grpcListenAddress: string;
   readonly enableLifecycle: boolean;
+  readonly enableRemoteWriteReceiver: boolean;
   readonly lookbackDelta: number;
   readonly queryTimeout: number;
   readonly queryMaxSamples: number;
@@ -97,6 +98,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       ).default('0.0.0.0:9095'),
     )
     .addOption(
+      new Option(
+        '--web.enable-remote-write-receiver',
+        'Enable API endpoint accepting remote write requests.',
+      ).default(false),
+    )
+    .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
     )
     .addOption(
@@ -148,6 +155,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         listenAddress: String(opts['web.listen-address']),
         grpcListenAddress: String(opts['grpc.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
+        enableRemoteWriteReceiver: opts['web.enable-remote-write-receiver'] === true,
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),
         queryMaxSamples: maxSamples,

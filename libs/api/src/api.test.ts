@@ -6,6 +6,14 @@ import { Registry } from 'prom-client';
 import { parsePrometheusConfig } from '@pharos/config';
 import { Engine } from '@pharos/promql';
 import { MemoryQueryable } from '@pharos/tsdb';
+import { LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
+import {
+  decodeReadResponse,
+  encodeReadRequest,
+  encodeWriteRequest,
+  snappyDecode,
+  snappyEncode,
+} from '@pharos/remote';
 import { createApiServer, decodeLabelName } from './index.js';
 
 let app: FastifyInstance;
@@ -235,5 +243,105 @@ describe('status and operations', () => {
     await get('/api/v1/query?query=up');
     const r = await app.inject('/metrics');
     assert.match(r.body, /prometheus_http_requests_total\{handler="\/api\/v1\/query",code="200"\} \d+/);
+  });
+});
+
+describe('remote write and read', () => {
+  let remote: FastifyInstance;
+  const store = new MemoryQueryable();
+  let fail = false;
+
+  before(async () => {
+    remote = await createApiServer({
+      queryable: store,
+      engine: new Engine({ timeout: 5_000 }),
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      config: () => parsePrometheusConfig(''),
+      flags: {},
+      ready: () => true,
+      startTime: new Date(0),
+      remoteWrite: async (batch) => {
+        if (fail) throw new Error('bus is down');
+        batch.series.forEach((labels, idx) => {
+          const ts: number[] = [];
+          const vs: number[] = [];
+          batch.refs.forEach((r, i) => {
+            if (r !== idx) return;
+            ts.push(batch.timestamps[i]);
+            vs.push(batch.values[i]);
+          });
+          store.add(labels, ts, vs);
+        });
+      },
+    });
+  });
+  after(() => remote.close());
+
+  const write = (payload: Buffer | string, contentType = 'application/x-protobuf') =>
+    remote.inject({
+      method: 'POST',
+      url: '/api/v1/write',
+      headers: { 'content-type': contentType, 'content-encoding': 'snappy' },
+      payload,
+    });
+
+  function body(): Buffer {
+    const b = new SampleBatchBuilder();
+    const s = b.addSeries(labelsFrom({ __name__: 'pushed_total', job: 'rw' }));
+    b.add(s, 10_000, 1);
+    b.add(s, 20_000, 2);
+    return Buffer.from(snappyEncode(encodeWriteRequest(b.build())));
+  }
+
+  it('stores a snappy protobuf WriteRequest and answers 204', async () => {
+    const r = await write(body());
+    assert.equal(r.statusCode, 204);
+    const q = await remote.inject({ url: '/api/v1/query?query=pushed_total&time=20' });
+    assert.deepEqual(q.json().data.result, [
+      { metric: { __name__: 'pushed_total', job: 'rw' }, value: [20, '2'] },
+    ]);
+  });
+
+  it('answers 400 with the reason for a corrupt body and 503 when the write path is down', async () => {
+    const r = await write(Buffer.from('not snappy at all'));
+    assert.equal(r.statusCode, 400);
+    assert.match(r.body, /snappy/);
+    fail = true;
+    try {
+      assert.equal((await write(body())).statusCode, 503);
+    } finally {
+      fail = false;
+    }
+    assert.equal((await write('x', 'text/plain')).statusCode, 415);
+  });
+
+  it('is off unless enabled, as in Prometheus', async () => {
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/write',
+      headers: { 'content-type': 'application/x-protobuf' },
+      payload: body(),
+    });
+    assert.equal(r.statusCode, 404);
+    assert.match(r.body, /--web.enable-remote-write-receiver/);
+  });
+
+  it('serves remote read with sampled responses', async () => {
+    const req = snappyEncode(
+      encodeReadRequest([
+        { startMs: 0, endMs: 15_000, matchers: [new LabelMatcher('=', '__name__', 'pushed_total')] },
+      ]),
+    );
+    const r = await remote.inject({
+      method: 'POST',
+      url: '/api/v1/read',
+      headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      payload: Buffer.from(req),
+    });
+    assert.equal(r.statusCode, 200);
+    const [[series]] = decodeReadResponse(snappyDecode(r.rawPayload, 1 << 20));
+    assert.deepEqual([...series.timestamps], [10_000]);
+    assert.deepEqual([...series.values], [1]);
   });
 });

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { Histogram, Counter, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
-import type { LabelMatcher } from '@pharos/model';
+import type { LabelMatcher, SampleBatch } from '@pharos/model';
 import { BUILD_INFO } from '@pharos/observability';
 import { ParseError, parseMetricSelector, QueryError, type Engine, type QueryResult } from '@pharos/promql';
 import type { ScrapeManager } from '@pharos/scrape';
@@ -11,6 +11,7 @@ import type { Queryable } from '@pharos/tsdb';
 import { ApiError, badData } from './errors.js';
 import { labelsToObject, resultJSON, successJSON } from './json.js';
 import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
+import { registerRemoteRoutes } from './remote-routes.js';
 
 export interface ApiDeps {
   readonly queryable: Queryable;
@@ -25,6 +26,8 @@ export interface ApiDeps {
   readonly reload?: () => Promise<void>;
   readonly storageRetention?: string;
   readonly startTime: Date;
+  /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
+  readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
 }
 
 const MAX_POINTS = 11_000;
@@ -56,6 +59,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     labelNames: ['slice'],
     registers: [deps.registry],
   });
+  registerRemoteRoutes(app, deps);
   app.addHook('onResponse', async (req, reply) => {
     const handler = req.routeOptions.url ?? 'other';
     requests.inc({ handler, code: String(reply.statusCode) });

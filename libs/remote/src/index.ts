@@ -1,0 +1,2 @@
+export * from './prompb.js';
+export * from './snappy.js';
