@@ -46,6 +46,20 @@ before(async () => {
     flags: { 'config.file': 'prometheus.yml' },
     ready: () => ready,
     startTime: new Date(0),
+    tsdbStatus: () => ({
+      numSeries: 3,
+      chunkCount: 3,
+      minTime: 0,
+      maxTime: 600_000,
+      pairs: [
+        ['__name__', 'up', 2],
+        ['__name__', 'req_total', 1],
+        ['job', 'a', 2],
+        ['job', 'b', 1],
+        ['instance', 'x:1', 1],
+        ['instance', 'y:1', 1],
+      ],
+    }),
   });
 });
 after(() => app.close());
@@ -91,6 +105,45 @@ describe('query API', () => {
     const none = await get('/api/v1/query?query=rate(req_total[1m])&time=300');
     assert.equal(none.body.infos, undefined);
     assert.equal(none.body.warnings, undefined);
+  });
+
+  it('formats and parses queries', async () => {
+    const f = await get('/api/v1/format_query?query=sum by(job)(rate(x{a="b"}[5m]))');
+    assert.deepEqual(f.body, { status: 'success', data: 'sum by (job) (rate(x{a="b"}[5m]))' });
+    const bad = await get('/api/v1/format_query?query=sum(');
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errorType, 'bad_data');
+    const p = await get('/api/v1/parse_query?query=up offset 5m');
+    assert.deepEqual(p.body.data, {
+      type: 'vectorSelector',
+      name: 'up',
+      matchers: [{ type: '=', name: '__name__', value: 'up' }],
+      offset: 300_000,
+      timestamp: null,
+      startOrEnd: null,
+    });
+  });
+
+  it('reports TSDB cardinality as /api/v1/status/tsdb', async () => {
+    const r = await get('/api/v1/status/tsdb?limit=1');
+    assert.deepEqual(r.body.data, {
+      headStats: { numSeries: 3, numLabelPairs: 6, chunkCount: 3, minTime: 0, maxTime: 600_000 },
+      seriesCountByMetricName: [{ name: 'up', value: 2 }],
+      labelValueCountByLabelName: [{ name: '__name__', value: 2 }],
+      memoryInBytesByLabelName: [{ name: '__name__', value: 11 }],
+      seriesCountByLabelValuePair: [{ name: '__name__=up', value: 2 }],
+    });
+    assert.equal((await get('/api/v1/status/tsdb?limit=x')).status, 400);
+  });
+
+  it('federates the newest sample of each matching series in the text format', async () => {
+    const r = await app.inject({ url: '/federate?match[]=up&match[]={job="a",__name__=~"req.*"}' });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    // The test data ends at 600 s; "now" is long after, past the lookback delta: nothing.
+    assert.equal(r.body, '');
+    const bad = await app.inject({ url: '/federate?match[]=up{' });
+    assert.equal(bad.statusCode, 400);
   });
 
   it('answers scalars and strings', async () => {

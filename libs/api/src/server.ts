@@ -5,12 +5,22 @@ import { Histogram, Counter, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
 import type { LabelMatcher, SampleBatch } from '@pharos/model';
 import { BUILD_INFO } from '@pharos/observability';
-import { ParseError, parseMetricSelector, QueryError, type Engine, type QueryResult } from '@pharos/promql';
+import {
+  exprToJson,
+  ParseError,
+  parseExpr,
+  parseMetricSelector,
+  prettyExpr,
+  QueryError,
+  type Engine,
+  type QueryResult,
+} from '@pharos/promql';
 import type { ScrapeManager } from '@pharos/scrape';
 import type { Queryable } from '@pharos/tsdb';
 import { ApiError, badData } from './errors.js';
 import { labelsToObject, resultJSON, successJSON } from './json.js';
 import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
+import { registerFederate } from './federate.js';
 import { registerRemoteRoutes } from './remote-routes.js';
 
 export interface ApiDeps {
@@ -26,11 +36,57 @@ export interface ApiDeps {
   readonly reload?: () => Promise<void>;
   readonly storageRetention?: string;
   readonly startTime: Date;
+  /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
+  readonly tsdbStatus?: () => TsdbStatus;
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
   readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
 }
 
 const MAX_POINTS = 11_000;
+
+export interface TsdbStatus {
+  numSeries: number;
+  chunkCount: number;
+  minTime: number;
+  maxTime: number;
+  /** [label name, label value, series] for every label pair. */
+  pairs: ReadonlyArray<readonly [string, string, number]>;
+}
+
+function topN(entries: Iterable<[string, number]>, n: number): Array<{ name: string; value: number }> {
+  return [...entries]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([name, value]) => ({ name, value }));
+}
+
+/** The shape of Prometheus' /api/v1/status/tsdb. */
+function tsdbStatusJson(st: TsdbStatus, limit: number) {
+  const byMetric = new Map<string, number>();
+  const valuesByName = new Map<string, number>();
+  const bytesByName = new Map<string, number>();
+  const byPair = new Map<string, number>();
+  for (const [name, value, series] of st.pairs) {
+    if (name === '__name__') byMetric.set(value, series);
+    valuesByName.set(name, (valuesByName.get(name) ?? 0) + 1);
+    bytesByName.set(name, (bytesByName.get(name) ?? 0) + value.length);
+    byPair.set(`${name}=${value}`, series);
+  }
+  const empty = st.numSeries === 0;
+  return {
+    headStats: {
+      numSeries: st.numSeries,
+      numLabelPairs: st.pairs.length,
+      chunkCount: st.chunkCount,
+      minTime: empty ? Number.MAX_SAFE_INTEGER : st.minTime,
+      maxTime: empty ? Number.MIN_SAFE_INTEGER : st.maxTime,
+    },
+    seriesCountByMetricName: topN(byMetric, limit),
+    labelValueCountByLabelName: topN(valuesByName, limit),
+    memoryInBytesByLabelName: topN(bytesByName, limit),
+    seriesCountByLabelValuePair: topN(byPair, limit),
+  };
+}
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -60,6 +116,11 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     registers: [deps.registry],
   });
   registerRemoteRoutes(app, deps);
+  registerFederate(app, {
+    queryable: deps.queryable,
+    lookbackDelta: deps.engine.opts.lookbackDelta,
+    externalLabels: () => deps.config().global.externalLabels,
+  });
   app.addHook('onResponse', async (req, reply) => {
     const handler = req.routeOptions.url ?? 'other';
     requests.inc({ handler, code: String(reply.statusCode) });
@@ -202,6 +263,37 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     app.post(path, h);
   }
   app.get('/api/v1/label/:name/values', labelValues);
+
+  const parsedQuery = (p: Params) => {
+    const q = p.get('query');
+    if (q === undefined || q === '') throw badData('invalid parameter "query": query must not be empty');
+    try {
+      return parseExpr(q);
+    } catch (e) {
+      if (e instanceof ParseError) throw badData(`invalid parameter "query": ${e.message}`);
+      throw e;
+    }
+  };
+  const formatQuery = handle(async (p) => successJSON(JSON.stringify(prettyExpr(parsedQuery(p)))));
+  const parseQuery = handle(async (p) => successJSON(JSON.stringify(exprToJson(parsedQuery(p)))));
+  for (const [path, h] of [
+    ['/api/v1/format_query', formatQuery],
+    ['/api/v1/parse_query', parseQuery],
+  ] as const) {
+    app.get(path, h);
+    app.post(path, h);
+  }
+
+  app.get(
+    '/api/v1/status/tsdb',
+    handle(async (p) => {
+      if (!deps.tsdbStatus) throw new ApiError('unavailable', 'TSDB status is not available');
+      const limitText = p.get('limit') ?? '10';
+      const limit = Number(limitText);
+      if (!Number.isInteger(limit) || limit < 1) throw badData('limit must be a positive number');
+      return successJSON(JSON.stringify(tsdbStatusJson(deps.tsdbStatus(), limit)));
+    }),
+  );
 
   app.get(
     '/api/v1/status/buildinfo',

@@ -27,20 +27,24 @@ export function parseSampleValue(s: string): number | undefined {
   return Number.isNaN(v) ? undefined : v;
 }
 
-/** Go's FormatFloat(v, 'g', -1, 64) with a ".0" added to integers, as OpenMetrics writes floats. */
-export function formatOpenMetricsFloat(v: number): string {
+/**
+ * Go's strconv.FormatFloat(v, 'g', -1, 64), the text exposition format's number format: the
+ * shortest digits, in exponent form when the exponent is below -4 or at least 6 ("1e+06").
+ */
+export function formatGoFloat(v: number): string {
   if (v === Infinity) return '+Inf';
   if (v === -Infinity) return '-Inf';
   if (v !== v) return 'NaN';
-  const abs = Math.abs(v);
-  let s: string;
-  if (abs !== 0 && (abs < 1e-4 || abs >= 1e21)) {
-    const [mant, exp] = v.toExponential().split('e');
-    const e = Number(exp);
-    s = `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
-  } else {
-    s = Object.is(v, -0) ? '-0' : String(v);
-  }
-  if (s.includes('.') || s.includes('e')) return s;
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const [mant, exp] = v.toExponential().split('e');
+  const e = Number(exp);
+  if (e < -4 || e >= 6) return `${mant}e${e < 0 ? '-' : '+'}${String(Math.abs(e)).padStart(2, '0')}`;
+  return String(v);
+}
+
+/** Go's FormatFloat(v, 'g', -1, 64) with a ".0" added to integers, as OpenMetrics writes floats. */
+export function formatOpenMetricsFloat(v: number): string {
+  const s = formatGoFloat(v);
+  if (s.includes('.') || s.includes('e') || s === 'NaN' || s.endsWith('Inf')) return s;
   return `${s}.0`;
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatLabels, isStaleNaN } from '@pharos/model';
-import { ExpositionError, ExpositionParser, type ExpositionFormat } from './index.js';
+import {
+  ExpositionError,
+  ExpositionParser,
+  formatGoFloat,
+  formatOpenMetricsFloat,
+  type ExpositionFormat,
+} from './index.js';
 
 interface Row {
   series: string;
@@ -179,4 +185,25 @@ describe('values', () => {
     assert.ok(isStaleNaN(arr[0]));
     assert.ok(!isStaleNaN(NaN));
   });
+});
+
+describe('float formatting as Go writes it', () => {
+  const rows: Array<[number, string, string]> = [
+    [1, '1', '1.0'],
+    [0, '0', '0.0'],
+    [1.5, '1.5', '1.5'],
+    [1e6, '1e+06', '1e+06'],
+    [1234567, '1.234567e+06', '1.234567e+06'],
+    [123456, '123456', '123456.0'],
+    [0.0001, '0.0001', '0.0001'],
+    [0.00001, '1e-05', '1e-05'],
+    [-Infinity, '-Inf', '-Inf'],
+    [NaN, 'NaN', 'NaN'],
+  ];
+  for (const [v, g, om] of rows) {
+    it(`${v}: ${g} / ${om}`, () => {
+      assert.equal(formatGoFloat(v), g);
+      assert.equal(formatOpenMetricsFloat(v), om);
+    });
+  }
 });

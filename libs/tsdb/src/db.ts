@@ -544,6 +544,26 @@ export class TSDB implements Queryable {
     return { series: this.byRef.size, headChunks, minTime, maxTime };
   }
 
+  /** Cheap, from memory: what /api/v1/status/tsdb reports. */
+  status(): {
+    numSeries: number;
+    chunkCount: number;
+    minTime: number;
+    maxTime: number;
+    pairs: Array<[string, string, number]>;
+  } {
+    const st = this.stats();
+    let chunks = 0;
+    for (const s of this.byRef.values()) chunks += s.chunkMaxTs.length + (s.app !== null ? 1 : 0);
+    return {
+      numSeries: st.series,
+      chunkCount: chunks,
+      minTime: st.minTime,
+      maxTime: st.maxTime,
+      pairs: [...this.postings.pairs()],
+    };
+  }
+
   /** What `pharos tsdb analyze` prints: one pass over the stored chunks plus the index. */
   async analyze(): Promise<StorageAnalysis> {
     const st = this.stats();

@@ -121,9 +121,41 @@ export class ShardedTSDB implements Queryable {
     return this.shards.reduce((n, s) => n + s.stats().series, 0);
   }
 
+  /** Head statistics and label pairs over all shards, for /api/v1/status/tsdb. */
+  status(): {
+    numSeries: number;
+    chunkCount: number;
+    minTime: number;
+    maxTime: number;
+    pairs: Array<[string, string, number]>;
+  } {
+    const pairs = new Map<string, [string, string, number]>();
+    const total = {
+      numSeries: 0,
+      chunkCount: 0,
+      minTime: Infinity,
+      maxTime: -Infinity,
+      pairs: [] as Array<[string, string, number]>,
+    };
+    for (const shard of this.shards) {
+      const st = shard.status();
+      total.numSeries += st.numSeries;
+      total.chunkCount += st.chunkCount;
+      total.minTime = Math.min(total.minTime, st.minTime);
+      total.maxTime = Math.max(total.maxTime, st.maxTime);
+      for (const [name, value, n] of st.pairs) {
+        const key = `${name}\u0000${value}`;
+        const cur = pairs.get(key);
+        if (cur) cur[2] += n;
+        else pairs.set(key, [name, value, n]);
+      }
+    }
+    total.pairs = [...pairs.values()];
+    return total;
+  }
+
   async analyze(): Promise<StorageAnalysis> {
     const parts = await Promise.all(this.shards.map((s) => s.analyze()));
-    const pairs = new Map<string, [string, string, number]>();
     const total: StorageAnalysis = {
       series: 0,
       chunks: 0,
@@ -144,14 +176,8 @@ export class ShardedTSDB implements Queryable {
       total.diskBytes += p.diskBytes;
       total.minTime = Math.min(total.minTime, p.minTime);
       total.maxTime = Math.max(total.maxTime, p.maxTime);
-      for (const [name, value, n] of p.pairs) {
-        const key = `${name}\u0000${value}`;
-        const cur = pairs.get(key);
-        if (cur) cur[2] += n;
-        else pairs.set(key, [name, value, n]);
-      }
     }
-    total.pairs = [...pairs.values()];
+    total.pairs = this.status().pairs;
     return total;
   }
 
