@@ -63,6 +63,26 @@ describe('embedded mode, end to end', () => {
     );
   });
 
+  it('answers promtool query range, series and labels', async () => {
+    const promtool = requireBinary('promtool');
+    const run = (...args: string[]) => {
+      const r = spawnSync(promtool, ['query', ...args], { encoding: 'utf8', timeout: 20_000 });
+      assert.equal(r.status, 0, `promtool query ${args.join(' ')}: ${r.stderr}`);
+      return r.stdout;
+    };
+    await waitFor('three scrapes', async () => {
+      const v = await instantQuery(pharos.url, 'count_over_time(up[1m])');
+      return v.length > 0 && Number(v[0].value[1]) >= 3 ? true : undefined;
+    });
+    const now = Math.floor(Date.now() / 1000);
+    const range = run('range', `--start=${now - 30}`, `--end=${now}`, '--step=1s', pharos.url, 'up');
+    assert.match(range, /^up\{instance="127\.0\.0\.1:\d+", job="pharos"\} =>\n1 @\[\d+\]$/m);
+    const series = run('series', '--match=up', pharos.url);
+    assert.match(series, /^\{__name__="up", instance="127\.0\.0\.1:\d+", job="pharos"\}$/m);
+    const labels = run('labels', pharos.url, 'job');
+    assert.match(labels, /^pharos$/m);
+  });
+
   it('answers rate() and sum by () over scraped counters', async () => {
     const r = await waitFor('two scrapes for rate', async () => {
       const v = await instantQuery(pharos.url, 'sum by (job) (rate(prometheus_http_requests_total[10s]))');
