@@ -159,6 +159,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     ready: () => ready,
     reload: flags.enableLifecycle ? reload : undefined,
     tsdbStatus: () => db.status(),
+    maxConcurrency: flags.queryMaxConcurrency,
     // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.
     remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => bus.publish(batch) : undefined,
     startTime,

@@ -18,6 +18,7 @@ export interface ServerFlags {
   readonly lookbackDelta: number;
   readonly queryTimeout: number;
   readonly queryMaxSamples: number;
+  readonly queryMaxConcurrency: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Every flag as given or defaulted, for /api/v1/status/flags. */
   readonly all: Record<string, string>;
@@ -126,6 +127,11 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       ).default('50000000'),
     )
     .addOption(
+      new Option('--query.max-concurrency <n>', 'Maximum number of queries executed concurrently.')
+        .default('20')
+        .argParser(positiveInt),
+    )
+    .addOption(
       new Option('--log.level <level>', 'Only log messages with the given severity or above.')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -159,6 +165,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),
         queryMaxSamples: maxSamples,
+        queryMaxConcurrency: Number(opts['query.max-concurrency']),
         logLevel: opts['log.level'] as ServerFlags['logLevel'],
         all,
       });

@@ -1,7 +1,7 @@
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Histogram, Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
 import type { LabelMatcher, SampleBatch } from '@pharos/model';
 import { BUILD_INFO } from '@pharos/observability';
@@ -21,6 +21,7 @@ import { ApiError, badData } from './errors.js';
 import { labelsToObject, resultJSON, successJSON } from './json.js';
 import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
+import { Gate } from './gate.js';
 import { registerRemoteRoutes } from './remote-routes.js';
 
 export interface ApiDeps {
@@ -36,6 +37,8 @@ export interface ApiDeps {
   readonly reload?: () => Promise<void>;
   readonly storageRetention?: string;
   readonly startTime: Date;
+  /** --query.max-concurrency: queries beyond it wait for a slot, within their timeout. */
+  readonly maxConcurrency?: number;
   /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
   readonly tsdbStatus?: () => TsdbStatus;
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
@@ -115,6 +118,20 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     labelNames: ['slice'],
     registers: [deps.registry],
   });
+  const gate = new Gate(deps.maxConcurrency ?? 20);
+  new Gauge({
+    name: 'prometheus_engine_queries',
+    help: 'The current number of queries being executed or waiting.',
+    registers: [deps.registry],
+    collect() {
+      this.set(gate.inUse);
+    },
+  });
+  new Gauge({
+    name: 'prometheus_engine_queries_concurrent_max',
+    help: 'The max number of concurrent queries.',
+    registers: [deps.registry],
+  }).set(gate.limit);
   registerRemoteRoutes(app, deps);
   registerFederate(app, {
     queryable: deps.queryable,
@@ -165,10 +182,22 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     return AbortSignal.timeout(t);
   };
 
-  const runQuery = async (label: string, fn: () => Promise<QueryResult>): Promise<string> => {
+  const runQuery = async (
+    label: string,
+    signal: AbortSignal,
+    fn: () => Promise<QueryResult>,
+  ): Promise<string> => {
     const end = queryDuration.startTimer({ slice: label });
     try {
-      const r = await fn();
+      let r: QueryResult;
+      try {
+        r = await gate.run(signal, fn);
+      } catch (e) {
+        if (signal.aborted && !(e instanceof QueryError)) {
+          throw new QueryError('query timed out in query queue', 'timeout');
+        }
+        throw e;
+      }
       return successJSON(resultJSON(r), r.annotations.warnings, r.annotations.infos);
     } finally {
       end();
@@ -180,7 +209,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     if (q === undefined) throw badData('invalid parameter "query": query must be provided');
     const time = p.time('time', Date.now());
     const signal = timeoutSignal(p);
-    return runQuery('instant', () => deps.engine.instantQuery(deps.queryable, q, time, signal));
+    return runQuery('instant', signal, () => deps.engine.instantQuery(deps.queryable, q, time, signal));
   });
 
   const queryRange = handle(async (p) => {
@@ -203,7 +232,9 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       );
     }
     const signal = timeoutSignal(p);
-    return runQuery('range', () => deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal));
+    return runQuery('range', signal, () =>
+      deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal),
+    );
   });
 
   const matcherSets = (p: Params): LabelMatcher[][] =>
