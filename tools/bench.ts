@@ -1,24 +1,36 @@
 // `npm run bench -- <name> [--flag value ...]`: the project's benchmarks. Figures go to stdout.
+//   tsdb:   --series (100000) --samples (720) --shards (2) --file-series (5000)
+//   promql: --series (10000) --hours (6) --runs (5)
 import { parseArgs } from 'node:util';
+import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
 import { runTsdbBench } from '../libs/tsdb/src/tsdb.bench.js';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    series: { type: 'string', default: '100000' },
-    samples: { type: 'string', default: '720' },
-    shards: { type: 'string', default: '2' },
-    'file-series': { type: 'string', default: '5000' },
+    series: { type: 'string' },
+    samples: { type: 'string' },
+    shards: { type: 'string' },
+    'file-series': { type: 'string' },
+    hours: { type: 'string' },
+    runs: { type: 'string' },
   },
 });
+const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
 
 const benches: Record<string, () => Promise<void>> = {
   tsdb: () =>
     runTsdbBench({
-      series: Number(values.series),
-      samples: Number(values.samples),
-      shards: Number(values.shards),
-      fileSeries: Number(values['file-series']),
+      series: num(values.series, 100_000),
+      samples: num(values.samples, 720),
+      shards: num(values.shards, 2),
+      fileSeries: num(values['file-series'], 5000),
+    }),
+  promql: () =>
+    runPromqlBench({
+      series: num(values.series, 10_000),
+      hours: num(values.hours, 6),
+      runs: num(values.runs, 5),
     }),
 };
 
