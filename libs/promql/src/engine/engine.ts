@@ -20,6 +20,7 @@ import {
   type Expr,
   type VectorMatching,
 } from '../parser/ast.js';
+import { resolveDurations } from '../parser/duration-expr.js';
 import { parseExpr, typeOf } from '../parser/parser.js';
 import { bucketQuantile, DATE_FUNCTIONS, MATH_FUNCTIONS, roundTo } from './instant-functions.js';
 import {
@@ -1223,7 +1224,8 @@ export class Engine {
     time: number,
     signal?: AbortSignal,
   ): Promise<QueryResult> {
-    const expr = typeof query === 'string' ? parseExpr(query) : query;
+    const parsed = typeof query === 'string' ? parseExpr(query) : query;
+    const expr = resolveDurations(parsed, { step: 0, range: 0 });
     const f: Frame = {
       start: time,
       end: time,
@@ -1277,7 +1279,8 @@ export class Engine {
     step: number,
     signal?: AbortSignal,
   ): Promise<QueryResult> {
-    const expr = typeof query === 'string' ? parseExpr(query) : query;
+    const parsed = typeof query === 'string' ? parseExpr(query) : query;
+    const expr = resolveDurations(parsed, { step: step / 1000, range: (end - start) / 1000 });
     const t = typeOf(expr);
     if (t !== 'scalar' && t !== 'vector') {
       throw new QueryError(

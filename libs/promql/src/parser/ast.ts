@@ -1,4 +1,5 @@
 import type { LabelMatcher } from '@pharos/model';
+import type { DurationExpr } from './duration-expr.js';
 
 export type ValueType = 'scalar' | 'vector' | 'matrix' | 'string';
 
@@ -28,6 +29,8 @@ export interface VectorSelector {
   readonly name: string;
   readonly matchers: readonly LabelMatcher[];
   offset: number;
+  /** An offset that depends on the query (step(), range()): resolved before evaluation. */
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
   readonly pos: PosRange;
 }
@@ -36,6 +39,7 @@ export interface MatrixSelector {
   readonly type: 'MatrixSelector';
   readonly vector: VectorSelector;
   readonly range: number;
+  readonly rangeExpr?: DurationExpr;
   readonly pos: PosRange;
 }
 
@@ -46,6 +50,9 @@ export interface SubqueryExpr {
   /** 0 means the default (the global evaluation interval). */
   readonly step: number;
   offset: number;
+  readonly rangeExpr?: DurationExpr;
+  readonly stepExpr?: DurationExpr;
+  offsetExpr?: DurationExpr;
   at: AtModifier | null;
   readonly pos: PosRange;
 }

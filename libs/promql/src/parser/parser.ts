@@ -11,8 +11,28 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { ParseError } from './errors.js';
+import {
+  dependsOnQuery,
+  DURATION_FUNCTIONS,
+  durationMs,
+  evalDuration,
+  type DurationExpr,
+  type DurationFunction,
+} from './duration-expr.js';
 import { FUNCTIONS } from './functions.js';
 import { lex, type Token } from './lexer.js';
+
+const DURATION_PRECEDENCE: Readonly<Record<string, number>> = {
+  '+': 1,
+  '-': 1,
+  '*': 2,
+  '/': 2,
+  '%': 2,
+  '^': 3,
+};
+
+/** Durations that do not depend on the query are computed while parsing. */
+const NO_QUERY = { step: 0, range: 0 };
 
 const AGGREGATORS: ReadonlySet<string> = new Set<AggregateOp>([
   'sum',
@@ -328,19 +348,13 @@ class Parser {
 
   private applyOffset(e: Expr, t: Token): Expr {
     const target = this.modifierTarget(e, t, 'offset');
-    let sign = 1;
-    const n = this.peek();
-    if (n.kind === 'OP' && (n.text === '-' || n.text === '+')) {
-      this.next();
-      if (n.text === '-') sign = -1;
-    }
-    const d = this.next();
-    let ms: number;
-    if (d.kind === 'DURATION') ms = d.num;
-    else if (d.kind === 'NUMBER') ms = Math.round(d.num * 1000);
-    else return this.fail(d, `unexpected ${this.describeToken(d)} in offset, expected duration`);
-    if (target.offset !== 0) this.fail(t, 'offset may not be set multiple times');
-    target.offset = sign * ms;
+    // An offset takes a sign and one operand; operators after it apply to the whole selector
+    // (`x offset 100 + 2` adds 2), parentheses make them part of the offset.
+    const d = this.parseDurationAtom('offset');
+    if (target.offset !== 0 || target.offsetExpr !== undefined)
+      this.fail(t, 'offset may not be set multiple times');
+    if (dependsOnQuery(d)) target.offsetExpr = d;
+    else target.offset = durationMs(evalDuration(d, NO_QUERY));
     return e;
   }
 
@@ -371,30 +385,88 @@ class Parser {
     return e;
   }
 
-  private parseDurationToken(context: string): number {
-    const d = this.next();
-    if (d.kind === 'DURATION') return d.num;
-    if (d.kind === 'NUMBER') return Math.round(d.num * 1000);
-    return this.fail(d, `unexpected ${this.describeToken(d)} in ${context}, expected duration`);
+  /** One operand of a duration: a signed number, duration, function call or parenthesised expression. */
+  private parseDurationAtom(context: string): DurationExpr {
+    const t = this.next();
+    if (t.kind === 'OP' && (t.text === '-' || t.text === '+')) {
+      const inner = this.parseDurationAtom(context);
+      return t.text === '-' ? { kind: 'neg', expr: inner } : inner;
+    }
+    if (t.kind === 'DURATION') return { kind: 'num', seconds: t.num / 1000 };
+    if (t.kind === 'NUMBER') return { kind: 'num', seconds: t.num };
+    if (t.kind === '(') {
+      const inner = this.parseDurationExpr(context, 0);
+      this.expect(')', context);
+      return inner;
+    }
+    if (t.kind === 'IDENT') {
+      const name = t.text.toLowerCase() as DurationFunction;
+      const arity = DURATION_FUNCTIONS.get(name);
+      if (arity !== undefined && this.peek().kind === '(') {
+        this.next();
+        const args: DurationExpr[] = [];
+        if (this.peek().kind !== ')') {
+          args.push(this.parseDurationExpr(context, 0));
+          while (this.peek().kind === ',') {
+            this.next();
+            args.push(this.parseDurationExpr(context, 0));
+          }
+        }
+        this.expect(')', context);
+        if (args.length !== arity)
+          this.fail(t, `expected ${arity} argument(s) in call to "${name}", got ${args.length}`);
+        return { kind: 'call', name, args };
+      }
+    }
+    return this.fail(t, `unexpected ${this.describeToken(t)} in ${context}, expected duration`);
+  }
+
+  /** Duration arithmetic, as Prometheus 3 allows in ranges, subquery steps and offsets. */
+  private parseDurationExpr(context: string, minPrec: number): DurationExpr {
+    let lhs: DurationExpr;
+    const t = this.peek();
+    if (t.kind === 'OP' && (t.text === '-' || t.text === '+')) {
+      // Unary minus binds looser than ^, as in PromQL: -2^2 is -(2^2).
+      this.next();
+      const inner = this.parseDurationExpr(context, DURATION_PRECEDENCE['^']);
+      lhs = t.text === '-' ? { kind: 'neg', expr: inner } : inner;
+    } else lhs = this.parseDurationAtom(context);
+    for (;;) {
+      const op = this.peek();
+      const prec = op.kind === 'OP' ? DURATION_PRECEDENCE[op.text] : undefined;
+      if (prec === undefined || prec < minPrec) return lhs;
+      this.next();
+      const rhs = this.parseDurationExpr(context, op.text === '^' ? prec : prec + 1);
+      lhs = { kind: 'bin', op: op.text as '+', lhs, rhs };
+    }
+  }
+
+  /** A range or step: its value in ms, and the expression when it depends on the query. */
+  private parseDuration(context: string): { ms: number; expr?: DurationExpr } {
+    const d = this.parseDurationExpr(context, 0);
+    if (dependsOnQuery(d)) return { ms: 0, expr: d };
+    return { ms: durationMs(evalDuration(d, NO_QUERY)) };
   }
 
   private parseRangeOrSubquery(e: Expr): Expr {
     const open = this.next();
-    const range = this.parseDurationToken('range');
+    const range = this.parseDuration('range');
     if (this.peek().kind === ':') {
       this.next();
-      let step = 0;
-      if (this.peek().kind !== ']') step = this.parseDurationToken('subquery step');
+      let step: { ms: number; expr?: DurationExpr } = { ms: 0 };
+      if (this.peek().kind !== ']') step = this.parseDuration('subquery step');
       const close = this.expect(']', 'subquery');
       const et = typeOf(e);
       if (et !== 'vector')
         this.fail(open, `subquery is only allowed on instant vector, got ${typeName(et)} instead`);
-      if (range <= 0) this.fail(open, 'subquery range must be positive');
+      if (!range.expr && range.ms <= 0) this.fail(open, 'subquery range must be positive');
       return {
         type: 'SubqueryExpr',
         expr: e,
-        range,
-        step,
+        range: range.ms,
+        step: step.ms,
+        ...(range.expr ? { rangeExpr: range.expr } : {}),
+        ...(step.expr ? { stepExpr: step.expr } : {}),
         offset: 0,
         at: null,
         pos: { start: e.pos.start, end: close.end },
@@ -404,9 +476,16 @@ class Parser {
     if (e.type !== 'VectorSelector') {
       this.fail(open, 'ranges only allowed for vector selectors');
     }
-    if (e.offset !== 0 || e.at !== null) this.fail(open, 'no offset or @ modifier allowed before range');
-    if (range <= 0) this.fail(open, 'range must be positive');
-    return { type: 'MatrixSelector', vector: e, range, pos: { start: e.pos.start, end: close.end } };
+    if (e.offset !== 0 || e.offsetExpr !== undefined || e.at !== null)
+      this.fail(open, 'no offset or @ modifier allowed before range');
+    if (!range.expr && range.ms <= 0) this.fail(open, 'range must be positive');
+    return {
+      type: 'MatrixSelector',
+      vector: e,
+      range: range.ms,
+      ...(range.expr ? { rangeExpr: range.expr } : {}),
+      pos: { start: e.pos.start, end: close.end },
+    };
   }
 
   private parsePrimary(): Expr {

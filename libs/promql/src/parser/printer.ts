@@ -3,6 +3,7 @@
 import { formatDuration } from '@pharos/config';
 import { isLegacyLabelName, isLegacyMetricName, METRIC_NAME } from '@pharos/model';
 import type { AtModifier, Expr, VectorMatching, VectorSelector } from './ast.js';
+import type { DurationExpr } from './duration-expr.js';
 
 const MAX_LINE = 100;
 
@@ -26,8 +27,24 @@ function quote(s: string): string {
   return out + '"';
 }
 
-function duration(ms: number): string {
+function duration(ms: number, expr?: DurationExpr): string {
+  if (expr) return durationExprText(expr);
   return ms < 0 ? `-${formatDuration(-ms)}` : formatDuration(ms);
+}
+
+function durationExprText(d: DurationExpr): string {
+  switch (d.kind) {
+    case 'num':
+      return d.seconds * 1000 === Math.round(d.seconds * 1000) && d.seconds > 0
+        ? formatDuration(d.seconds * 1000)
+        : formatNumber(d.seconds);
+    case 'neg':
+      return `-${durationExprText(d.expr)}`;
+    case 'call':
+      return `${d.name}(${d.args.map(durationExprText).join(', ')})`;
+    case 'bin':
+      return `(${durationExprText(d.lhs)} ${d.op} ${durationExprText(d.rhs)})`;
+  }
 }
 
 function formatNumber(v: number): string {
@@ -37,10 +54,11 @@ function formatNumber(v: number): string {
   return String(v);
 }
 
-function modifiers(offset: number, at: AtModifier | null): string {
+function modifiers(offset: number, at: AtModifier | null, offsetExpr?: DurationExpr): string {
   let s = '';
   if (at !== null) s += at.kind === 'time' ? ` @ ${(at.ms / 1000).toFixed(3)}` : ` @ ${at.kind}()`;
-  if (offset !== 0) s += ` offset ${duration(offset)}`;
+  if (offsetExpr) s += ` offset ${durationExprText(offsetExpr)}`;
+  else if (offset !== 0) s += ` offset ${duration(offset)}`;
   return s;
 }
 
@@ -87,11 +105,11 @@ export function formatExpr(e: Expr): string {
     case 'StringLiteral':
       return quote(e.value);
     case 'VectorSelector':
-      return selector(e) + modifiers(e.offset, e.at);
+      return selector(e) + modifiers(e.offset, e.at, e.offsetExpr);
     case 'MatrixSelector':
-      return `${selector(e.vector)}[${duration(e.range)}]${modifiers(e.vector.offset, e.vector.at)}`;
+      return `${selector(e.vector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vector.offset, e.vector.at, e.vector.offsetExpr)}`;
     case 'SubqueryExpr':
-      return `${formatExpr(e.expr)}[${duration(e.range)}:${e.step > 0 ? duration(e.step) : ''}]${modifiers(e.offset, e.at)}`;
+      return `${formatExpr(e.expr)}[${duration(e.range, e.rangeExpr)}:${e.step > 0 || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e.offset, e.at, e.offsetExpr)}`;
     case 'Call':
       return `${e.func}(${e.args.map(formatExpr).join(', ')})`;
     case 'AggregateExpr': {
@@ -128,7 +146,7 @@ export function prettyExpr(e: Expr, level = 0): string {
     case 'ParenExpr':
       return `${indent(level)}(\n${prettyExpr(e.expr, level + 1)}\n${indent(level)})`;
     case 'SubqueryExpr':
-      return `${prettyExpr(e.expr, level)}[${duration(e.range)}:${e.step > 0 ? duration(e.step) : ''}]${modifiers(e.offset, e.at)}`;
+      return `${prettyExpr(e.expr, level)}[${duration(e.range, e.rangeExpr)}:${e.step > 0 || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e.offset, e.at, e.offsetExpr)}`;
     case 'UnaryExpr':
       return `${indent(level)}${e.op}${prettyExpr(e.expr, level).trimStart()}`;
     default:
