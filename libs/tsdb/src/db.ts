@@ -9,7 +9,13 @@ import {
   type Labels,
   type SampleBatch,
 } from '@pharos/model';
-import { XorAppender, XorIterator, MAX_SAMPLES_PER_CHUNK, chunkSampleCount } from './chunkenc/xor.js';
+import {
+  chunkSampleCount,
+  decodeXorInto,
+  MAX_SAMPLES_PER_CHUNK,
+  XorAppender,
+  XorIterator,
+} from './chunkenc/xor.js';
 import {
   chunkKey,
   chunkRange,
@@ -774,18 +780,9 @@ function decodeChunks(
   const ts = new Float64Array(cap);
   const vs = new Float64Array(cap);
   let n = 0;
-  let last = -Infinity;
   for (const c of chunks) {
-    const it = new XorIterator(c);
-    while (it.next()) {
-      const t = it.t;
-      if (t < mint || (ordered && t <= last)) continue;
-      if (t > maxt) break;
-      ts[n] = t;
-      vs[n] = it.v;
-      n++;
-      last = t;
-    }
+    const after = ordered && n > 0 ? ts[n - 1] : -Infinity;
+    n = decodeXorInto(c, mint, maxt, after, ts, vs, n);
   }
   return { labels, timestamps: ts.slice(0, n), values: vs.slice(0, n) };
 }

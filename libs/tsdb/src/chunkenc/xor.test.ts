@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isStaleNaN, STALE_NAN } from '@pharos/model';
-import { XorAppender, XorIterator } from './xor.js';
+import { decodeXorInto, XorAppender, XorIterator } from './xor.js';
 
 const bits = new DataView(new ArrayBuffer(8));
 function bitsOf(v: number): string {
@@ -19,6 +19,12 @@ function roundTrip(ts: number[], vs: Float64Array): { t: number[]; v: Float64Arr
   const t: number[] = [];
   const v = new Float64Array(ts.length);
   while (it.next()) v[t.push(it.t) - 1] = it.v;
+  // The bulk decoder of the read path must agree with the iterator sample for sample.
+  const bt = new Float64Array(ts.length);
+  const bv = new Float64Array(ts.length);
+  const n = decodeXorInto(a.bytes(), -Infinity, Infinity, -Infinity, bt, bv, 0);
+  assert.deepEqual(Array.from(bt.subarray(0, n)), t);
+  assert.deepEqual(allBits(bv.subarray(0, n)), allBits(v.subarray(0, t.length)));
   return { t, v };
 }
 
@@ -102,5 +108,10 @@ describe('XOR chunk', () => {
     assert.throws(() => {
       while (it.next());
     }, /ends early/);
+    const out = new Float64Array(10);
+    assert.throws(
+      () => decodeXorInto(a.bytes().subarray(0, 12), -Infinity, Infinity, -Infinity, out, out, 0),
+      /ends early/,
+    );
   });
 });
