@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Gauge } from 'prom-client';
-import { createApiServer } from '@pharos/api';
+import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
-import { createIngesterServer, Ingester, listenIngester } from '@pharos/ingest';
+import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
@@ -81,28 +81,6 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   logger.info({ ms: Date.now() - replayStart, series: db.seriesCount() }, 'write-ahead log replayed');
   lifecycle.onStop('ingester', () => ingester.stop());
 
-  if (flags.grpcListenAddress !== '') {
-    const grpc = createIngesterServer({
-      push: (b) => ingester.push(b),
-      select: (m, mint, maxt) => db.select(m, mint, maxt),
-      selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
-      series: (m, mint, maxt) => db.series(m, mint, maxt),
-      labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
-      labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
-    });
-    try {
-      const port = await listenIngester(grpc, flags.grpcListenAddress);
-      logger.info({ address: flags.grpcListenAddress, port }, 'gRPC ingester service listening');
-    } catch (e) {
-      logger.error({ err: e, address: flags.grpcListenAddress }, 'cannot listen for gRPC');
-      process.stderr.write(`pharos: cannot listen on ${flags.grpcListenAddress}: ${(e as Error).message}\n`);
-      await lifecycle.stop();
-      process.exitCode = 1;
-      return;
-    }
-    lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
-  }
-
   const retention = async () => {
     if (flags.retentionTime === 0 && flags.retentionSize === 0) return;
     const r = await db.applyRetention(flags.retentionTime, flags.retentionSize);
@@ -148,6 +126,29 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     timeout: flags.queryTimeout,
     maxSamples: flags.queryMaxSamples,
   });
+  if (flags.grpcListenAddress !== '') {
+    const grpc = createIngesterServer({
+      push: (b) => ingester.push(b),
+      select: (m, mint, maxt) => db.select(m, mint, maxt),
+      selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
+      series: (m, mint, maxt) => db.series(m, mint, maxt),
+      labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
+      labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
+    });
+    addQueryService(grpc, { queryable: db, engine });
+    try {
+      const port = await listenGrpc(grpc, flags.grpcListenAddress);
+      logger.info({ address: flags.grpcListenAddress, port }, 'gRPC Ingester and Query services listening');
+    } catch (e) {
+      logger.error({ err: e, address: flags.grpcListenAddress }, 'cannot listen for gRPC');
+      process.stderr.write(`pharos: cannot listen on ${flags.grpcListenAddress}: ${(e as Error).message}\n`);
+      await lifecycle.stop();
+      process.exitCode = 1;
+      return;
+    }
+    lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+  }
+
   const api = await createApiServer({
     queryable: db,
     engine,

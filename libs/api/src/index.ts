@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './params.js';
 export * from './json.js';
 export * from './server.js';
+export * from './grpc-query.js';

@@ -17,7 +17,7 @@ import {
 } from '@pharos/model';
 import { InProcessLog, SampleBus } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
-import { createIngesterServer, Ingester, IngesterGrpcClient, listenIngester } from './index.js';
+import { createIngesterServer, Ingester, IngesterGrpcClient, listenGrpc } from './index.js';
 
 describe('Ingester gRPC service over loopback', () => {
   let dir: string;
@@ -45,7 +45,7 @@ describe('Ingester gRPC service over loopback', () => {
       labelNames: (m, a, z) => db.labelNames(m, a, z),
       labelValues: (n, m, a, z) => db.labelValues(n, m, a, z),
     });
-    const port = await listenIngester(server, '127.0.0.1:0');
+    const port = await listenGrpc(server, '127.0.0.1:0');
     client = new IngesterGrpcClient(`127.0.0.1:${port}`, undefined, 10_000);
   });
 

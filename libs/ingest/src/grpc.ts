@@ -107,9 +107,8 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
   };
 }
 
-/** Serves an ingester's backend as the pharos.v1.Ingester gRPC service. */
-export function createIngesterServer(backend: IngesterBackend): Server {
-  const server = new Server();
+/** Serves an ingester's backend as the pharos.v1.Ingester gRPC service (on a new server by default). */
+export function createIngesterServer(backend: IngesterBackend, server: Server = new Server()): Server {
   server.addService(IngesterService, {
     push: unary(async (req: PushRequest) => {
       if (!req.batch) throw new BadRequest('push without a batch');
@@ -175,8 +174,8 @@ function chunkBounds(data: Uint8Array) {
   return { minTimeMs: min, maxTimeMs: max, encoding: 0, data };
 }
 
-/** Binds a server and resolves with the port (0 picks a free one). */
-export function listenIngester(
+/** Binds a gRPC server and resolves with the port (0 picks a free one). */
+export function listenGrpc(
   server: Server,
   address: string,
   creds = ServerCredentials.createInsecure(),

@@ -1,2 +1,15 @@
 export * from './gen/pharos/v1/ingester.generated.js';
+export {
+  InstantQueryRequest,
+  LabelsQueryRequest,
+  LabelValuesQueryRequest,
+  QueryClient,
+  QueryResponse,
+  QueryService,
+  RangeQueryRequest,
+  ResultSeries,
+  ResultType,
+  SeriesQueryRequest,
+  type QueryServer,
+} from './gen/pharos/v1/query.generated.js';
 export * from './sample-batch.js';

@@ -1,0 +1,173 @@
+import {
+  status,
+  type sendUnaryData,
+  type Server,
+  type ServerUnaryCall,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import type { LabelMatcher, Labels } from '@pharos/model';
+import { ParseError, parseMetricSelector, QueryError, type Engine, type QueryResult } from '@pharos/promql';
+import {
+  QueryService,
+  ResultType,
+  type InstantQueryRequest,
+  type LabelsQueryRequest,
+  type LabelValuesQueryRequest,
+  type QueryResponse,
+  type RangeQueryRequest,
+  type SeriesQueryRequest,
+} from '@pharos/proto';
+import type { Queryable } from '@pharos/tsdb';
+
+export interface QueryServiceDeps {
+  readonly queryable: Queryable;
+  readonly engine: Engine;
+}
+
+class BadRequest extends Error {}
+
+function grpcError(e: unknown): Partial<ServiceError> {
+  const message = e instanceof Error ? e.message : String(e);
+  let code = status.INTERNAL;
+  if (e instanceof BadRequest || e instanceof ParseError) code = status.INVALID_ARGUMENT;
+  else if (e instanceof QueryError) {
+    code =
+      e.kind === 'timeout'
+        ? status.DEADLINE_EXCEEDED
+        : e.kind === 'canceled'
+          ? status.CANCELLED
+          : e.kind === 'too_many_samples'
+            ? status.RESOURCE_EXHAUSTED
+            : status.FAILED_PRECONDITION;
+  }
+  return { code, message, details: message };
+}
+
+function unary<Req, Res>(fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    fn(call.request, call).then(
+      (res) => callback(null, res),
+      (e: unknown) => callback(grpcError(e)),
+    );
+  };
+}
+
+const labelsOut = (ls: Labels) => ls.map((l) => ({ name: l.name, value: l.value }));
+
+function response(r: QueryResult): QueryResponse {
+  const base = {
+    series: [],
+    scalar: 0,
+    stringValue: '',
+    timeMs: 0,
+    warnings: [...r.annotations.warnings],
+    infos: [...r.annotations.infos],
+  };
+  switch (r.resultType) {
+    case 'scalar':
+      return { ...base, resultType: ResultType.SCALAR, scalar: r.v, timeMs: r.t };
+    case 'string':
+      return { ...base, resultType: ResultType.STRING, stringValue: r.v, timeMs: r.t };
+    case 'vector':
+      return {
+        ...base,
+        resultType: ResultType.VECTOR,
+        series: r.result.map((s) => ({ labels: labelsOut(s.labels), timestampsMs: [s.t], values: [s.v] })),
+      };
+    case 'matrix':
+      return {
+        ...base,
+        resultType: ResultType.MATRIX,
+        series: r.result.map((s) => ({
+          labels: labelsOut(s.labels),
+          timestampsMs: Array.from(s.timestamps),
+          values: Array.from(s.values),
+        })),
+      };
+  }
+}
+
+function selectors(match: readonly string[]): LabelMatcher[][] {
+  try {
+    return match.map((m) => parseMetricSelector(m));
+  } catch (e) {
+    throw new BadRequest(e instanceof Error ? e.message : String(e));
+  }
+}
+
+function deadline(timeoutMs: number | undefined, engine: Engine): AbortSignal {
+  const t =
+    timeoutMs === undefined || timeoutMs <= 0
+      ? engine.opts.timeout
+      : Math.min(timeoutMs, engine.opts.timeout);
+  return AbortSignal.timeout(t);
+}
+
+/** The pharos.v1.Query service: PromQL and metadata for gRPC clients. */
+export function addQueryService(server: Server, deps: QueryServiceDeps): void {
+  const { queryable, engine } = deps;
+  server.addService(QueryService, {
+    instant: unary(async (req: InstantQueryRequest) => {
+      if (req.query === '') throw new BadRequest('query must not be empty');
+      const r = await engine.instantQuery(
+        queryable,
+        req.query,
+        req.timeMs ?? Date.now(),
+        deadline(req.timeoutMs, engine),
+      );
+      return response(r);
+    }),
+    range: unary(async (req: RangeQueryRequest) => {
+      if (req.query === '') throw new BadRequest('query must not be empty');
+      if (req.stepMs <= 0)
+        throw new BadRequest('zero or negative query resolution step widths are not accepted');
+      if (req.endMs < req.startMs) throw new BadRequest('end timestamp must not be before start time');
+      if ((req.endMs - req.startMs) / req.stepMs > 11_000) {
+        throw new BadRequest(
+          'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+        );
+      }
+      const r = await engine.rangeQuery(
+        queryable,
+        req.query,
+        req.startMs,
+        req.endMs,
+        req.stepMs,
+        deadline(req.timeoutMs, engine),
+      );
+      return response(r);
+    }),
+    series: unary(async (req: SeriesQueryRequest) => {
+      if (req.match.length === 0) throw new BadRequest('no match[] parameter provided');
+      const seen = new Map<string, Labels>();
+      for (const m of selectors(req.match)) {
+        for (const ls of await queryable.series(m, req.startMs ?? -Infinity, req.endMs ?? Infinity)) {
+          seen.set(JSON.stringify(ls), ls);
+        }
+      }
+      return { series: [...seen.values()].map((ls) => ({ labels: labelsOut(ls), hash: '' })) };
+    }),
+    labelNames: unary(async (req: LabelsQueryRequest) => {
+      const sets = req.match.length > 0 ? selectors(req.match) : [[]];
+      const names = new Set<string>();
+      for (const m of sets)
+        for (const n of await queryable.labelNames(m, req.startMs ?? -Infinity, req.endMs ?? Infinity))
+          names.add(n);
+      return { names: [...names].sort() };
+    }),
+    labelValues: unary(async (req: LabelValuesQueryRequest) => {
+      const sets = req.match.length > 0 ? selectors(req.match) : [[]];
+      const values = new Set<string>();
+      for (const m of sets) {
+        for (const v of await queryable.labelValues(
+          req.name,
+          m,
+          req.startMs ?? -Infinity,
+          req.endMs ?? Infinity,
+        ))
+          values.add(v);
+      }
+      return { values: [...values].sort() };
+    }),
+  });
+}
