@@ -1133,14 +1133,44 @@ function vectorVector(
   const outByKey = new Map<string, StepSeries>();
   const out: StepSeries[] = [];
   const usedOne = new Map<string, Map<number, number>>();
+  // fill_left stands in for the "many" side (the left, or with group_right the right), fill_right
+  // for the "one" side, as Prometheus applies them after swapping for group_right.
+  const fillMany = e.fill?.left;
+  const fillOne = e.fill?.right;
+  const manyPresent = fillMany !== undefined ? new Map<string, Uint8Array>() : undefined;
+  const emit = (labels: Labels, i: number, manyVal: number, oneVal: number): void => {
+    const [l, r] = swapped ? [oneVal, manyVal] : [manyVal, oneVal];
+    const [v, keep] = binop(e.op, l, r);
+    let value = v;
+    if (isCmp) {
+      if (e.returnBool) value = keep ? 1 : 0;
+      else if (!keep) return;
+    }
+    const key = labelsKey(labels);
+    let o = outByKey.get(key);
+    if (!o) {
+      o = { labels, vals: new Float64Array(n), has: new Uint8Array(n) };
+      outByKey.set(key, o);
+      out.push(o);
+    } else if (o.has[i]) {
+      throw new QueryError('multiple matches for labels: grouping labels must ensure unique matches');
+    }
+    o.vals[i] = value;
+    o.has[i] = 1;
+  };
   for (const ms of many) {
     const sig = signature(ms.labels, m);
     const candidates = oneBySig.get(sig);
-    if (!candidates) continue;
+    if (manyPresent) {
+      let p = manyPresent.get(sig);
+      if (!p) manyPresent.set(sig, (p = new Uint8Array(n)));
+      for (let i = 0; i < n; i++) if (ms.has[i]) p[i] = 1;
+    }
+    if (!candidates && fillOne === undefined) continue;
     for (let i = 0; i < n; i++) {
       if (!ms.has[i]) continue;
       let os: StepSeries | undefined;
-      for (const c of candidates) {
+      for (const c of candidates ?? []) {
         if (!c.has[i]) continue;
         if (os !== undefined) {
           throw new QueryError(
@@ -1149,7 +1179,11 @@ function vectorVector(
         }
         os = c;
       }
-      if (os === undefined) continue;
+      if (os === undefined) {
+        // The joined labels of group_x cannot be filled: they come from the missing series.
+        if (fillOne !== undefined) emit(resultLabels(ms.labels, [], m, dropsName), i, ms.vals[i], fillOne);
+        continue;
+      }
       if (m.card === 'one-to-one') {
         let seen = usedOne.get(sig);
         if (!seen) usedOne.set(sig, (seen = new Map()));
@@ -1160,28 +1194,30 @@ function vectorVector(
         }
         seen.set(i, 1);
       }
-      const [l, r] = swapped ? [os.vals[i], ms.vals[i]] : [ms.vals[i], os.vals[i]];
-      const [v, keep] = binop(e.op, l, r);
-      let value = v;
-      if (isCmp) {
-        if (e.returnBool) value = keep ? 1 : 0;
-        else if (!keep) continue;
+      emit(resultLabels(ms.labels, os.labels, m, dropsName), i, ms.vals[i], os.vals[i]);
+    }
+  }
+  if (manyPresent && fillMany !== undefined) {
+    for (const os of one) {
+      const sig = signature(os.labels, m);
+      const present = manyPresent.get(sig);
+      const labels = signatureLabels(os.labels, m);
+      for (let i = 0; i < n; i++) {
+        if (os.has[i] && !(present && present[i])) emit(labels, i, fillMany, os.vals[i]);
       }
-      const labels = resultLabels(ms.labels, os.labels, m, dropsName);
-      const key = labelsKey(labels);
-      let o = outByKey.get(key);
-      if (!o) {
-        o = { labels, vals: new Float64Array(n), has: new Uint8Array(n) };
-        outByKey.set(key, o);
-        out.push(o);
-      } else if (o.has[i]) {
-        throw new QueryError('multiple matches for labels: grouping labels must ensure unique matches');
-      }
-      o.vals[i] = value;
-      o.has[i] = 1;
     }
   }
   return { kind: 'vector', series: out };
+}
+
+/** The labels a match group is identified by: the `on` labels, or all but `ignoring` and the name. */
+function signatureLabels(labels: Labels, m: VectorMatching): Labels {
+  if (m.on) {
+    const keep = new Set(m.matchingLabels);
+    return labels.filter((l) => keep.has(l.name));
+  }
+  const drop = new Set([...m.matchingLabels, METRIC_NAME]);
+  return labels.filter((l) => !drop.has(l.name));
 }
 
 function resultLabels(manyLabels: Labels, oneLabels: Labels, m: VectorMatching, dropsName: boolean): Labels {

@@ -116,6 +116,12 @@ export interface VectorMatching {
   readonly include: readonly string[];
 }
 
+/** Values standing in for a missing series on the left or right (fill modifiers). */
+export interface FillModifier {
+  readonly left?: number;
+  readonly right?: number;
+}
+
 export interface BinaryExpr {
   readonly type: 'BinaryExpr';
   readonly op: BinaryOp;
@@ -123,6 +129,7 @@ export interface BinaryExpr {
   readonly rhs: Expr;
   readonly matching: VectorMatching | null;
   readonly returnBool: boolean;
+  readonly fill?: FillModifier;
   readonly pos: PosRange;
 }
 

@@ -5,6 +5,7 @@ import {
   type AggregateOp,
   type AtModifier,
   type BinaryOp,
+  type FillModifier,
   type Expr,
   type ValueType,
   type VectorMatching,
@@ -224,10 +225,44 @@ class Parser {
         returnBool = true;
       }
       const matching = this.parseMatching(op);
+      const fill = this.parseFill(op);
       const rhs = this.parseBinary(op === '^' ? prec : prec + 1);
-      lhs = this.makeBinary(op, lhs, rhs, matching, returnBool, t);
+      lhs = this.makeBinary(op, lhs, rhs, matching, returnBool, t, fill);
     }
     return lhs;
+  }
+
+  /**
+   * Prometheus 3's fill modifiers (experimental there): `fill(v)`, `fill_left(v)`,
+   * `fill_right(v)` after the matching clause give a missing partner series a value. A word
+   * followed by "(" here is always a modifier: no function has these names.
+   */
+  private parseFill(op: BinaryOp): FillModifier | undefined {
+    let fill: { left?: number; right?: number } | undefined;
+    for (;;) {
+      const t = this.peek();
+      const kw = t.kind === 'IDENT' ? t.text.toLowerCase() : '';
+      if ((kw !== 'fill' && kw !== 'fill_left' && kw !== 'fill_right') || this.peek(1).kind !== '(')
+        return fill;
+      if (SET_OPS.has(op)) this.fail(t, `fill modifiers are not allowed with the "${op}" operator`);
+      this.next();
+      this.next();
+      let sign = 1;
+      let v = this.next();
+      if (v.kind === 'OP' && (v.text === '-' || v.text === '+')) {
+        if (v.text === '-') sign = -1;
+        v = this.next();
+      }
+      let value: number;
+      if (v.kind === 'NUMBER') value = v.num;
+      else if (v.kind === 'IDENT' && v.text.toLowerCase() === 'inf') value = Infinity;
+      else if (v.kind === 'IDENT' && v.text.toLowerCase() === 'nan') value = NaN;
+      else return this.fail(v, `unexpected ${this.describeToken(v)} in ${kw} modifier, expected number`);
+      this.expect(')', `${kw} modifier`);
+      fill ??= {};
+      if (kw !== 'fill_right') fill.left = sign * value;
+      if (kw !== 'fill_left') fill.right = sign * value;
+    }
   }
 
   private parseMatching(op: BinaryOp): VectorMatching | null {
@@ -260,6 +295,7 @@ class Parser {
     matching: VectorMatching | null,
     returnBool: boolean,
     opTok: Token,
+    fill?: FillModifier,
   ): Expr {
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
@@ -295,7 +331,8 @@ class Parser {
       }
     }
     const m = lt === 'vector' && rt === 'vector' ? matching : null;
-    return { type: 'BinaryExpr', op, lhs, rhs, matching: m, returnBool, pos };
+    if (fill && m === null) this.fail(opTok, 'fill modifiers are only allowed between two instant vectors');
+    return { type: 'BinaryExpr', op, lhs, rhs, matching: m, returnBool, pos, ...(fill ? { fill } : {}) };
   }
 
   private parseUnary(): Expr {

@@ -2,7 +2,7 @@
 // /api/v1/format_query, which splits expressions longer than 100 characters over lines.
 import { formatDuration } from '@pharos/config';
 import { isLegacyLabelName, isLegacyMetricName, METRIC_NAME } from '@pharos/model';
-import type { AtModifier, Expr, VectorMatching, VectorSelector } from './ast.js';
+import type { AtModifier, Expr, FillModifier, VectorMatching, VectorSelector } from './ast.js';
 import type { DurationExpr } from './duration-expr.js';
 
 const MAX_LINE = 100;
@@ -80,15 +80,27 @@ function grouping(labels: readonly string[]): string {
   return `(${labels.map(labelName).join(', ')})`;
 }
 
-function matching(op: string, m: VectorMatching | null, returnBool: boolean): string {
+function fillText(fill: FillModifier | undefined): string {
+  if (!fill) return '';
+  const { left, right } = fill;
+  if (left !== undefined && right !== undefined && Object.is(left, right))
+    return ` fill(${formatNumber(left)})`;
+  let s = '';
+  if (left !== undefined) s += ` fill_left(${formatNumber(left)})`;
+  if (right !== undefined) s += ` fill_right(${formatNumber(right)})`;
+  return s;
+}
+
+function matching(op: string, m: VectorMatching | null, returnBool: boolean, fill?: FillModifier): string {
   let s = op;
   if (returnBool) s += ' bool';
-  if (m === null || !(m.on || m.matchingLabels.length > 0)) return s;
-  s += ` ${m.on ? 'on' : 'ignoring'} ${grouping(m.matchingLabels)}`;
-  if (m.card === 'many-to-one' || m.card === 'one-to-many') {
-    s += ` ${m.card === 'many-to-one' ? 'group_left' : 'group_right'} ${grouping(m.include)}`;
+  if (m !== null && (m.on || m.matchingLabels.length > 0)) {
+    s += ` ${m.on ? 'on' : 'ignoring'} ${grouping(m.matchingLabels)}`;
+    if (m.card === 'many-to-one' || m.card === 'one-to-many') {
+      s += ` ${m.card === 'many-to-one' ? 'group_left' : 'group_right'} ${grouping(m.include)}`;
+    }
   }
-  return s;
+  return s + fillText(fill);
 }
 
 function aggregateHead(e: Extract<Expr, { type: 'AggregateExpr' }>): string {
@@ -117,7 +129,7 @@ export function formatExpr(e: Expr): string {
       return `${aggregateHead(e)}(${args})`;
     }
     case 'BinaryExpr':
-      return `${formatExpr(e.lhs)} ${matching(e.op, e.matching, e.returnBool)} ${formatExpr(e.rhs)}`;
+      return `${formatExpr(e.lhs)} ${matching(e.op, e.matching, e.returnBool, e.fill)} ${formatExpr(e.rhs)}`;
     case 'UnaryExpr':
       return `${e.op}${formatExpr(e.expr)}`;
     case 'ParenExpr':
@@ -140,7 +152,7 @@ export function prettyExpr(e: Expr, level = 0): string {
       return `${s}${prettyExpr(e.expr, level + 1)}\n${indent(level)})`;
     }
     case 'BinaryExpr':
-      return `${prettyExpr(e.lhs, level + 1)}\n${indent(level)}${matching(e.op, e.matching, e.returnBool)}\n${prettyExpr(e.rhs, level + 1)}`;
+      return `${prettyExpr(e.lhs, level + 1)}\n${indent(level)}${matching(e.op, e.matching, e.returnBool, e.fill)}\n${prettyExpr(e.rhs, level + 1)}`;
     case 'Call':
       return `${indent(level)}${e.func}(\n${e.args.map((a) => prettyExpr(a, level + 1)).join(',\n')}\n${indent(level)})`;
     case 'ParenExpr':
