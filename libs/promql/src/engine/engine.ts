@@ -21,6 +21,13 @@ import {
   type VectorMatching,
 } from '../parser/ast.js';
 import { resolveDurations } from '../parser/duration-expr.js';
+import {
+  checkExtendedFunction,
+  extendedRate,
+  anchoredStart,
+  smoothedValue,
+  type ExtendedKind,
+} from './extended-range.js';
 import { parseExpr, typeOf } from '../parser/parser.js';
 import { bucketQuantile, DATE_FUNCTIONS, MATH_FUNCTIONS, roundTo } from './instant-functions.js';
 import {
@@ -152,10 +159,21 @@ class Evaluation {
         };
       }
       case 'VectorSelector':
-        return this.evalVectorSelector(e.matchers, e.offset, e.at, f);
+        return this.evalVectorSelector(e.matchers, e.offset, e.at, f, false, e.extended === 'smoothed');
       case 'MatrixSelector': {
-        const data = await this.fetchRange(e.vector.matchers, e.vector.offset, e.vector.at, e.range, f);
-        return { kind: 'matrix', series: data, range: e.range };
+        const ext = e.vector.extended;
+        // Extended ranges need the samples a lookback delta before (and, smoothed, after) each window.
+        const before = ext ? this.opts.lookbackDelta : 0;
+        const after = ext === 'smoothed' ? this.opts.lookbackDelta : 0;
+        const data = await this.fetchRange(
+          e.vector.matchers,
+          e.vector.offset,
+          e.vector.at,
+          e.range + before,
+          f,
+          after,
+        );
+        return { kind: 'matrix', series: data, range: e.range, ...(ext ? { extended: ext } : {}) };
       }
       case 'SubqueryExpr':
         return this.evalSubquery(e, f);
@@ -189,13 +207,30 @@ class Evaluation {
     f: Frame,
     /** timestamp(): emit each sample's own time instead of its value. */
     sampleTimes = false,
+    smoothed = false,
   ): Promise<EvalValue> {
     const times = this.selectorTimes(offset, at, f);
     const mint = Math.min(times[0], times[f.n - 1]) - this.opts.lookbackDelta;
     const maxt = Math.max(times[0], times[f.n - 1]);
-    const data = await this.q.select(matchers, mint + 1, maxt);
-    const series: StepSeries[] = [];
     const lookback = this.opts.lookbackDelta;
+    const data = await this.q.select(matchers, mint + 1, maxt + (smoothed ? lookback : 0));
+    const series: StepSeries[] = [];
+    if (smoothed) {
+      for (const raw of data) {
+        const d = withoutStaleMarkers(raw);
+        this.account(d.timestamps.length);
+        const vals = new Float64Array(f.n);
+        const has = new Uint8Array(f.n);
+        for (let i = 0; i < f.n; i++) {
+          const v = smoothedValue(d.timestamps, d.values, times[i], lookback);
+          if (v === undefined) continue;
+          vals[i] = v;
+          has[i] = 1;
+        }
+        if (has.includes(1)) series.push({ labels: d.labels, vals, has });
+      }
+      return { kind: 'vector', series };
+    }
     for (const d of data) {
       this.account(d.timestamps.length);
       const vals = new Float64Array(f.n);
@@ -226,10 +261,12 @@ class Evaluation {
     at: AtModifier | null,
     range: number,
     f: Frame,
+    /** How far past each window's end samples are needed (smoothed ranges). */
+    after = 0,
   ): Promise<SeriesData[]> {
     const times = this.selectorTimes(offset, at, f);
     const mint = Math.min(times[0], times[f.n - 1]) - range;
-    const maxt = Math.max(times[0], times[f.n - 1]);
+    const maxt = Math.max(times[0], times[f.n - 1]) + after;
     const data = await this.q.select(matchers, mint + 1, maxt);
     const out: SeriesData[] = [];
     for (const d of data) {
@@ -292,6 +329,7 @@ class Evaluation {
     f: Frame,
     paramAt?: Float64Array[],
   ): EvalValue {
+    if (m.extended) return this.applyExtendedRange(name, arg, m, f);
     const fn = RANGE_FUNCTIONS.get(name);
     if (!fn) throw new QueryError(`function "${name}" is not implemented yet`);
     const { offset, at } = windowShift(arg, m);
@@ -335,6 +373,61 @@ class Evaluation {
           );
         }
       }
+    }
+    return { kind: 'vector', series: mergeSameLabels(out, f.n) };
+  }
+
+  /** rate, increase, delta, changes and resets over anchored or smoothed windows. */
+  private applyExtendedRange(
+    name: string,
+    arg: Expr,
+    m: Extract<EvalValue, { kind: 'matrix' }>,
+    f: Frame,
+  ): EvalValue {
+    const kind = m.extended as ExtendedKind;
+    const problem = checkExtendedFunction(kind, name);
+    if (problem) throw new QueryError(problem);
+    const { offset, at } = windowShift(arg, m);
+    const fixed = at !== undefined ? at : this.atTime(atOf(arg), f);
+    const lookback = this.opts.lookbackDelta;
+    const fn = RANGE_FUNCTIONS.get(name);
+    const out: StepSeries[] = [];
+    for (const s of m.series) {
+      const ts = s.timestamps;
+      const vals = new Float64Array(f.n);
+      const has = new Uint8Array(f.n);
+      for (let i = 0; i < f.n; i++) {
+        const rangeEnd = (fixed ?? f.start + i * f.step) - offset;
+        const rangeStart = rangeEnd - m.range;
+        let lo = 0;
+        while (lo < ts.length && ts[lo] <= rangeStart - lookback) lo++;
+        let hi = lo;
+        const until = kind === 'smoothed' ? rangeEnd + lookback : rangeEnd;
+        while (hi < ts.length && ts[hi] <= until) hi++;
+        let v: number | undefined;
+        if (name === 'rate' || name === 'increase' || name === 'delta') {
+          const smoothed = kind === 'smoothed';
+          v = extendedRate(
+            ts,
+            s.values,
+            lo,
+            hi,
+            rangeStart,
+            rangeEnd,
+            smoothed,
+            name !== 'delta',
+            name === 'rate',
+          );
+        } else if (fn) {
+          // changes() and resets(): from the anchor sample at or before the window's start.
+          const from = anchoredStart(ts, lo, hi, rangeStart);
+          if (from >= 0) v = fn(ts, s.values, from, hi, rangeStart, rangeEnd, [], f.start + i * f.step);
+        }
+        if (v === undefined) continue;
+        vals[i] = v;
+        has[i] = 1;
+      }
+      if (has.includes(1)) out.push({ labels: dropName(s.labels), vals, has });
     }
     return { kind: 'vector', series: mergeSameLabels(out, f.n) };
   }

@@ -20,6 +20,8 @@ export type EvalValue =
       readonly range: number;
       /** For subqueries: the offset and fixed time their frame was shifted by. */
       readonly shift?: { readonly offset: number; readonly at: number | null };
+      /** anchored/smoothed ranges carry samples up to a lookback delta outside the window. */
+      readonly extended?: 'anchored' | 'smoothed';
     };
 
 /** Errors raised while evaluating (not parsing): reported as `execution` by the HTTP API. */

@@ -32,6 +32,8 @@ export interface VectorSelector {
   /** An offset that depends on the query (step(), range()): resolved before evaluation. */
   offsetExpr?: DurationExpr;
   at: AtModifier | null;
+  /** The extended range modifiers of Prometheus 3: `anchored` (ranges) and `smoothed`. */
+  extended?: 'anchored' | 'smoothed';
   readonly pos: PosRange;
 }
 

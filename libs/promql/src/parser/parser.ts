@@ -366,6 +366,16 @@ class Parser {
       } else if (t.kind === '@') {
         this.next();
         e = this.applyAt(e, t);
+      } else if (this.isKeyword(t, 'anchored') || this.isKeyword(t, 'smoothed')) {
+        this.next();
+        const kind = t.text.toLowerCase() as 'anchored' | 'smoothed';
+        const target = e.type === 'MatrixSelector' ? e.vector : e.type === 'VectorSelector' ? e : null;
+        if (target === null) this.fail(t, `${kind} modifier must follow a vector or range vector selector`);
+        if (target.extended !== undefined)
+          this.fail(t, `${kind} modifier may not be combined with ${target.extended}`);
+        if (kind === 'anchored' && e.type !== 'MatrixSelector')
+          this.fail(t, 'anchored modifier can only be used on range vector selectors');
+        target.extended = kind;
       } else return e;
     }
   }

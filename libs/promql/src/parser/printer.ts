@@ -117,9 +117,9 @@ export function formatExpr(e: Expr): string {
     case 'StringLiteral':
       return quote(e.value);
     case 'VectorSelector':
-      return selector(e) + modifiers(e.offset, e.at, e.offsetExpr);
+      return selector(e) + modifiers(e.offset, e.at, e.offsetExpr) + (e.extended ? ` ${e.extended}` : '');
     case 'MatrixSelector':
-      return `${selector(e.vector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vector.offset, e.vector.at, e.vector.offsetExpr)}`;
+      return `${selector(e.vector)}[${duration(e.range, e.rangeExpr)}]${modifiers(e.vector.offset, e.vector.at, e.vector.offsetExpr)}${e.vector.extended ? ` ${e.vector.extended}` : ''}`;
     case 'SubqueryExpr':
       return `${formatExpr(e.expr)}[${duration(e.range, e.rangeExpr)}:${e.step > 0 || e.stepExpr ? duration(e.step, e.stepExpr) : ''}]${modifiers(e.offset, e.at, e.offsetExpr)}`;
     case 'Call':
