@@ -20,6 +20,7 @@ import {
   type Expr,
   type VectorMatching,
 } from '../parser/ast.js';
+import { formatOpenMetricsFloat } from '@pharos/exposition';
 import { resolveDurations } from '../parser/duration-expr.js';
 import {
   checkExtendedFunction,
@@ -29,7 +30,13 @@ import {
   type ExtendedKind,
 } from './extended-range.js';
 import { parseExpr, typeOf } from '../parser/parser.js';
-import { bucketQuantile, DATE_FUNCTIONS, MATH_FUNCTIONS, roundTo } from './instant-functions.js';
+import {
+  bucketFraction,
+  bucketQuantile,
+  DATE_FUNCTIONS,
+  MATH_FUNCTIONS,
+  roundTo,
+} from './instant-functions.js';
 import {
   KahanSum,
   MeanAccumulator,
@@ -605,7 +612,36 @@ class Evaluation {
       case 'histogram_quantile': {
         const q = scalar(0);
         this.checkQuantiles(q);
-        return histogramQuantile(q, vec(1), f.n, this.notes);
+        return {
+          kind: 'vector',
+          series: histogramQuantile(q, bucketGroups(vec(1), this.notes), f.n, this.notes),
+        };
+      }
+      case 'histogram_quantiles': {
+        // One output series per quantile, told apart by a label holding the quantile.
+        const label = str(1);
+        const groups = bucketGroups(vec(0), this.notes);
+        const series: StepSeries[] = [];
+        for (let k = 2; k < args.length; k++) {
+          const q = scalar(k);
+          this.checkQuantiles(q);
+          const value = formatOpenMetricsFloat(q[0]);
+          for (const s of histogramQuantile(q, groups, f.n, this.notes)) {
+            if (s.labels.some((l) => l.name === label))
+              throw new QueryError(`label "${label}" already exists in the input of histogram_quantiles`);
+            series.push({ ...s, labels: new LabelsBuilder(s.labels).set(label, value).labels() });
+          }
+        }
+        return { kind: 'vector', series };
+      }
+      case 'histogram_fraction': {
+        const lower = scalar(0);
+        const upper = scalar(1);
+        const groups = bucketGroups(vec(2), this.notes);
+        return {
+          kind: 'vector',
+          series: perBucketGroup(groups, f.n, (_g, i, bs) => bucketFraction(lower[i], upper[i], bs)),
+        };
       }
       default:
         throw new QueryError(`function "${name}" is not implemented yet`);
@@ -858,11 +894,15 @@ function valueOf(labels: Labels, name: string): string {
   return '';
 }
 
-function histogramQuantile(q: Float64Array, series: StepSeries[], n: number, notes: Annotator): EvalValue {
-  const groups = new Map<
-    string,
-    { labels: Labels; name: string; buckets: Array<{ le: number; s: StepSeries }> }
-  >();
+interface BucketGroup {
+  labels: Labels;
+  name: string;
+  buckets: Array<{ le: number; s: StepSeries }>;
+}
+
+/** Classic histogram buckets grouped by series without `le` and the name, as upstream groups them. */
+function bucketGroups(series: StepSeries[], notes: Annotator): BucketGroup[] {
+  const groups = new Map<string, BucketGroup>();
   for (const s of series) {
     const leStr = valueOf(s.labels, 'le');
     const le =
@@ -874,30 +914,58 @@ function histogramQuantile(q: Float64Array, series: StepSeries[], n: number, not
       continue;
     }
     const ls = dropName(s.labels).filter((l) => l.name !== 'le');
-    const key = labelsKey(ls);
+    // The name is part of the group, so two histograms with equal labels are not merged.
+    const key = `${valueOf(s.labels, METRIC_NAME)}\u0000${labelsKey(ls)}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { labels: ls, name: valueOf(s.labels, METRIC_NAME), buckets: [] }));
     g.buckets.push({ le, s });
   }
+  return [...groups.values()];
+}
+
+/** One value per group and step from the buckets present at that step. */
+function perBucketGroup(
+  groups: BucketGroup[],
+  n: number,
+  fn: (g: BucketGroup, i: number, buckets: Array<{ upper: number; count: number }>) => number,
+  labels: (g: BucketGroup) => Labels = (g) => g.labels,
+): StepSeries[] {
   const out: StepSeries[] = [];
-  for (const g of groups.values()) {
+  for (const g of groups) {
     const vals = new Float64Array(n);
     const has = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       const bs = g.buckets.filter((b) => b.s.has[i]).map((b) => ({ upper: b.le, count: b.s.vals[i] }));
       if (bs.length === 0) continue;
-      const r = bucketQuantile(q[i], bs);
-      vals[i] = r.value;
+      vals[i] = fn(g, i, bs);
       has[i] = 1;
-      if (r.fixedMonotonicity) {
-        notes.info(
-          `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${g.name}"`,
-        );
-      }
     }
-    if (has.includes(1)) out.push({ labels: g.labels, vals, has });
+    if (has.includes(1)) out.push({ labels: labels(g), vals, has });
   }
-  return { kind: 'vector', series: out };
+  const seen = new Set<string>();
+  for (const s of out) {
+    const key = labelsKey(s.labels);
+    if (seen.has(key)) throw new QueryError('vector cannot contain metrics with the same labelset');
+    seen.add(key);
+  }
+  return out;
+}
+
+function histogramQuantile(
+  q: Float64Array,
+  groups: BucketGroup[],
+  n: number,
+  notes: Annotator,
+): StepSeries[] {
+  return perBucketGroup(groups, n, (g, i, bs) => {
+    const r = bucketQuantile(q[i], bs);
+    if (r.fixedMonotonicity) {
+      notes.info(
+        `input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${g.name}"`,
+      );
+    }
+    return r.value;
+  });
 }
 
 function groupLabels(labels: Labels, grouping: ReadonlySet<string>, without: boolean): Labels {
@@ -1071,6 +1139,9 @@ function formatCountValue(v: number): string {
 /** Applies a binary operator; the second result says whether a comparison held. */
 function binop(op: BinaryExpr['op'], l: number, r: number): [number, boolean] {
   switch (op) {
+    case '</':
+    case '>/':
+      throw new QueryError(`operator "${op}" is only defined for native histograms`);
     case '+':
       return [l + r, true];
     case '-':

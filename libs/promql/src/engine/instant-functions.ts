@@ -99,3 +99,61 @@ export function bucketQuantile(
   })();
   return { value, fixedMonotonicity };
 }
+
+/**
+ * The fraction of observations between lower and upper in classic buckets, as Prometheus'
+ * BucketFraction: linear within finite buckets, the first bucket starting at 0 when its bound is
+ * positive; an infinitely wide bucket counts only when the range covers it entirely.
+ */
+export function bucketFraction(
+  lower: number,
+  upper: number,
+  input: Array<{ upper: number; count: number }>,
+): number {
+  const buckets = [...input].sort((a, b) => a.upper - b.upper);
+  if (buckets.length === 0 || buckets[buckets.length - 1].upper !== Infinity) return NaN;
+  const merged: Array<{ upper: number; count: number }> = [];
+  for (const b of buckets) {
+    const last = merged[merged.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else merged.push({ ...b });
+  }
+  const count = merged[merged.length - 1].count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = count;
+  let upperRank = count;
+  let lowerSet = false;
+  let upperSet = false;
+  for (let i = 0; i < merged.length; i++) {
+    const b = merged[i];
+    const lowerBound = i > 0 ? merged[i - 1].upper : b.upper > 0 ? 0 : -Infinity;
+    const upperBound = b.upper;
+    // Within an infinitely wide bucket a value sits at its finite end.
+    const at = (v: number) =>
+      lowerBound === -Infinity
+        ? b.count
+        : rank + ((b.count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+    if (!lowerSet && lowerBound >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lowerBound < lower && upperBound > lower) {
+      lowerRank = at(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lowerBound < upper && upperBound > upper) {
+      upperRank = at(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  return (Math.min(upperRank, count) - Math.min(lowerRank, count)) / count;
+}

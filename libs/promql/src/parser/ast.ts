@@ -100,6 +100,9 @@ export type BinaryOp =
   | '%'
   | '^'
   | 'atan2'
+  /** Native histogram trim operators (upper and lower); floats have no buckets to trim. */
+  | '</'
+  | '>/'
   | '=='
   | '!='
   | '>'

@@ -53,6 +53,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSignature> = new Map(
     fn('histogram_count', [V], V),
     fn('histogram_fraction', [S, S, V], V),
     fn('histogram_quantile', [S, V], V),
+    fn('histogram_quantiles', [V, STR, S], V, -1),
     fn('histogram_stddev', [V], V),
     fn('histogram_stdvar', [V], V),
     fn('histogram_sum', [V], V),

@@ -27,7 +27,25 @@ export interface Token {
   readonly end: number;
 }
 
-const OPERATORS = ['==', '!=', '>=', '<=', '=~', '!~', '+', '-', '*', '/', '%', '^', '>', '<', '='];
+const OPERATORS = [
+  '==',
+  '!=',
+  '>=',
+  '<=',
+  '=~',
+  '!~',
+  '</',
+  '>/',
+  '+',
+  '-',
+  '*',
+  '/',
+  '%',
+  '^',
+  '>',
+  '<',
+  '=',
+];
 
 const DURATION_UNITS: Array<[string, number]> = [
   ['ms', 1],

@@ -82,6 +82,8 @@ function precedence(op: BinaryOp): number {
     case '/':
     case '%':
     case 'atan2':
+    case '</':
+    case '>/':
       return 5;
     case '^':
       return 6;
@@ -197,7 +199,7 @@ class Parser {
   private binaryOp(t: Token): BinaryOp | null {
     if (
       t.kind === 'OP' &&
-      ['+', '-', '*', '/', '%', '^', '==', '!=', '>', '<', '>=', '<='].includes(t.text)
+      ['+', '-', '*', '/', '%', '^', '==', '!=', '>', '<', '>=', '<=', '</', '>/'].includes(t.text)
     ) {
       return t.text as BinaryOp;
     }
