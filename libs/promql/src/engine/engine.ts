@@ -6,7 +6,7 @@ import {
   labelsKey,
   METRIC_NAME,
   type Label,
-  type LabelMatcher,
+  LabelMatcher,
   type Labels,
 } from '@pharos/model';
 import { anchoredRegex, expandTemplate } from '@pharos/regex';
@@ -22,6 +22,7 @@ import {
 } from '../parser/ast.js';
 import { formatOpenMetricsFloat } from '@pharos/exposition';
 import { resolveDurations } from '../parser/duration-expr.js';
+import { enrich, infoAtSteps } from './info.js';
 import {
   checkExtendedFunction,
   extendedRate,
@@ -439,12 +440,33 @@ class Evaluation {
     return { kind: 'vector', series: mergeSameLabels(out, f.n) };
   }
 
+  private async evalInfo(e: Call, f: Frame): Promise<EvalValue> {
+    const base = await this.eval(e.args[0], f);
+    if (base.kind !== 'vector') throw new QueryError('info() expects an instant vector');
+    const sel = e.args[1];
+    const matchers = sel && sel.type === 'VectorSelector' ? sel.matchers : [];
+    let nameMatchers = matchers.filter((m) => m.name === METRIC_NAME);
+    // Without a name the info metric is target_info; negative name matchers alone narrow the
+    // info metrics (names ending in _info) rather than widen the search to every series.
+    if (nameMatchers.length === 0) nameMatchers = [new LabelMatcher('=', METRIC_NAME, 'target_info')];
+    else if (!nameMatchers.some((m) => m.type === '=' || m.type === '=~'))
+      nameMatchers = [new LabelMatcher('=~', METRIC_NAME, '.+_info'), ...nameMatchers];
+    const dataMatchers = matchers.filter((m) => m.name !== METRIC_NAME);
+    const times = frameTimes(f);
+    const lookback = this.opts.lookbackDelta;
+    const data = await this.q.select(nameMatchers, times[0] - lookback + 1, times[f.n - 1]);
+    for (const d of data) this.account(d.timestamps.length);
+    const infos = infoAtSteps(data, times, lookback, isStaleNaN);
+    return { kind: 'vector', series: enrich(base.series, infos, nameMatchers, dataMatchers, f.n) };
+  }
+
   private async evalCall(e: Call, f: Frame): Promise<EvalValue> {
     const name = e.func;
     if (name === 'time') return { kind: 'scalar', vals: frameTimes(f).map((t) => t / 1000) };
     if (name === 'pi') return { kind: 'scalar', vals: new Float64Array(f.n).fill(Math.PI) };
     const queryConstant = QUERY_CONSTANTS[name];
     if (queryConstant) return { kind: 'scalar', vals: new Float64Array(f.n).fill(queryConstant(f) / 1000) };
+    if (name === 'info') return this.evalInfo(e, f);
     if (name === 'min_of' || name === 'max_of') {
       const args = await Promise.all(e.args.map((a) => this.eval(a, f)));
       const vals = new Float64Array(f.n);

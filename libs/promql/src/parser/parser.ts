@@ -152,6 +152,8 @@ class Parser {
     return e;
   }
 
+  private emptySelectorAllowed = false;
+
   private peek(k = 0): Token {
     return this.toks[Math.min(this.p + k, this.toks.length - 1)];
   }
@@ -597,7 +599,10 @@ class Parser {
     const args: Expr[] = [];
     if (this.peek().kind !== ')') {
       for (;;) {
+        // info()'s data-label selector may consist of matchers that all accept the empty string.
+        this.emptySelectorAllowed = name.text === 'info' && args.length === 1;
         args.push(this.parseBinary(0));
+        this.emptySelectorAllowed = false;
         if (this.peek().kind === ',') {
           this.next();
           continue;
@@ -751,7 +756,7 @@ class Parser {
       }
       matchers.unshift(new LabelMatcher('=', METRIC_NAME, metric));
     }
-    if (!matchers.some((m) => !m.matchesEmpty())) {
+    if (!this.emptySelectorAllowed && !matchers.some((m) => !m.matchesEmpty())) {
       this.fail(start, 'vector selector must contain at least one non-empty matcher');
     }
     return {

@@ -272,6 +272,32 @@ function peek32(buf: Uint8Array, pos: number): number {
 
 const padded = { buf: new Uint8Array(512) };
 
+// A double assembled from its two 32-bit halves through aliased typed arrays: cheaper per sample
+// than a DataView, and bit-exact. The halves are stored in the host's byte order.
+const f64 = new Float64Array(1);
+const u32 = new Uint32Array(f64.buffer);
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const LO = 1 - HI;
+
+/** Reads an unsigned varint at bit `pos`; returns the value and the new position. */
+function varintAt(buf: Uint8Array, pos: number, out: { pos: number }): number {
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 10; k++) {
+    const b = peek32(buf, pos) >>> 24;
+    pos += 8;
+    v += (b & 127) * mul;
+    if (b < 128) {
+      out.pos = pos;
+      return v;
+    }
+    mul *= 128;
+  }
+  throw new Error('varint overflow in chunk');
+}
+
+const cursor = { pos: 0 };
+
 /**
  * Decodes a whole chunk into `ts`/`vs` from index `n`, keeping samples in [mint, maxt] that are
  * later than `after`; returns the new count. The same format as XorIterator, in one loop with
@@ -294,19 +320,8 @@ export function decodeXorInto(
   buf.fill(0, chunk.length, chunk.length + 8);
   const limit = chunk.length * 8;
   let pos = 16;
-  const readVarint = (): number => {
-    let v = 0;
-    let mul = 1;
-    for (let k = 0; k < 10; k++) {
-      const b = peek32(buf, pos) >>> 24;
-      pos += 8;
-      v += (b & 127) * mul;
-      if (b < 128) return v;
-      mul *= 128;
-    }
-    throw new Error('varint overflow in chunk');
-  };
-  let t = unzigzag(readVarint());
+  let t = unzigzag(varintAt(buf, pos, cursor));
+  pos = cursor.pos;
   let hi = peek32(buf, pos);
   let lo = peek32(buf, pos + 32);
   pos += 64;
@@ -316,7 +331,8 @@ export function decodeXorInto(
   for (let i = 0; i < total; i++) {
     if (i > 0) {
       if (i === 1) {
-        tDelta = readVarint();
+        tDelta = varintAt(buf, pos, cursor);
+        pos = cursor.pos;
       } else {
         const w = peek32(buf, pos);
         let dod: number;
@@ -383,10 +399,10 @@ export function decodeXorInto(
     if (pos > limit) throw new Error('chunk data ends early');
     if (t > maxt) break;
     if (t < mint || t <= after) continue;
-    scratch.setUint32(0, hi);
-    scratch.setUint32(4, lo);
+    u32[HI] = hi;
+    u32[LO] = lo;
     ts[n] = t;
-    vs[n] = scratch.getFloat64(0);
+    vs[n] = f64[0];
     n++;
   }
   return n;
