@@ -157,14 +157,13 @@ class Evaluation {
         if (e.op === '+') return v;
         if (v.kind === 'scalar') return { kind: 'scalar', vals: v.vals.map((x) => -x) };
         if (v.kind !== 'vector') throw new QueryError('unary minus on a non-vector');
-        return {
-          kind: 'vector',
-          series: v.series.map((s) => ({
-            labels: dropName(s.labels),
-            vals: s.vals.map((x) => -x),
-            has: s.has,
-          })),
-        };
+        // Dropping the name can make series equal: they merge where they do not overlap in time.
+        const negated = v.series.map((s) => ({
+          labels: dropName(s.labels),
+          vals: s.vals.map((x) => -x),
+          has: s.has,
+        }));
+        return { kind: 'vector', series: mergeSameLabels(negated, f.n) };
       }
       case 'VectorSelector':
         return this.evalVectorSelector(e.matchers, e.offset, e.at, f, false, e.extended === 'smoothed');
@@ -1293,7 +1292,8 @@ function setOp(
     }
     if (any) out.push({ labels: s.labels, vals: s.vals, has });
   }
-  return { kind: 'vector', series: out };
+  // The name-dropped sides of an `or` may carry equal labels: merged where they do not overlap.
+  return { kind: 'vector', series: mergeSameLabels(out, n) };
 }
 
 function vectorVector(
