@@ -14,6 +14,9 @@ import { splitHostPort, type ServerFlags } from './flags.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
 
+/** --enable-feature values that change behaviour; Pharos always has the experimental PromQL ones. */
+const KNOWN_FEATURES = new Set(['promql-delayed-name-removal']);
+
 /** Every role in one process: the file-backed log as the bus, sharded storage, no outside servers. */
 export async function runEmbedded(flags: ServerFlags): Promise<void> {
   const logger = createLogger(flags.logLevel);
@@ -29,6 +32,9 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     return;
   }
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
+  for (const feature of flags.features) {
+    if (!KNOWN_FEATURES.has(feature)) logger.warn({ feature }, 'unknown feature flag; ignored');
+  }
   const { host, port } = splitHostPort(flags.listenAddress);
 
   const registry = createRegistry();
@@ -125,6 +131,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     lookbackDelta: flags.lookbackDelta,
     timeout: flags.queryTimeout,
     maxSamples: flags.queryMaxSamples,
+    delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
   });
   if (flags.grpcListenAddress !== '') {
     const grpc = createIngesterServer({

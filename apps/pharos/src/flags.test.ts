@@ -38,6 +38,12 @@ describe('flags', () => {
     assert.equal(g.retentionTime, 7_200_000);
   });
 
+  it('takes --enable-feature repeated and comma-separated, as Prometheus', async () => {
+    const f = await parse(['--enable-feature=promql-delayed-name-removal,foo', '--enable-feature', 'bar']);
+    assert.deepEqual([...f.features].sort(), ['bar', 'foo', 'promql-delayed-name-removal']);
+    assert.equal((await parse([])).features.size, 0);
+  });
+
   it('rejects a malformed size or shard count', async () => {
     await assert.rejects(parse(['--storage.tsdb.retention.size=1gb']));
     await assert.rejects(parse(['--storage.tsdb.shards=0']));

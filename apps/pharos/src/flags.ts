@@ -19,6 +19,8 @@ export interface ServerFlags {
   readonly queryTimeout: number;
   readonly queryMaxSamples: number;
   readonly queryMaxConcurrency: number;
+  /** --enable-feature values, as Prometheus takes them (comma-separated, repeatable). */
+  readonly features: ReadonlySet<string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Every flag as given or defaulted, for /api/v1/status/flags. */
   readonly all: Record<string, string>;
@@ -132,6 +134,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         .argParser(positiveInt),
     )
     .addOption(
+      new Option(
+        '--enable-feature <name>',
+        'Comma separated feature names to enable. Valid option: promql-delayed-name-removal.',
+      ).argParser((v: string, prev: string | undefined) => (prev ? `${prev},${v}` : v)),
+    )
+    .addOption(
       new Option('--log.level <level>', 'Only log messages with the given severity or above.')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -166,6 +174,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         queryTimeout: parseDuration(String(opts['query.timeout'])),
         queryMaxSamples: maxSamples,
         queryMaxConcurrency: Number(opts['query.max-concurrency']),
+        features: new Set(
+          String(opts['enable-feature'] ?? '')
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== ''),
+        ),
         logLevel: opts['log.level'] as ServerFlags['logLevel'],
         all,
       });

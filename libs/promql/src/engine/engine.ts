@@ -61,6 +61,11 @@ export interface EngineOptions {
   readonly maxSamples: number;
   /** Query timeout in ms. */
   readonly timeout: number;
+  /**
+   * Prometheus' promql-delayed-name-removal feature: functions and operators mark the metric
+   * name for removal and it is removed when the query ends, so labels can still be matched on it.
+   */
+  readonly delayedNameRemoval?: boolean;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -102,6 +107,10 @@ class Evaluation {
   private samples = 0;
   private readonly deadline: number;
   readonly notes = new Annotator();
+
+  private get delayed(): boolean {
+    return this.opts.delayedNameRemoval === true;
+  }
 
   constructor(
     private readonly q: Queryable,
@@ -257,7 +266,8 @@ class Evaluation {
           any = true;
         }
       }
-      if (any) series.push({ labels: sampleTimes ? dropName(d.labels) : d.labels, vals, has });
+      if (any)
+        series.push({ ...(sampleTimes ? named(d.labels, this.delayed) : { labels: d.labels }), vals, has });
     }
     return { kind: 'vector', series: sampleTimes ? mergeSameLabels(series, f.n) : series };
   }
@@ -320,7 +330,8 @@ class Evaluation {
           vs.push(s.vals[i]);
         }
       }
-      series.push({ labels: s.labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) });
+      const labels = s.dropName ? dropName(s.labels) : s.labels;
+      series.push({ labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) });
     }
     // The subquery's own offset and @ were applied when choosing its frame; the windows below
     // are taken relative to the same shifted times.
@@ -371,7 +382,7 @@ class Evaluation {
           any = true;
         }
       }
-      if (any) out.push({ labels: keepName ? s.labels : dropName(s.labels), vals, has });
+      if (any) out.push({ ...(keepName ? { labels: s.labels } : named(s.labels, this.delayed)), vals, has });
       if (any && countersOnly) {
         const metric = valueOf(s.labels, METRIC_NAME);
         if (!COUNTER_SUFFIXES.some((x) => metric.endsWith(x))) {
@@ -434,7 +445,7 @@ class Evaluation {
         vals[i] = v;
         has[i] = 1;
       }
-      if (has.includes(1)) out.push({ labels: dropName(s.labels), vals, has });
+      if (has.includes(1)) out.push({ ...named(s.labels, this.delayed), vals, has });
     }
     return { kind: 'vector', series: mergeSameLabels(out, f.n) };
   }
@@ -526,7 +537,7 @@ class Evaluation {
       kind: 'vector',
       series: mergeSameLabels(
         vec(0).map((s) => ({
-          labels: keepName ? s.labels : dropName(s.labels),
+          ...(keepName ? { labels: s.labels, dropName: s.dropName } : named(s.labels, this.delayed)),
           vals: s.vals.map((v, i) => (s.has[i] ? fn(v, i) : 0)),
           has: s.has,
         })),
@@ -626,7 +637,7 @@ class Evaluation {
         const out = vec(0).map((s) => {
           const b = new LabelsBuilder(s.labels);
           b.set(dst, srcs.map((n) => b.get(n)).join(sep));
-          return { ...s, labels: b.labels() };
+          return { ...s, labels: b.labels(), dropName: dst === METRIC_NAME ? false : s.dropName };
         });
         return { kind: 'vector', series: mergeSameLabels(out, f.n) };
       }
@@ -691,7 +702,8 @@ class Evaluation {
       const m = re.exec(b.get(src));
       if (m === null) return s;
       b.set(dst, expandTemplate(repl, m));
-      return { ...s, labels: b.labels() };
+      // Writing the name keeps it: the result is no longer marked for name removal.
+      return { ...s, labels: b.labels(), dropName: dst === METRIC_NAME ? false : s.dropName };
     });
     return { kind: 'vector', series: mergeSameLabels(out, n) };
   }
@@ -766,7 +778,9 @@ class Evaluation {
           has[i] = 1;
         }
       }
-      if (has.includes(1)) out.push({ labels: g.labels, vals, has });
+      // Grouping by the name keeps it, unless a member had it marked for removal.
+      if (has.includes(1))
+        out.push({ labels: g.labels, vals, has, dropName: g.members.some((m) => m.dropName) });
     }
     return { kind: 'vector', series: out };
   }
@@ -785,14 +799,15 @@ class Evaluation {
       return { kind: 'scalar', vals };
     }
     if (lhs.kind === 'vector' && rhs.kind === 'scalar')
-      return vectorScalar(e, lhs.series, rhs.vals, false, n);
-    if (lhs.kind === 'scalar' && rhs.kind === 'vector') return vectorScalar(e, rhs.series, lhs.vals, true, n);
+      return vectorScalar(e, lhs.series, rhs.vals, false, n, this.delayed);
+    if (lhs.kind === 'scalar' && rhs.kind === 'vector')
+      return vectorScalar(e, rhs.series, lhs.vals, true, n, this.delayed);
     if (lhs.kind !== 'vector' || rhs.kind !== 'vector')
       throw new QueryError('binary expression on unsupported types');
     const matching = e.matching ?? { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
     if (e.op === 'and' || e.op === 'or' || e.op === 'unless')
       return setOp(e.op, lhs.series, rhs.series, matching, n);
-    return vectorVector(e, lhs.series, rhs.series, matching, n);
+    return vectorVector(e, lhs.series, rhs.series, matching, n, this.delayed);
   }
 }
 
@@ -828,6 +843,20 @@ function withoutStaleMarkers(d: SeriesData): SeriesData {
   return { labels: d.labels, timestamps: ts, values: vs };
 }
 
+/** The labels of a series whose name an operation drops: now, or (delayed) when the query ends. */
+function named(labels: Labels, delayed: boolean): { labels: Labels; dropName?: boolean } {
+  return delayed ? { labels, dropName: true } : { labels: dropName(labels) };
+}
+
+/** Removes the names marked for removal, then merges what became equal, as a query's last step. */
+function finishNames(series: StepSeries[], n: number): StepSeries[] {
+  if (!series.some((s) => s.dropName)) return series;
+  return mergeSameLabels(
+    series.map((s) => (s.dropName ? { labels: dropName(s.labels), vals: s.vals, has: s.has } : s)),
+    n,
+  );
+}
+
 export function dropName(labels: Labels): Labels {
   if (labels.length === 0 || labels[0].name !== METRIC_NAME) {
     return labels.some((l) => l.name === METRIC_NAME) ? labels.filter((l) => l.name !== METRIC_NAME) : labels;
@@ -851,7 +880,12 @@ function mergeSameLabels(series: StepSeries[], n: number): StepSeries[] {
       out.push(s);
       continue;
     }
-    const merged = { labels: prev.labels, vals: prev.vals.slice(), has: prev.has.slice() };
+    const merged = {
+      labels: prev.labels,
+      vals: prev.vals.slice(),
+      has: prev.has.slice(),
+      dropName: prev.dropName,
+    };
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;
       if (merged.has[i]) throw new QueryError('vector cannot contain metrics with the same labelset');
@@ -1085,7 +1119,16 @@ function topk(
       });
       for (const s of present.slice(0, kk)) {
         let o = picked.get(s);
-        if (!o) picked.set(s, (o = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) }));
+        if (!o)
+          picked.set(
+            s,
+            (o = {
+              labels: s.labels,
+              vals: new Float64Array(n),
+              has: new Uint8Array(n),
+              dropName: s.dropName,
+            }),
+          );
         o.vals[i] = s.vals[i];
         o.has[i] = 1;
       }
@@ -1109,7 +1152,16 @@ function limitk(
         if (taken >= k) break;
         if (!s.has[i]) continue;
         let o = picked.get(s);
-        if (!o) picked.set(s, (o = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) }));
+        if (!o)
+          picked.set(
+            s,
+            (o = {
+              labels: s.labels,
+              vals: new Float64Array(n),
+              has: new Uint8Array(n),
+              dropName: s.dropName,
+            }),
+          );
         o.vals[i] = s.vals[i];
         o.has[i] = 1;
         taken++;
@@ -1134,7 +1186,12 @@ function limitRatio(series: StepSeries[], param: Float64Array, n: number, notes:
   });
   for (const s of series) {
     const offset = Number(prometheusLabelsHash(s.labels)) / 2 ** 64;
-    const o: StepSeries = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n) };
+    const o: StepSeries = {
+      labels: s.labels,
+      vals: new Float64Array(n),
+      has: new Uint8Array(n),
+      dropName: s.dropName,
+    };
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;
@@ -1205,6 +1262,7 @@ function vectorScalar(
   scalar: Float64Array,
   scalarLeft: boolean,
   n: number,
+  delayed: boolean,
 ): EvalValue {
   const isCmp = COMPARISON_OPS.has(e.op);
   const out: StepSeries[] = [];
@@ -1224,7 +1282,11 @@ function vectorScalar(
       has[i] = 1;
       any = true;
     }
-    if (any) out.push({ labels: !isCmp || e.returnBool ? dropName(s.labels) : s.labels, vals, has });
+    if (any) {
+      const labels =
+        !isCmp || e.returnBool ? named(s.labels, delayed) : { labels: s.labels, dropName: s.dropName };
+      out.push({ ...labels, vals, has });
+    }
   }
   return { kind: 'vector', series: mergeSameLabels(out, n) };
 }
@@ -1268,7 +1330,7 @@ function setOp(
           any = true;
         }
       }
-      if (any) out.push({ labels: s.labels, vals: s.vals, has });
+      if (any) out.push({ labels: s.labels, vals: s.vals, has, dropName: s.dropName });
     }
     return { kind: 'vector', series: out };
   }
@@ -1290,7 +1352,7 @@ function setOp(
         any = true;
       }
     }
-    if (any) out.push({ labels: s.labels, vals: s.vals, has });
+    if (any) out.push({ labels: s.labels, vals: s.vals, has, dropName: s.dropName });
   }
   // The name-dropped sides of an `or` may carry equal labels: merged where they do not overlap.
   return { kind: 'vector', series: mergeSameLabels(out, n) };
@@ -1302,6 +1364,7 @@ function vectorVector(
   rhs: StepSeries[],
   m: VectorMatching,
   n: number,
+  delayed: boolean,
 ): EvalValue {
   const isCmp = COMPARISON_OPS.has(e.op);
   // The "one" side is looked up by signature; with group_right the sides swap roles.
@@ -1316,6 +1379,8 @@ function vectorVector(
     else oneBySig.set(k, [s]);
   }
   const dropsName = !isCmp || e.returnBool;
+  // Delayed removal keeps the name and marks it; a filtering comparison keeps the left side's mark.
+  const keepFlag = (ms: StepSeries) => (delayed && dropsName) || ms.dropName === true;
   const outByKey = new Map<string, StepSeries>();
   const out: StepSeries[] = [];
   const usedOne = new Map<string, Map<number, number>>();
@@ -1324,7 +1389,7 @@ function vectorVector(
   const fillMany = e.fill?.left;
   const fillOne = e.fill?.right;
   const manyPresent = fillMany !== undefined ? new Map<string, Uint8Array>() : undefined;
-  const emit = (labels: Labels, i: number, manyVal: number, oneVal: number): void => {
+  const emit = (labels: Labels, i: number, manyVal: number, oneVal: number, flag?: boolean): void => {
     const [l, r] = swapped ? [oneVal, manyVal] : [manyVal, oneVal];
     const [v, keep] = binop(e.op, l, r);
     let value = v;
@@ -1335,7 +1400,7 @@ function vectorVector(
     const key = labelsKey(labels);
     let o = outByKey.get(key);
     if (!o) {
-      o = { labels, vals: new Float64Array(n), has: new Uint8Array(n) };
+      o = { labels, vals: new Float64Array(n), has: new Uint8Array(n), ...(flag ? { dropName: true } : {}) };
       outByKey.set(key, o);
       out.push(o);
     } else if (o.has[i]) {
@@ -1367,7 +1432,9 @@ function vectorVector(
       }
       if (os === undefined) {
         // The joined labels of group_x cannot be filled: they come from the missing series.
-        if (fillOne !== undefined) emit(resultLabels(ms.labels, [], m, dropsName), i, ms.vals[i], fillOne);
+        if (fillOne !== undefined) {
+          emit(resultLabels(ms.labels, [], m, dropsName && !delayed), i, ms.vals[i], fillOne, keepFlag(ms));
+        }
         continue;
       }
       if (m.card === 'one-to-one') {
@@ -1380,7 +1447,13 @@ function vectorVector(
         }
         seen.set(i, 1);
       }
-      emit(resultLabels(ms.labels, os.labels, m, dropsName), i, ms.vals[i], os.vals[i]);
+      emit(
+        resultLabels(ms.labels, os.labels, m, dropsName && !delayed),
+        i,
+        ms.vals[i],
+        os.vals[i],
+        keepFlag(ms),
+      );
     }
   }
   if (manyPresent && fillMany !== undefined) {
@@ -1458,7 +1531,8 @@ export class Engine {
       queryStep: 0,
     };
     const ev = new Evaluation(q, this.opts, signal);
-    const v = await ev.eval(expr, f);
+    const raw = await ev.eval(expr, f);
+    const v = raw.kind === 'vector' ? { ...raw, series: finishNames(raw.series, f.n) } : raw;
     const annotations = ev.notes.annotations;
     switch (v.kind) {
       case 'scalar':
@@ -1512,7 +1586,8 @@ export class Engine {
     const n = Math.floor((end - start) / step) + 1;
     const f: Frame = { start, end, step, n, queryStart: start, queryEnd: end, queryStep: step };
     const ev = new Evaluation(q, this.opts, signal);
-    const v = await ev.eval(expr, f);
+    const raw = await ev.eval(expr, f);
+    const v = raw.kind === 'vector' ? { ...raw, series: finishNames(raw.series, f.n) } : raw;
     const times = frameTimes(f);
     const series =
       v.kind === 'scalar'

@@ -64,10 +64,10 @@ export function enrich(
   const isInfoMetric = (name: string) => positive && nameMatchers.every((m) => m.matches(name));
   const usable = infos.filter((info) => dataMatchers.every((m) => m.matches(get(info.labels, m.name))));
   const out = new Map<string, StepSeries>();
-  const emit = (labels: Labels, i: number, v: number) => {
+  const emit = (labels: Labels, i: number, v: number, dropName?: boolean) => {
     const key = labelsKey(labels);
     let o = out.get(key);
-    if (!o) out.set(key, (o = { labels, vals: new Float64Array(n), has: new Uint8Array(n) }));
+    if (!o) out.set(key, (o = { labels, vals: new Float64Array(n), has: new Uint8Array(n), dropName }));
     if (o.has[i]) throw new QueryError('vector cannot contain metrics with the same labelset');
     o.vals[i] = v;
     o.has[i] = 1;
@@ -76,7 +76,7 @@ export function enrich(
     const baseName = get(s.labels, METRIC_NAME);
     const ids = IDENTIFYING.filter((l) => get(s.labels, l) !== '');
     if (ids.length === 0 || isInfoMetric(baseName)) {
-      for (let i = 0; i < n; i++) if (s.has[i]) emit(s.labels, i, s.vals[i]);
+      for (let i = 0; i < n; i++) if (s.has[i]) emit(s.labels, i, s.vals[i], s.dropName);
       continue;
     }
     const candidates = usable.filter((info) => ids.every((l) => get(info.labels, l) === get(s.labels, l)));
@@ -90,7 +90,7 @@ export function enrich(
         if (!cur || c.sampleTime[i] > cur.sampleTime[i]) chosen.set(c.name, c);
       }
       if (chosen.size === 0) {
-        if (!requiresData) emit(s.labels, i, s.vals[i]);
+        if (!requiresData) emit(s.labels, i, s.vals[i], s.dropName);
         continue;
       }
       const added = new Map<string, string>();
@@ -110,7 +110,7 @@ export function enrich(
       }
       const b = new LabelsBuilder(s.labels);
       for (const [k, v] of added) b.set(k, v);
-      emit(b.labels(), i, s.vals[i]);
+      emit(b.labels(), i, s.vals[i], s.dropName);
     }
   }
   return [...out.values()];

@@ -249,7 +249,13 @@ class FileRun {
 
 /** Runs one test file, evaluation by evaluation, with the upstream runner's engine settings. */
 export async function runTestFile(input: string): Promise<FileReport> {
-  const engine = new Engine({ lookbackDelta: 300_000, maxSamples: 10_000, timeout: 100_000 });
+  // The upstream runner's test engine: delayed name removal on, 10,000 samples per query.
+  const engine = new Engine({
+    lookbackDelta: 300_000,
+    maxSamples: 10_000,
+    timeout: 100_000,
+    delayedNameRemoval: true,
+  });
   const run = new FileRun(engine);
   const report: FileReport = { passed: 0, failed: 0, skipped: 0, evals: [] };
   for (const cmd of parseTestFile(input)) {
