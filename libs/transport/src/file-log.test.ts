@@ -103,3 +103,30 @@ describe('FileLog', () => {
     assert.throws(() => FileLog.open(dir, 3, text), /has 2 partitions, not 3/);
   });
 });
+
+describe('FileLog memory', () => {
+  it('keeps in memory only what a subscription has not handled; a reopen still replays it from disk', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, text);
+    const seen: string[] = [];
+    const sub = log.consume(0, 0, async (off, v) => {
+      seen.push(`${off}:${v}`);
+    });
+    for (const v of ['a', 'b', 'c']) await log.append(0, v);
+    await sub.drained();
+    // A late subscriber in the same process starts after what was handled: memory was released.
+    const late: string[] = [];
+    const again = log.consume(0, 0, async (off, v) => {
+      late.push(`${off}:${v}`);
+    });
+    await again.drained();
+    assert.deepEqual(late, []);
+    await again.stop();
+    await sub.stop();
+    await log.close();
+    // Nothing was committed, so a restart replays everything from the segment files.
+    const reopened = FileLog.open(dir, 1, text);
+    assert.deepEqual(await readAll(reopened, 'g', 0), ['0:a', '1:b', '2:c']);
+    await reopened.close();
+  });
+});

@@ -63,6 +63,7 @@ export class FileLog<T> implements PartitionedLog<T> {
   private readonly mem: InProcessLog<T>;
   private readonly files: PartitionFiles[] = [];
   private readonly commits = new Map<string, number[]>();
+  private readonly subscriptions = new Map<number, Set<Subscription>>();
   private readonly segmentBytes: number;
   private closed = false;
 
@@ -212,12 +213,36 @@ export class FileLog<T> implements PartitionedLog<T> {
     f.size = 0;
   }
 
+  /**
+   * Records stay in memory only until every subscription of their partition has handled them:
+   * they are on disk, and a restart replays them from there. Memory thus holds the backlog, not
+   * everything since the last commit.
+   */
   consume(
     partition: number,
     from: number,
     handler: (offset: number, value: T) => Promise<void>,
   ): Subscription {
-    return this.mem.consume(partition, from, handler);
+    let subs = this.subscriptions.get(partition);
+    if (!subs) this.subscriptions.set(partition, (subs = new Set()));
+    const active = subs;
+    const sub: Subscription = this.mem.consume(partition, from, async (offset, value) => {
+      await handler(offset, value);
+      let min = Infinity;
+      for (const s of active) min = Math.min(min, s === sub ? offset + 1 : s.position);
+      this.mem.discardBefore(partition, min);
+    });
+    active.add(sub);
+    return {
+      get position() {
+        return sub.position;
+      },
+      drained: () => sub.drained(),
+      stop: async () => {
+        active.delete(sub);
+        await sub.stop();
+      },
+    };
   }
 
   committed(group: string, partition: number): Promise<number> {

@@ -34,6 +34,19 @@ export class InProcessLog<T> implements PartitionedLog<T> {
     }
   }
 
+  /**
+   * Drops records before `offset` from memory (a persistent log keeps them on disk and replays
+   * them itself after a restart), however far the groups have committed.
+   */
+  discardBefore(partition: number, offset: number): void {
+    const p = this.part(partition);
+    const drop = Math.min(offset, p.base + p.records.length) - p.base;
+    if (drop > 0) {
+      p.records.splice(0, drop);
+      p.base += drop;
+    }
+  }
+
   /** The smallest offset some group still needs: records before it may be discarded. */
   minCommitted(partition: number): number {
     let min = Infinity;
