@@ -857,11 +857,16 @@ function finishNames(series: StepSeries[], n: number): StepSeries[] {
   );
 }
 
+/**
+ * Removes the metric name and, with it, the type and unit metadata labels (`__type__`,
+ * `__unit__`) that describe it, as Prometheus drops its reserved metadata labels.
+ */
 export function dropName(labels: Labels): Labels {
-  if (labels.length === 0 || labels[0].name !== METRIC_NAME) {
-    return labels.some((l) => l.name === METRIC_NAME) ? labels.filter((l) => l.name !== METRIC_NAME) : labels;
-  }
-  return labels.slice(1);
+  let found = false;
+  for (const l of labels)
+    if (l.name === METRIC_NAME || l.name === '__type__' || l.name === '__unit__') found = true;
+  if (!found) return labels;
+  return labels.filter((l) => l.name !== METRIC_NAME && l.name !== '__type__' && l.name !== '__unit__');
 }
 
 /**
