@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { splitByPartition, type SampleBatch } from '@pharos/model';
 import type { SampleBus, Subscription } from '@pharos/transport';
-import type { AppendResult, TSDB } from '@pharos/tsdb';
+import { sumAppendResults, type AppendResult, type TSDB } from '@pharos/tsdb';
 
 export interface IngesterOptions {
   /** Consumer group: replicas of the same partitions use different groups. */
@@ -157,22 +157,7 @@ export class Ingester {
         return stored;
       }),
     );
-    const total: AppendResult = {
-      appended: 0,
-      outOfOrder: 0,
-      duplicate: 0,
-      invalid: 0,
-      firstError: undefined,
-    };
-    for (const r of results) {
-      if (!r) continue;
-      total.appended += r.appended;
-      total.outOfOrder += r.outOfOrder;
-      total.duplicate += r.duplicate;
-      total.invalid += r.invalid;
-      total.firstError ??= r.firstError;
-    }
-    return total;
+    return sumAppendResults(results);
   }
 
   /** Makes everything handled so far durable in LevelDB, then commits the offsets past it. */

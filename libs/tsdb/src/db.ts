@@ -87,6 +87,20 @@ export interface AppendResult {
   firstError: string | undefined;
 }
 
+/** The results of appends to several shards or partitions as one. */
+export function sumAppendResults(results: ReadonlyArray<AppendResult | undefined>): AppendResult {
+  const total: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
+  for (const r of results) {
+    if (!r) continue;
+    total.appended += r.appended;
+    total.outOfOrder += r.outOfOrder;
+    total.duplicate += r.duplicate;
+    total.invalid += r.invalid;
+    total.firstError ??= r.firstError;
+  }
+  return total;
+}
+
 export interface TSDBStats {
   series: number;
   headChunks: number;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { shardOf, splitByPartition, type LabelMatcher, type Labels, type SampleBatch } from '@pharos/model';
 import {
+  sumAppendResults,
   TSDB,
   type AppendResult,
   type RetentionResult,
@@ -77,22 +78,7 @@ export class ShardedTSDB implements Queryable {
   async append(batch: SampleBatch): Promise<AppendResult> {
     const parts = this.shards.length === 1 ? [batch] : splitByPartition(batch, this.shards.length);
     const results = await Promise.all(parts.map((b, i) => (b ? this.shards[i].append(b) : undefined)));
-    const total: AppendResult = {
-      appended: 0,
-      outOfOrder: 0,
-      duplicate: 0,
-      invalid: 0,
-      firstError: undefined,
-    };
-    for (const r of results) {
-      if (!r) continue;
-      total.appended += r.appended;
-      total.outOfOrder += r.outOfOrder;
-      total.duplicate += r.duplicate;
-      total.invalid += r.invalid;
-      total.firstError ??= r.firstError;
-    }
-    return total;
+    return sumAppendResults(results);
   }
 
   async checkpoint(): Promise<void> {
