@@ -107,6 +107,16 @@ describe('query API', () => {
     assert.equal(none.body.warnings, undefined);
   });
 
+  it('adds stats when asked, inside data, as Prometheus', async () => {
+    const r = await get('/api/v1/query?query=up&time=300&stats=all');
+    const stats = (r.body.data as { stats: { samples: { totalQueryableSamples: number }; timings: object } })
+      .stats;
+    assert.ok(stats.samples.totalQueryableSamples > 0);
+    assert.ok('evalTotalTime' in stats.timings);
+    const plain = await get('/api/v1/query?query=up&time=300');
+    assert.equal((plain.body.data as { stats?: unknown }).stats, undefined);
+  });
+
   it('formats and parses queries', async () => {
     const f = await get('/api/v1/format_query?query=sum by(job)(rate(x{a="b"}[5m]))');
     assert.deepEqual(f.body, { status: 'success', data: 'sum by (job) (rate(x{a="b"}[5m]))' });

@@ -17,7 +17,31 @@ function point(t: number, v: number): string {
   return `[${t / 1000},"${formatValue(v)}"]`;
 }
 
-export function resultJSON(r: QueryResult): string {
+/**
+ * The `stats` object of Prometheus' query API: the evaluation time and the samples loaded. Peak
+ * samples are not tracked, so that field is left out rather than guessed.
+ */
+function statsJSON(r: QueryResult): string {
+  const secs = r.stats.evalMs / 1000;
+  return JSON.stringify({
+    timings: {
+      evalTotalTime: secs,
+      resultSortTime: 0,
+      queryPreparationTime: 0,
+      innerEvalTime: secs,
+      execQueueTime: 0,
+      execTotalTime: secs,
+    },
+    samples: { totalQueryableSamples: r.stats.totalQueryableSamples },
+  });
+}
+
+export function resultJSON(r: QueryResult, withStats = false): string {
+  const body = resultBody(r);
+  return withStats ? `${body.slice(0, -1)},"stats":${statsJSON(r)}}` : body;
+}
+
+function resultBody(r: QueryResult): string {
   switch (r.resultType) {
     case 'scalar':
       return `{"resultType":"scalar","result":${point(r.t, r.v)}}`;

@@ -186,6 +186,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     label: string,
     signal: AbortSignal,
     fn: () => Promise<QueryResult>,
+    withStats = false,
   ): Promise<string> => {
     const end = queryDuration.startTimer({ slice: label });
     try {
@@ -198,7 +199,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
         }
         throw e;
       }
-      return successJSON(resultJSON(r), r.annotations.warnings, r.annotations.infos);
+      return successJSON(resultJSON(r, withStats), r.annotations.warnings, r.annotations.infos);
     } finally {
       end();
     }
@@ -209,7 +210,12 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     if (q === undefined) throw badData('invalid parameter "query": query must be provided');
     const time = p.time('time', Date.now());
     const signal = timeoutSignal(p);
-    return runQuery('instant', signal, () => deps.engine.instantQuery(deps.queryable, q, time, signal));
+    return runQuery(
+      'instant',
+      signal,
+      () => deps.engine.instantQuery(deps.queryable, q, time, signal),
+      (p.get('stats') ?? '') !== '',
+    );
   });
 
   const queryRange = handle(async (p) => {
@@ -232,8 +238,11 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       );
     }
     const signal = timeoutSignal(p);
-    return runQuery('range', signal, () =>
-      deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal),
+    return runQuery(
+      'range',
+      signal,
+      () => deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal),
+      (p.get('stats') ?? '') !== '',
     );
   });
 

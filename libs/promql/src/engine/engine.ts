@@ -51,6 +51,7 @@ import {
   QueryError,
   type EvalValue,
   type QueryResult,
+  type QueryStats,
   type StepSeries,
 } from './types.js';
 
@@ -105,6 +106,7 @@ function frameTimes(f: Frame): Float64Array {
 
 class Evaluation {
   private samples = 0;
+  private readonly started = performance.now();
   private readonly deadline: number;
   readonly notes = new Annotator();
 
@@ -140,6 +142,10 @@ class Evaluation {
     }
     if (Date.now() > this.deadline)
       throw new QueryError('query timed out in expression evaluation', 'timeout');
+  }
+
+  get stats(): QueryStats {
+    return { totalQueryableSamples: this.samples, evalMs: performance.now() - this.started };
   }
 
   private account(n: number): void {
@@ -1539,16 +1545,18 @@ export class Engine {
     const raw = await ev.eval(expr, f);
     const v = raw.kind === 'vector' ? { ...raw, series: finishNames(raw.series, f.n) } : raw;
     const annotations = ev.notes.annotations;
+    const stats = ev.stats;
     switch (v.kind) {
       case 'scalar':
-        return { resultType: 'scalar', t: time, v: v.vals[0], annotations };
+        return { resultType: 'scalar', t: time, v: v.vals[0], annotations, stats };
       case 'string':
-        return { resultType: 'string', t: time, v: v.value, annotations };
+        return { resultType: 'string', t: time, v: v.value, annotations, stats };
       case 'vector':
         return {
           resultType: 'vector',
           result: v.series.filter((s) => s.has[0]).map((s) => ({ labels: s.labels, t: time, v: s.vals[0] })),
           annotations,
+          stats,
         };
       case 'matrix': {
         const { offset, at } = windowShift(expr, v);
@@ -1567,7 +1575,7 @@ export class Engine {
             };
           })
           .filter((s) => s.timestamps.length > 0);
-        return { resultType: 'matrix', result, annotations };
+        return { resultType: 'matrix', result, annotations, stats };
       }
     }
   }
@@ -1616,6 +1624,6 @@ export class Engine {
       })
       .filter((s) => s.timestamps.length > 0)
       .sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1));
-    return { resultType: 'matrix', result, annotations: ev.notes.annotations };
+    return { resultType: 'matrix', result, annotations: ev.notes.annotations, stats: ev.stats };
   }
 }

@@ -58,7 +58,14 @@ export type QueryResult = (
   | { readonly resultType: 'matrix'; readonly result: RangeSeries[] }
   | { readonly resultType: 'scalar'; readonly t: number; readonly v: number }
   | { readonly resultType: 'string'; readonly t: number; readonly v: string }
-) & { readonly annotations: Annotations };
+) & { readonly annotations: Annotations; readonly stats: QueryStats };
+
+/** What the `stats` parameter of the query API reports. */
+export interface QueryStats {
+  /** Samples loaded from storage for the query. */
+  readonly totalQueryableSamples: number;
+  readonly evalMs: number;
+}
 
 /** Collects a query's annotations, each once. */
 export class Annotator {
