@@ -1,6 +1,7 @@
 import {
   isStaleNaN,
   compareLabels,
+  isValidLabelName,
   prometheusLabelsHash,
   LabelsBuilder,
   labelsKey,
@@ -640,6 +641,12 @@ class Evaluation {
         const dst = str(1);
         const sep = str(2);
         const srcs = args.slice(3).map((_a, i) => str(i + 3));
+        if (!isValidLabelName(dst))
+          throw new QueryError(`invalid destination label name in label_join(): ${dst}`);
+        for (const src of srcs) {
+          if (!isValidLabelName(src))
+            throw new QueryError(`invalid source label name in label_join(): ${src}`);
+        }
         const out = vec(0).map((s) => {
           const b = new LabelsBuilder(s.labels);
           b.set(dst, srcs.map((n) => b.get(n)).join(sep));
@@ -702,7 +709,8 @@ class Evaluation {
         `invalid regular expression in label_replace(): ${regex}: ${(e as Error).message}`,
       );
     }
-    if (dst === '') throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
+    if (!isValidLabelName(dst))
+      throw new QueryError(`invalid destination label name in label_replace(): ${dst}`);
     const out = series.map((s) => {
       const b = new LabelsBuilder(s.labels);
       const m = re.exec(b.get(src));

@@ -198,6 +198,21 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   '\\': '\\',
 };
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes from \x escapes as a string. Go strings are bytes, so "\xff" is a string that is not
+ * UTF-8; each byte of an invalid sequence becomes a lone surrogate (U+DC00 + byte), which keeps
+ * the string ill-formed, so a label name made of it is refused as upstream refuses it.
+ */
+function decodeBytes(bytes: number[]): string {
+  try {
+    return strictUtf8.decode(Uint8Array.from(bytes));
+  } catch {
+    return String.fromCharCode(...bytes.map((b) => (b < 0x80 ? b : 0xdc00 + b)));
+  }
+}
+
 /** A quoted string with Go's escapes; backquoted strings are raw. */
 function lexString(input: string, i: number, fail: (at: number, reason: string) => never): [string, number] {
   const quote = input[i];
@@ -238,7 +253,7 @@ function lexString(input: string, i: number, fail: (at: number, reason: string) 
           bytes.push(parseInt(input.slice(j + 2, j + 4), 16));
           j += 4;
         }
-        out += Buffer.from(bytes).toString('utf8');
+        out += decodeBytes(bytes);
         i = j;
         continue;
       }
