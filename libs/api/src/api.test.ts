@@ -134,6 +134,15 @@ describe('query API', () => {
     });
   });
 
+  it('answers query_exemplars with none, after validating the query', async () => {
+    assert.deepEqual((await get('/api/v1/query_exemplars?query=up&start=0&end=600')).body, {
+      status: 'success',
+      data: [],
+    });
+    assert.equal((await get('/api/v1/query_exemplars?query=up{')).status, 400);
+    assert.equal((await get('/api/v1/query_exemplars?query=up&start=600&end=0')).status, 400);
+  });
+
   it('reports TSDB cardinality as /api/v1/status/tsdb', async () => {
     const r = await get('/api/v1/status/tsdb?limit=1');
     assert.deepEqual(r.body.data, {

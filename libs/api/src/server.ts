@@ -316,9 +316,18 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   };
   const formatQuery = handle(async (p) => successJSON(JSON.stringify(prettyExpr(parsedQuery(p)))));
   const parseQuery = handle(async (p) => successJSON(JSON.stringify(exprToJson(parsedQuery(p)))));
+  // Exemplars are not stored yet: the query is validated as Prometheus does and none are found.
+  const queryExemplars = handle(async (p) => {
+    parsedQuery(p);
+    const start = p.time('start', MIN_TIME);
+    const end = p.time('end', MAX_TIME);
+    if (end < start) throw badData('end timestamp must not be before start timestamp');
+    return successJSON('[]');
+  });
   for (const [path, h] of [
     ['/api/v1/format_query', formatQuery],
     ['/api/v1/parse_query', parseQuery],
+    ['/api/v1/query_exemplars', queryExemplars],
   ] as const) {
     app.get(path, h);
     app.post(path, h);
