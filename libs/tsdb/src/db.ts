@@ -463,11 +463,6 @@ export class TSDB implements Queryable {
     return ops.length;
   }
 
-  /** Kept for callers that think in terms of flushing: a checkpoint. */
-  async flush(): Promise<void> {
-    await this.checkpoint();
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     await this.checkpoint();
