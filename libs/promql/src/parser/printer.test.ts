@@ -35,29 +35,35 @@ describe('formatExpr', () => {
   ];
   for (const [input, want] of rows) it(input, () => assert.equal(formatExpr(parseExpr(input)), want));
 
-  it('prints every expression of the upstream test files so that it parses back to itself', () => {
-    let n = 0;
-    for (const file of testFiles()) {
-      for (const cmd of parseTestFile(readFileSync(`${TESTDATA_DIR}/${file}`, 'utf8'))) {
-        if (cmd.kind !== 'eval') continue;
-        let parsed;
-        try {
-          parsed = parseExpr(cmd.expr);
-        } catch {
-          continue;
+  it(
+    'prints every expression of the upstream test files so that it parses back to itself',
+    {
+      skip: TESTDATA_DIR === undefined ? 'no ../shared/promql-testdata' : false,
+    },
+    () => {
+      let n = 0;
+      for (const file of testFiles()) {
+        for (const cmd of parseTestFile(readFileSync(`${TESTDATA_DIR}/${file}`, 'utf8'))) {
+          if (cmd.kind !== 'eval') continue;
+          let parsed;
+          try {
+            parsed = parseExpr(cmd.expr);
+          } catch {
+            continue;
+          }
+          const once = formatExpr(parsed);
+          assert.equal(formatExpr(parseExpr(once)), once, `${file}:${cmd.line}: ${cmd.expr}`);
+          assert.deepEqual(
+            exprToJson(parseExpr(prettyExpr(parsed))),
+            exprToJson(parsed),
+            `${file}:${cmd.line}`,
+          );
+          n++;
         }
-        const once = formatExpr(parsed);
-        assert.equal(formatExpr(parseExpr(once)), once, `${file}:${cmd.line}: ${cmd.expr}`);
-        assert.deepEqual(
-          exprToJson(parseExpr(prettyExpr(parsed))),
-          exprToJson(parsed),
-          `${file}:${cmd.line}`,
-        );
-        n++;
       }
-    }
-    assert.ok(n > 1500, `only ${n} expressions checked`);
-  });
+      assert.ok(n > 1500, `only ${n} expressions checked`);
+    },
+  );
 });
 
 describe('prettyExpr', () => {
