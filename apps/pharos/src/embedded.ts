@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
-import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
+import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
@@ -134,14 +134,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
   });
   if (flags.grpcListenAddress !== '') {
-    const grpc = createIngesterServer({
-      push: (b) => ingester.push(b),
-      select: (m, mint, maxt) => db.select(m, mint, maxt),
-      selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
-      series: (m, mint, maxt) => db.series(m, mint, maxt),
-      labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
-      labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
-    });
+    const grpc = createIngesterServer(ingesterBackend(ingester, db));
     addQueryService(grpc, { queryable: db, engine });
     try {
       const port = await listenGrpc(grpc, flags.grpcListenAddress);

@@ -17,7 +17,7 @@ import {
 } from '@pharos/model';
 import { InProcessLog, SampleBus } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
-import { createIngesterServer, Ingester, IngesterGrpcClient, listenGrpc } from './index.js';
+import { createIngesterServer, Ingester, ingesterBackend, IngesterGrpcClient, listenGrpc } from './index.js';
 
 describe('Ingester gRPC service over loopback', () => {
   let dir: string;
@@ -37,14 +37,7 @@ describe('Ingester gRPC service over loopback', () => {
       new Registry(),
     );
     await ingester.start();
-    server = createIngesterServer({
-      push: (b) => ingester.push(b),
-      select: (m, a, z) => db.select(m, a, z),
-      selectChunks: (m, a, z) => db.selectChunks(m, a, z),
-      series: (m, a, z) => db.series(m, a, z),
-      labelNames: (m, a, z) => db.labelNames(m, a, z),
-      labelValues: (n, m, a, z) => db.labelValues(n, m, a, z),
-    });
+    server = createIngesterServer(ingesterBackend(ingester, db));
     const port = await listenGrpc(server, '127.0.0.1:0');
     client = new IngesterGrpcClient(`127.0.0.1:${port}`, undefined, 10_000);
   });

@@ -40,6 +40,21 @@ export interface IngesterBackend extends Queryable {
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>>;
 }
 
+/** An ingester's backend: writes go through the ingester (and its log), reads to the shards. */
+export function ingesterBackend(
+  ingester: { push(batch: SampleBatch): Promise<AppendResult> },
+  store: Omit<IngesterBackend, 'push'>,
+): IngesterBackend {
+  return {
+    push: (b) => ingester.push(b),
+    select: (m, mint, maxt) => store.select(m, mint, maxt),
+    selectChunks: (m, mint, maxt) => store.selectChunks(m, mint, maxt),
+    series: (m, mint, maxt) => store.series(m, mint, maxt),
+    labelNames: (m, mint, maxt) => store.labelNames(m, mint, maxt),
+    labelValues: (n, m, mint, maxt) => store.labelValues(n, m, mint, maxt),
+  };
+}
+
 const TO_MODEL: Record<ProtoMatchType, MatchType> = {
   [ProtoMatchType.EQUAL]: '=',
   [ProtoMatchType.NOT_EQUAL]: '!=',

@@ -77,7 +77,7 @@ export class Ingester {
       help: 'Total number of series in the head block.',
       registers: [registry],
       collect() {
-        this.set(shardList.reduce((n, s) => n + s.stats().series, 0));
+        this.set(shardList.reduce((n, s) => n + s.seriesCount(), 0));
       },
     });
     const lag = (p: number) => bus.log.endOffset(p) - (this.handled.get(p) ?? -1) - 1;

@@ -113,6 +113,16 @@ export interface RetentionResult {
   deletedSeries: number;
 }
 
+/** Head statistics and label pairs, as /api/v1/status/tsdb reports them. */
+export interface StorageStatus {
+  numSeries: number;
+  chunkCount: number;
+  minTime: number;
+  maxTime: number;
+  /** [label name, value, series] for every label pair. */
+  pairs: Array<[string, string, number]>;
+}
+
 export interface StorageAnalysis {
   series: number;
   chunks: number;
@@ -547,6 +557,11 @@ export class TSDB implements Queryable {
     return this.deleteBefore(cutoff);
   }
 
+  /** Series in the shard, without walking them (the head-series gauge asks on every scrape). */
+  seriesCount(): number {
+    return this.byRef.size;
+  }
+
   stats(): TSDBStats {
     let minTime = Infinity;
     let maxTime = -Infinity;
@@ -560,13 +575,7 @@ export class TSDB implements Queryable {
   }
 
   /** Cheap, from memory: what /api/v1/status/tsdb reports. */
-  status(): {
-    numSeries: number;
-    chunkCount: number;
-    minTime: number;
-    maxTime: number;
-    pairs: Array<[string, string, number]>;
-  } {
+  status(): StorageStatus {
     const st = this.stats();
     let chunks = 0;
     for (const s of this.byRef.values()) chunks += s.chunkMaxTs.length + (s.app !== null ? 1 : 0);

@@ -7,6 +7,7 @@ import {
   type AppendResult,
   type RetentionResult,
   type StorageAnalysis,
+  type StorageStatus,
   type TSDBOptions,
 } from './db.js';
 import type { Queryable, SeriesData } from './queryable.js';
@@ -104,24 +105,18 @@ export class ShardedTSDB implements Queryable {
   }
 
   seriesCount(): number {
-    return this.shards.reduce((n, s) => n + s.stats().series, 0);
+    return this.shards.reduce((n, s) => n + s.seriesCount(), 0);
   }
 
   /** Head statistics and label pairs over all shards, for /api/v1/status/tsdb. */
-  status(): {
-    numSeries: number;
-    chunkCount: number;
-    minTime: number;
-    maxTime: number;
-    pairs: Array<[string, string, number]>;
-  } {
+  status(): StorageStatus {
     const pairs = new Map<string, [string, string, number]>();
-    const total = {
+    const total: StorageStatus = {
       numSeries: 0,
       chunkCount: 0,
       minTime: Infinity,
       maxTime: -Infinity,
-      pairs: [] as Array<[string, string, number]>,
+      pairs: [],
     };
     for (const shard of this.shards) {
       const st = shard.status();

@@ -1136,24 +1136,21 @@ function topk(
         if (Number.isNaN(y)) return -1;
         return top ? y - x : x - y;
       });
-      for (const s of present.slice(0, kk)) {
-        let o = picked.get(s);
-        if (!o)
-          picked.set(
-            s,
-            (o = {
-              labels: s.labels,
-              vals: new Float64Array(n),
-              has: new Uint8Array(n),
-              dropName: s.dropName,
-            }),
-          );
-        o.vals[i] = s.vals[i];
-        o.has[i] = 1;
-      }
+      for (const s of present.slice(0, kk)) pickStep(picked, s, i, n);
     }
   }
   return [...picked.values()];
+}
+
+/** Copies step i of a series into its selected copy (topk, bottomk, limitk), made on first use. */
+function pickStep(picked: Map<StepSeries, StepSeries>, s: StepSeries, i: number, n: number): void {
+  let o = picked.get(s);
+  if (!o) {
+    o = { labels: s.labels, vals: new Float64Array(n), has: new Uint8Array(n), dropName: s.dropName };
+    picked.set(s, o);
+  }
+  o.vals[i] = s.vals[i];
+  o.has[i] = 1;
 }
 
 /** The first k series of each group present at a step, in input order, unsorted: limitk. */
@@ -1170,19 +1167,7 @@ function limitk(
       for (const s of g.members) {
         if (taken >= k) break;
         if (!s.has[i]) continue;
-        let o = picked.get(s);
-        if (!o)
-          picked.set(
-            s,
-            (o = {
-              labels: s.labels,
-              vals: new Float64Array(n),
-              has: new Uint8Array(n),
-              dropName: s.dropName,
-            }),
-          );
-        o.vals[i] = s.vals[i];
-        o.has[i] = 1;
+        pickStep(picked, s, i, n);
         taken++;
       }
     }
