@@ -3,35 +3,46 @@ import type { Queryable, SeriesData } from './queryable.js';
 
 /** Series held in arrays, for engine tests and the conformance runner. */
 export class MemoryQueryable implements Queryable {
-  private readonly data: Array<{ labels: Labels; ts: number[]; vs: Float64Array; n: number }> = [];
+  private readonly data: Array<{ labels: Labels; ts: number[]; vs: Float64Array; sts: number[] | null }> = [];
 
+  /**
+   * Adds samples to a series, merging by timestamp with what it holds. `startTimestamps`
+   * (0 = unknown) gives each sample's start time, for the engine's start-timestamp support.
+   */
   add(
     labels: Labels | Record<string, string>,
     timestamps: readonly number[],
     values: ArrayLike<number>,
+    startTimestamps?: ArrayLike<number>,
   ): void {
     const ls = Array.isArray(labels) ? (labels as Labels) : labelsFrom(labels as Record<string, string>);
-    const vs = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) vs[i] = values[i];
-    const existing = this.data.find(
-      (d) =>
-        d.labels.length === ls.length &&
-        d.labels.every((l, i) => l.name === ls[i].name && l.value === ls[i].value),
+    let d = this.data.find(
+      (x) =>
+        x.labels.length === ls.length &&
+        x.labels.every((l, i) => l.name === ls[i].name && l.value === ls[i].value),
     );
-    if (existing) {
-      const ts = existing.ts.concat(timestamps);
-      const merged = new Float64Array(existing.n + vs.length);
-      merged.set(existing.vs.subarray(0, existing.n));
-      merged.set(vs, existing.n);
-      const order = ts.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
-      existing.ts = order.map(([t]) => t);
-      const sorted = new Float64Array(order.length);
-      order.forEach(([, i], k) => (sorted[k] = merged[i]));
-      existing.vs = sorted;
-      existing.n = sorted.length;
-      return;
+    if (!d) {
+      d = { labels: ls, ts: [], vs: new Float64Array(0), sts: null };
+      this.data.push(d);
     }
-    this.data.push({ labels: ls, ts: [...timestamps], vs, n: vs.length });
+    const n = d.ts.length;
+    const ts = d.ts.concat(timestamps);
+    // Values stay in Float64Arrays throughout: plain arrays may not keep the staleness NaN's payload.
+    const vs = new Float64Array(ts.length);
+    vs.set(d.vs);
+    for (let i = 0; i < timestamps.length; i++) vs[n + i] = values[i];
+    const sts =
+      d.sts || startTimestamps
+        ? (d.sts ?? d.ts.map(() => 0)).concat(
+            Array.from({ length: timestamps.length }, (_, i) => startTimestamps?.[i] ?? 0),
+          )
+        : null;
+    // Stable, so a sample added later at the same time stays after the earlier one.
+    const order = ts.map((_, i) => i).sort((a, b) => ts[a] - ts[b]);
+    d.ts = order.map((i) => ts[i]);
+    d.vs = new Float64Array(order.length);
+    order.forEach((i, k) => (d.vs[k] = vs[i]));
+    d.sts = sts ? order.map((i) => sts[i]) : null;
   }
 
   clear(): void {
@@ -48,14 +59,15 @@ export class MemoryQueryable implements Queryable {
     const out: SeriesData[] = [];
     for (const d of this.matching(matchers)) {
       let lo = 0;
-      while (lo < d.n && d.ts[lo] < mint) lo++;
+      while (lo < d.ts.length && d.ts[lo] < mint) lo++;
       let hi = lo;
-      while (hi < d.n && d.ts[hi] <= maxt) hi++;
+      while (hi < d.ts.length && d.ts[hi] <= maxt) hi++;
       if (hi > lo)
         out.push({
           labels: d.labels,
           timestamps: Float64Array.from(d.ts.slice(lo, hi)),
           values: d.vs.slice(lo, hi),
+          ...(d.sts ? { startTimestamps: Float64Array.from(d.sts.slice(lo, hi)) } : {}),
         });
     }
     return out;

@@ -5,6 +5,11 @@ export interface SeriesData {
   readonly labels: Labels;
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  /**
+   * Each sample's start time (the created timestamp of its counter or delta), 0 where unknown.
+   * Absent when the storage holds none for the series.
+   */
+  readonly startTimestamps?: Float64Array;
 }
 
 /**

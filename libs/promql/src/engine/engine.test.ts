@@ -147,3 +147,46 @@ describe('limitk and limit_ratio', () => {
     await assert.rejects(engine.instantQuery(q, 'limit_ratio(NaN, nothing)', 0), /Ratio value is NaN/);
   });
 });
+
+describe('start timestamps', () => {
+  const q = new MemoryQueryable();
+  // Samples every 10 s from 10 s; the start time known for some, after the sample for one.
+  q.add(
+    { __name__: 'req_total', case: 'a' },
+    [10_000, 20_000, 30_000, 40_000],
+    [10, 20, 30, 40],
+    [10_001, 0, 30_000, 39_999],
+  );
+  q.add({ __name__: 'plain_total' }, [10_000, 20_000], [1, 2]);
+  const engine = new Engine();
+
+  it('start_timestamp() reports the raw start time of the selected sample, 0 when unknown', async () => {
+    const at = async (ms: number) =>
+      vectorRows(await engine.instantQuery(q, 'start_timestamp(req_total)', ms));
+    assert.deepEqual(await at(10_000), ['{case="a"} 10.001']);
+    assert.deepEqual(await at(25_000), ['{case="a"} 0']);
+    assert.deepEqual(await at(35_000), ['{case="a"} 30']);
+    assert.deepEqual(await at(40_000), ['{case="a"} 39.999']);
+    assert.deepEqual(vectorRows(await engine.instantQuery(q, 'start_timestamp(plain_total)', 20_000)), [
+      '{} 0',
+    ]);
+  });
+
+  it('start_timestamp() of a computed vector has no start times to report', async () => {
+    assert.deepEqual(vectorRows(await engine.instantQuery(q, 'start_timestamp(req_total * 1)', 20_000)), []);
+  });
+
+  it('a start time after the previous sample counts as a reset', async () => {
+    // 40 s: started at 39.999 s, after the 30 s sample: the counter restarted from 0.
+    assert.deepEqual(vectorRows(await engine.instantQuery(q, 'resets(req_total[35s])', 40_000)), [
+      '{case="a"} 1',
+    ]);
+    assert.deepEqual(vectorRows(await engine.instantQuery(q, 'irate(req_total[35s])', 40_000)), [
+      '{case="a"} 4',
+    ]);
+    // A subquery's samples are computed: the reset is gone with the start times.
+    assert.deepEqual(vectorRows(await engine.instantQuery(q, 'resets(req_total[35s:10s])', 40_000)), [
+      '{case="a"} 0',
+    ]);
+  });
+});

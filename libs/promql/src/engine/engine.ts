@@ -24,6 +24,7 @@ import {
 import { formatOpenMetricsFloat } from '@pharos/exposition';
 import { resolveDurations } from '../parser/duration-expr.js';
 import { enrich, infoAtSteps } from './info.js';
+import { START_TIMESTAMP_FUNCTIONS, hasStartOverlap } from './start-timestamps.js';
 import {
   checkExtendedFunction,
   extendedRate,
@@ -182,7 +183,7 @@ class Evaluation {
         return { kind: 'vector', series: mergeSameLabels(negated, f.n) };
       }
       case 'VectorSelector':
-        return this.evalVectorSelector(e.matchers, e.offset, e.at, f, false, e.extended === 'smoothed');
+        return this.evalVectorSelector(e.matchers, e.offset, e.at, f, 'value', e.extended === 'smoothed');
       case 'MatrixSelector': {
         const ext = e.vector.extended;
         // Extended ranges need the samples a lookback delta before (and, smoothed, after) each window.
@@ -228,8 +229,8 @@ class Evaluation {
     offset: number,
     at: AtModifier | null,
     f: Frame,
-    /** timestamp(): emit each sample's own time instead of its value. */
-    sampleTimes = false,
+    /** What to emit for a sample: its value, its time (timestamp()) or its start time (start_timestamp()). */
+    emit: 'value' | 'time' | 'start' = 'value',
     smoothed = false,
   ): Promise<EvalValue> {
     const times = this.selectorTimes(offset, at, f);
@@ -268,15 +269,24 @@ class Evaluation {
         while (j < ts.length && ts[j] <= t) j++;
         const k = j - 1;
         if (k >= 0 && ts[k] > t - lookback && !isStaleNaN(d.values[k])) {
-          vals[i] = sampleTimes ? ts[k] / 1000 : d.values[k];
+          vals[i] =
+            emit === 'value'
+              ? d.values[k]
+              : emit === 'time'
+                ? ts[k] / 1000
+                : (d.startTimestamps?.[k] ?? 0) / 1000;
           has[i] = 1;
           any = true;
         }
       }
       if (any)
-        series.push({ ...(sampleTimes ? named(d.labels, this.delayed) : { labels: d.labels }), vals, has });
+        series.push({
+          ...(emit !== 'value' ? named(d.labels, this.delayed) : { labels: d.labels }),
+          vals,
+          has,
+        });
     }
-    return { kind: 'vector', series: sampleTimes ? mergeSameLabels(series, f.n) : series };
+    return { kind: 'vector', series: emit !== 'value' ? mergeSameLabels(series, f.n) : series };
   }
 
   private async fetchRange(
@@ -366,6 +376,9 @@ class Evaluation {
     const countersOnly = name === 'rate' || name === 'increase';
     for (const s of m.series) {
       const ts = s.timestamps;
+      const startAware = START_TIMESTAMP_FUNCTIONS.get(name);
+      const sts = startAware ? s.startTimestamps : undefined;
+      let overlap = false;
       const vals = new Float64Array(f.n);
       const has = new Uint8Array(f.n);
       let lo = 0;
@@ -382,13 +395,21 @@ class Evaluation {
         if (hi < lo) hi = lo;
         while (hi < ts.length && ts[hi] <= rangeEnd) hi++;
         if (paramAt) for (let p = 0; p < paramAt.length; p++) stepParams[p] = paramAt[p][i];
-        const v = fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams, f.start + i * f.step);
+        const v =
+          startAware && sts
+            ? startAware(ts, s.values, sts, lo, hi, rangeStart, rangeEnd)
+            : fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams, f.start + i * f.step);
+        if (sts && !overlap && hasStartOverlap(ts, sts, lo, hi)) overlap = true;
         if (v !== undefined) {
           vals[i] = v;
           has[i] = 1;
           any = true;
         }
       }
+      if (overlap)
+        this.notes.warn(
+          `sample has start time that overlaps with previous sample timestamp for metric ${JSON.stringify(valueOf(s.labels, METRIC_NAME))}`,
+        );
       if (any) out.push({ ...(keepName ? { labels: s.labels } : named(s.labels, this.delayed)), vals, has });
       if (any && countersOnly) {
         const metric = valueOf(s.labels, METRIC_NAME);
@@ -597,10 +618,18 @@ class Evaluation {
         const inner = arg.type === 'ParenExpr' ? arg.expr : arg;
         if (inner.type === 'VectorSelector') {
           // timestamp() of a selector reports the sample's own time, not the step's.
-          return this.evalVectorSelector(inner.matchers, inner.offset, inner.at, f, true);
+          return this.evalVectorSelector(inner.matchers, inner.offset, inner.at, f, 'time');
         }
         const times = frameTimes(f);
         return mapValues((_v, i) => times[i] / 1000);
+      }
+      case 'start_timestamp': {
+        const arg = e.args[0];
+        const inner = arg.type === 'ParenExpr' ? arg.expr : arg;
+        // Only samples straight from storage carry start times; computed ones have none.
+        if (inner.type === 'VectorSelector')
+          return this.evalVectorSelector(inner.matchers, inner.offset, inner.at, f, 'start');
+        return { kind: 'vector', series: [] };
       }
       case 'clamp': {
         const lo = scalar(1);
@@ -848,13 +877,15 @@ function withoutStaleMarkers(d: SeriesData): SeriesData {
   if (stale === 0) return d;
   const ts = new Float64Array(d.timestamps.length - stale);
   const vs = new Float64Array(ts.length);
+  const sts = d.startTimestamps ? new Float64Array(ts.length) : undefined;
   let j = 0;
   for (let i = 0; i < d.values.length; i++) {
     if (isStaleNaN(d.values[i])) continue;
     ts[j] = d.timestamps[i];
+    if (sts) sts[j] = (d.startTimestamps as Float64Array)[i];
     vs[j++] = d.values[i];
   }
-  return { labels: d.labels, timestamps: ts, values: vs };
+  return { labels: d.labels, timestamps: ts, values: vs, ...(sts ? { startTimestamps: sts } : {}) };
 }
 
 /** The labels of a series whose name an operation drops: now, or (delayed) when the query ends. */

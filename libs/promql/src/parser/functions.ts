@@ -97,6 +97,7 @@ export const FUNCTIONS: ReadonlyMap<string, FunctionSignature> = new Map(
     fn('sort_by_label_desc', [V, STR], V, -1),
     fn('sort_desc', [V], V),
     fn('sqrt', [V], V),
+    fn('start_timestamp', [V], V),
     fn('stddev_over_time', [M], V),
     fn('stdvar_over_time', [M], V),
     fn('sum_over_time', [M], V),

@@ -62,14 +62,19 @@ class FileRun {
       const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
       if (s.values.some((v) => v.kind === 'histogram')) this.histogramSeries.push(s.labels);
       const ts: number[] = [];
+      const sts: number[] = [];
       // Staleness markers must keep their NaN payload: values stay in a Float64Array.
       const vals = new Float64Array(s.values.length);
       s.values.forEach((v, i) => {
         if (v.kind !== 'float') return;
         vals[ts.length] = v.v;
-        ts.push(i * cmd.stepMs);
+        const t = i * cmd.stepMs;
+        const offset = s.startOffsets?.[i];
+        sts.push(offset === undefined || offset === null ? 0 : t + offset);
+        ts.push(t);
       });
-      if (ts.length > 0) this.db.add(s.labels, ts, vals.subarray(0, ts.length));
+      if (ts.length > 0)
+        this.db.add(s.labels, ts, vals.subarray(0, ts.length), s.startOffsets ? sts : undefined);
       if (cmd.withNHCB) {
         // The conversion adds a native histogram series under the base name, without `le`.
         for (const suffix of HISTOGRAM_SUFFIXES) {

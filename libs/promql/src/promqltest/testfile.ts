@@ -11,6 +11,11 @@ export type SeqValue =
 export interface SeriesLine {
   labels: Labels;
   values: SeqValue[];
+  /**
+   * From a `metric@st` line: each step's start time relative to the sample's own time (ms),
+   * null where the step gives none.
+   */
+  startOffsets?: Array<number | null>;
 }
 
 export interface LoadCmd {
@@ -133,6 +138,30 @@ export function expandToken(tok: string, line: number): SeqValue[] {
   return out;
 }
 
+const ST_DURATION = String.raw`(?:\d+(?:ms|s|m|h|d|w|y))+|\d+`;
+const ST_TOKEN = new RegExp(`^([+-]?)(${ST_DURATION})(?:([+-])(${ST_DURATION}))?(?:x(\\d+))?$`);
+
+function signedDuration(sign: string, text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : parseDuration(text);
+  return sign === '-' ? 0 - ms : ms;
+}
+
+/**
+ * Expands one token of a `@st` line: offsets of the start time from each sample's time, with the
+ * same `a+bxN`, `axN`, `_` and `_xN` forms as values, in durations (`-30s-1mx2`, `+1m`, `-0ms`).
+ */
+export function expandStartToken(tok: string, line: number): Array<number | null> {
+  if (tok === '_') return [null];
+  const gap = /^_x(\d+)$/.exec(tok);
+  if (gap) return Array.from({ length: Number(gap[1]) }, () => null);
+  const m = ST_TOKEN.exec(tok);
+  if (!m) throw new TestFileError(line, `invalid start timestamp ${JSON.stringify(tok)}`);
+  const a = signedDuration(m[1], m[2]);
+  const delta = m[4] !== undefined ? signedDuration(m[3], m[4]) : 0;
+  const n = m[5] !== undefined ? Number(m[5]) : 0;
+  return Array.from({ length: n + 1 }, (_, k) => a + delta * k);
+}
+
 /** Splits `metric{labels} values...` into the labels and the value text. */
 export function parseSeriesLine(text: string, line: number): SeriesLine {
   let end = 0;
@@ -160,6 +189,10 @@ export function parseSeriesLine(text: string, line: number): SeriesLine {
   const values: SeqValue[] = [];
   for (const tok of splitValueTokens(text.slice(end))) values.push(...expandToken(tok, line));
   return { labels, values };
+}
+
+function labelsKey(ls: Labels): string {
+  return ls.map((l) => `${l.name}\u0000${l.value}`).join('\u0001');
 }
 
 function parseLabels(selector: string, line: number): Labels {
@@ -221,12 +254,20 @@ export function parseTestFile(input: string): TestCmd[] {
         withNHCB: m[1] === 'with_nhcb',
         series: [],
       };
+      const starts = new Map<string, Array<number | null>>();
       while (i + 1 < lines.length && lines[i + 1] !== '') {
         i++;
-        // Start-timestamp lines (`metric@st ...`, `@st ...`) feed an experimental feature that
-        // is not implemented: the samples load without start timestamps.
-        if (/^\S*@st(\s|$)/.test(lines[i])) continue;
+        const st = /^(\S*)@st\s+(.*)$/.exec(lines[i]);
+        if (st) {
+          const offsets = splitValueTokens(st[2]).flatMap((t) => expandStartToken(t, i + 1));
+          starts.set(labelsKey(parseLabels(st[1], i + 1)), offsets);
+          continue;
+        }
         cmd.series.push(parseSeriesLine(lines[i], i + 1));
+      }
+      for (const s of cmd.series) {
+        const offsets = starts.get(labelsKey(s.labels));
+        if (offsets) s.startOffsets = offsets;
       }
       cmds.push(cmd);
       continue;
