@@ -81,9 +81,40 @@ describe('prometheus.yml', () => {
 
   it('warns about valid upstream fields it does not act on yet', () => {
     const c = parsePrometheusConfig(
-      'scrape_configs:\n  - job_name: x\n    file_sd_configs:\n      - files: [a.json]\n',
+      'scrape_configs:\n  - job_name: x\n    ec2_sd_configs:\n      - region: eu-west-1\n',
     );
-    assert.match(c.warnings[0], /prometheus.yml:3: .*file_sd_configs is not supported/);
+    assert.match(c.warnings[0], /prometheus.yml:3: .*ec2_sd_configs is not supported/);
+  });
+
+  it('reads service discovery and HTTP client settings with upstream defaults', () => {
+    const c = parsePrometheusConfig(
+      [
+        'scrape_configs:',
+        '  - job_name: x',
+        '    basic_auth: {username: u, password_file: /run/secret}',
+        '    tls_config: {ca_file: /ca.pem, insecure_skip_verify: true, min_version: TLS12}',
+        '    file_sd_configs: [{files: [targets/*.json]}]',
+        '    dns_sd_configs: [{names: [_x._tcp.example.org]}]',
+        '    consul_sd_configs: [{server: "c:8500", services: [web], node_meta: {rack: a}}]',
+        '    kubernetes_sd_configs:',
+        '      - role: endpoints',
+        '        namespaces: {names: [prod]}',
+        '        selectors: [{role: pod, label: "app=web"}]',
+      ].join('\n'),
+    ).scrapeConfigs[0];
+    assert.deepEqual(c.http.basicAuth, { username: { value: 'u' }, password: { file: '/run/secret' } });
+    assert.equal(c.http.tls.ca?.file, '/ca.pem');
+    assert.equal(c.http.tls.minVersion, 'TLS12');
+    assert.deepEqual(c.fileSDConfigs, [{ files: ['targets/*.json'], refreshInterval: 300_000 }]);
+    assert.deepEqual(c.dnsSDConfigs, [
+      { names: ['_x._tcp.example.org'], type: 'SRV', port: 0, refreshInterval: 30_000 },
+    ]);
+    assert.equal(c.consulSDConfigs[0].server, 'c:8500');
+    assert.equal(c.consulSDConfigs[0].tagSeparator, ',');
+    assert.equal(c.consulSDConfigs[0].refreshInterval, 30_000);
+    assert.deepEqual(c.consulSDConfigs[0].nodeMeta, { rack: 'a' });
+    assert.equal(c.kubernetesSDConfigs[0].role, 'endpoints');
+    assert.deepEqual(c.kubernetesSDConfigs[0].selectors, [{ role: 'pod', label: 'app=web', field: '' }]);
   });
 
   const bad: Array<[string, number, RegExp]> = [
@@ -91,6 +122,32 @@ describe('prometheus.yml', () => {
     ['global:\n  scrap_interval: 15s\n', 2, /field scrap_interval not found in type config.GlobalConfig/],
     ['scrape_configs:\n  - job_name: a\n  - job_name: a\n', 3, /multiple scrape configs with job name "a"/],
     ['scrape_configs:\n  - static_configs: []\n', 2, /job_name is empty/],
+    [
+      'scrape_configs:\n  - job_name: a\n    dns_sd_configs: [{names: [x], type: A}]\n',
+      3,
+      /a port is required in DNS-SD configs for all record types except SRV/,
+    ],
+    ['scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{}]\n', 3, /role missing/],
+    [
+      'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: pod, api_server: "http://k", kubeconfig_file: k}]\n',
+      3,
+      /cannot use 'kubeconfig_file' and 'api_server' simultaneously/,
+    ],
+    [
+      'scrape_configs:\n  - job_name: a\n    kubernetes_sd_configs: [{role: service, selectors: [{role: pod}]}]\n',
+      3,
+      /service role supports only service selectors/,
+    ],
+    [
+      'scrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [a.txt]}]\n',
+      3,
+      /is not valid for file discovery/,
+    ],
+    [
+      'scrape_configs:\n  - job_name: a\n    basic_auth: {username: u}\n    authorization: {credentials: t}\n',
+      4,
+      /at most one of basic_auth, oauth2 & authorization must be configured/,
+    ],
     [
       'scrape_configs:\n  - job_name: a\n    scrape_interval: 5s\n    scrape_timeout: 10s\n',
       4,

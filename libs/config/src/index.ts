@@ -1,3 +1,5 @@
 export * from './duration.js';
 export * from './yaml-decode.js';
 export * from './prometheus.js';
+export * from './http-client.js';
+export * from './sd.js';

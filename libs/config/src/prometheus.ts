@@ -2,6 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { Node } from 'yaml';
 import { AnchoredRegex } from '@pharos/regex';
 import { ConfigError, Decoder, type Fields } from './yaml-decode.js';
+import {
+  HTTP_CLIENT_FIELDS,
+  LATER_HTTP_CLIENT_FIELDS,
+  parseHTTPClientConfig,
+  type HTTPClientConfig,
+} from './http-client.js';
+import { parseServiceDiscovery, SUPPORTED_SD_FIELDS, type ServiceDiscoveryConfigs } from './sd.js';
 
 export const SCRAPE_PROTOCOL_NAMES = [
   'OpenMetricsText1.0.0',
@@ -70,7 +77,7 @@ export interface GlobalConfig extends ScrapeLimits {
   readonly queryLogFile: string;
 }
 
-export interface ScrapeConfig extends ScrapeLimits {
+export interface ScrapeConfig extends ScrapeLimits, ServiceDiscoveryConfigs {
   readonly jobName: string;
   readonly scrapeInterval: number;
   readonly scrapeTimeout: number;
@@ -87,6 +94,7 @@ export interface ScrapeConfig extends ScrapeLimits {
   readonly staticConfigs: readonly StaticConfig[];
   readonly relabelConfigs: readonly RelabelConfig[];
   readonly metricRelabelConfigs: readonly RelabelConfig[];
+  readonly http: HTTPClientConfig;
 }
 
 export interface PrometheusConfig {
@@ -129,19 +137,6 @@ const SD_CONFIG_FIELDS = [
   'uyuni_sd_configs',
   'vultr_sd_configs',
   'stackit_sd_configs',
-];
-
-const HTTP_CLIENT_FIELDS = [
-  'basic_auth',
-  'authorization',
-  'oauth2',
-  'tls_config',
-  'proxy_url',
-  'no_proxy',
-  'proxy_from_environment',
-  'proxy_connect_header',
-  'enable_http2',
-  'http_headers',
 ];
 
 const LIMIT_FIELDS = [
@@ -328,11 +323,15 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
       'relabel_configs',
       'metric_relabel_configs',
       ...LIMIT_FIELDS,
+      ...HTTP_CLIENT_FIELDS,
+      ...SUPPORTED_SD_FIELDS,
     ],
     [
       ...LATER_SCRAPE_FIELDS,
-      ...HTTP_CLIENT_FIELDS,
-      ...SD_CONFIG_FIELDS.filter((s) => s !== 'static_configs'),
+      ...LATER_HTTP_CLIENT_FIELDS,
+      ...SD_CONFIG_FIELDS.filter(
+        (s) => s !== 'static_configs' && !(SUPPORTED_SD_FIELDS as readonly string[]).includes(s),
+      ),
     ],
   );
   const jobName = f.str('job_name', '');
@@ -351,6 +350,7 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
     d.fail(f.raw('scheme'), `unsupported scheme ${JSON.stringify(scheme)}`);
   const metricsPath = f.str('metrics_path', '/metrics');
   if (!metricsPath.startsWith('/')) d.fail(f.raw('metrics_path'), 'metrics_path must start with "/"');
+  const http = parseHTTPClientConfig(d, f);
   let fallback: ScrapeProtocolName | undefined;
   if (f.has('fallback_scrape_protocol')) {
     const p = f.str('fallback_scrape_protocol', '');
@@ -372,8 +372,10 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
     honorTimestamps: f.bool('honor_timestamps', true),
     trackTimestampsStaleness: f.bool('track_timestamps_staleness', false),
     enableCompression: true,
-    followRedirects: f.bool('follow_redirects', true),
+    followRedirects: http.followRedirects,
+    http,
     staticConfigs: parseStaticConfigs(d, f.seq('static_configs')),
+    ...parseServiceDiscovery(d, (k) => f.seq(k)),
     relabelConfigs: parseRelabelConfigs(d, f.seq('relabel_configs')),
     metricRelabelConfigs: parseRelabelConfigs(d, f.seq('metric_relabel_configs')),
     ...limits(f, g),

@@ -184,6 +184,22 @@ export class Fields {
     return out;
   }
 
+  /** A map of strings to strings, keys unchecked (Consul's `node_meta`, Kubernetes selectors). */
+  stringMap(key: string): Record<string, string> {
+    const v = this.raw(key);
+    const out: Record<string, string> = {};
+    if (v == null || (isScalar(v) && v.value == null)) return out;
+    if (!isMap(v)) this.d.fail(v, `${key} must be a mapping`);
+    for (const item of (v as YAMLMap).items as Array<Pair<Node, Node>>) {
+      const name = isScalar(item.key) ? String(item.key.value) : '';
+      const val = item.value;
+      if (val != null && (!isScalar(val) || typeof val.value === 'object'))
+        this.d.fail(val, `${key}.${name} must be a string`);
+      out[name] = val == null || !isScalar(val) || val.value == null ? '' : String(val.value);
+    }
+    return out;
+  }
+
   /** A map of strings to lists of strings (scrape `params`). */
   stringListMap(key: string): Record<string, string[]> {
     const v = this.raw(key);

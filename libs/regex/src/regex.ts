@@ -18,6 +18,11 @@ export class AnchoredRegex {
     this.fast = fastPath(source);
   }
 
+  /** Configs holding a regex compare by their JSON (reloads); the pattern is what identifies it. */
+  toJSON(): string {
+    return this.source;
+  }
+
   matches(s: string): boolean {
     const f = this.fast;
     if (f === undefined) return this.re.matches(s);
