@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
+import { DiscoveryManager } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
@@ -105,24 +106,37 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   });
   await scrape.applyConfig(config);
   lifecycle.onStop('scrape', () => scrape.stop());
+  const discovery = new DiscoveryManager({
+    onUpdate: (job, groups) => {
+      scrape.setGroups(job, groups).catch((err) => logger.error({ job, err }, 'cannot apply targets'));
+    },
+    onError: (job, provider, message) =>
+      logger.error({ job, provider, err: message }, 'service discovery failed'),
+  });
+  discovery.apply(config.scrapeConfigs);
+  // Discovery stops first so no target update arrives at a stopped scrape manager.
+  lifecycle.onStop('discovery', () => discovery.stop());
 
+  let lastReload = { success: true, time: startTime };
   const reload = async () => {
-    let next: PrometheusConfig;
     try {
-      next = loadPrometheusConfig(flags.configFile);
+      const next = loadPrometheusConfig(flags.configFile);
+      for (const w of next.warnings) logger.warn({ file: flags.configFile }, w);
+      await scrape.applyConfig(next);
+      discovery.apply(next.scrapeConfigs);
+      config = next;
     } catch (e) {
       reloadOK.set(0);
+      lastReload = { success: false, time: lastReload.time };
       logger.error(
-        { err: e instanceof Error ? e.message : String(e) },
+        { file: flags.configFile, err: e instanceof Error ? e.message : String(e) },
         'error reloading config; keeping the old one',
       );
       throw e;
     }
-    for (const w of next.warnings) logger.warn({ file: flags.configFile }, w);
-    await scrape.applyConfig(next);
-    config = next;
     reloadOK.set(1);
     reloadTime.set(Date.now() / 1000);
+    lastReload = { success: true, time: new Date() };
     logger.info({ file: flags.configFile }, 'configuration reloaded');
   };
 
@@ -159,6 +173,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     scrape,
     ready: () => ready,
     reload: flags.enableLifecycle ? reload : undefined,
+    lastReload: () => lastReload,
     tsdbStatus: () => db.status(),
     maxConcurrency: flags.queryMaxConcurrency,
     // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.

@@ -35,6 +35,8 @@ export interface ApiDeps {
   readonly ready: () => boolean;
   /** Present when --web.enable-lifecycle is set. */
   readonly reload?: () => Promise<void>;
+  /** Whether the last configuration (re)load worked, and when one last did. */
+  readonly lastReload?: () => { readonly success: boolean; readonly time: Date };
   readonly storageRetention?: string;
   readonly startTime: Date;
   /** --query.max-concurrency: queries beyond it wait for a slot, within their timeout. */
@@ -374,8 +376,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
         JSON.stringify({
           startTime: deps.startTime.toISOString(),
           CWD: process.cwd(),
-          reloadConfigSuccess: true,
-          lastConfigTime: deps.startTime.toISOString(),
+          reloadConfigSuccess: deps.lastReload?.().success ?? true,
+          lastConfigTime: (deps.lastReload?.().time ?? deps.startTime).toISOString(),
           corruptionCount: 0,
           goroutineCount: 0,
           GOMAXPROCS: 1,

@@ -1,4 +1,5 @@
 import { gunzip } from 'node:zlib';
+import { readSecret, type HTTPClientConfig } from '@pharos/config';
 import { promisify } from 'node:util';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 
@@ -11,6 +12,7 @@ export interface FetchOptions {
   readonly bodySizeLimit: number;
   readonly compression: boolean;
   readonly userAgent: string;
+  readonly authorization?: string;
 }
 
 export interface FetchResult {
@@ -20,9 +22,42 @@ export interface FetchResult {
 
 export class ScrapeError extends Error {}
 
-export function scrapeDispatcher(followRedirects: boolean): Dispatcher {
-  const agent = new Agent({ keepAliveTimeout: 60_000, connections: 16 });
-  return followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
+/** The Authorization header of basic_auth or authorization, if either is configured. */
+export function authorizationHeader(http: HTTPClientConfig): string | undefined {
+  if (http.basicAuth) {
+    const user = readSecret(http.basicAuth.username) ?? '';
+    const pass = readSecret(http.basicAuth.password) ?? '';
+    return `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+  }
+  if (http.authorization) {
+    const creds = readSecret(http.authorization.credentials);
+    return creds !== undefined ? `${http.authorization.type} ${creds}` : undefined;
+  }
+  return undefined;
+}
+
+const TLS_VERSION = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
+
+/**
+ * A connection pool for one scrape config: its tls_config and follow_redirects. HTTP/1.1 only:
+ * undici's HTTP/2 support is still experimental, and exporters speak HTTP/1.1 anyway.
+ */
+export function scrapeDispatcher(http: Pick<HTTPClientConfig, 'tls' | 'followRedirects'>): Dispatcher {
+  const tls = http.tls;
+  const agent = new Agent({
+    keepAliveTimeout: 60_000,
+    connections: 16,
+    connect: {
+      ca: readSecret(tls.ca),
+      cert: readSecret(tls.cert),
+      key: readSecret(tls.key),
+      servername: tls.serverName,
+      rejectUnauthorized: !tls.insecureSkipVerify,
+      minVersion: tls.minVersion ? TLS_VERSION[tls.minVersion] : undefined,
+      maxVersion: tls.maxVersion ? TLS_VERSION[tls.maxVersion] : undefined,
+    },
+  });
+  return http.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
 }
 
 /** One scrape request: GET with negotiation headers, bounded in time and size. */
@@ -43,6 +78,7 @@ export async function fetchMetrics(
         'accept-encoding': opts.compression ? 'gzip' : 'identity',
         'user-agent': opts.userAgent,
         'x-prometheus-scrape-timeout-seconds': String(opts.timeout / 1000),
+        ...(opts.authorization !== undefined ? { authorization: opts.authorization } : {}),
       },
     });
   } catch (e) {

@@ -18,7 +18,7 @@ import {
 } from '@pharos/model';
 import { relabel } from '@pharos/relabel';
 import type { Dispatcher } from 'undici';
-import { fetchMetrics, ScrapeError } from './http.js';
+import { authorizationHeader, fetchMetrics, ScrapeError } from './http.js';
 import type { ResolvedTarget } from './target.js';
 
 /** Where scraped samples go: the sample bus in every mode. */
@@ -101,7 +101,7 @@ export class ScrapeLoop {
     readonly target: ResolvedTarget,
     private cfg: ScrapeConfig,
     private readonly sink: SampleSink,
-    private readonly dispatcher: Dispatcher,
+    private dispatcher: Dispatcher,
     private readonly onError: (err: unknown) => void,
     private readonly userAgent = 'Pharos/0.1.0',
   ) {
@@ -109,8 +109,10 @@ export class ScrapeLoop {
   }
 
   /** Keeps scrape state (cache, staleness tracking) across a reload of an unchanged target. */
-  updateConfig(cfg: ScrapeConfig): void {
+  updateConfig(cfg: ScrapeConfig, dispatcher: Dispatcher): void {
+    if (cfg === this.cfg && dispatcher === this.dispatcher) return;
     this.cfg = cfg;
+    this.dispatcher = dispatcher;
     this.cache.clear();
   }
 
@@ -162,6 +164,12 @@ export class ScrapeLoop {
     let error = '';
     const seen = new Set<string>();
     try {
+      let authorization: string | undefined;
+      try {
+        authorization = authorizationHeader(cfg.http);
+      } catch (e) {
+        throw new ScrapeError(`unable to read authorization credentials: ${(e as Error).message}`);
+      }
       const res = await fetchMetrics(
         this.target.url,
         {
@@ -170,6 +178,7 @@ export class ScrapeLoop {
           bodySizeLimit: cfg.bodySizeLimit,
           compression: cfg.enableCompression,
           userAgent: this.userAgent,
+          authorization,
         },
         this.dispatcher,
       );

@@ -3,7 +3,8 @@ import type { Labels } from '@pharos/model';
 import type { Dispatcher } from 'undici';
 import { scrapeDispatcher } from './http.js';
 import { ScrapeLoop, type SampleSink } from './loop.js';
-import { populateTarget, staticGroups, type TargetGroup } from './target.js';
+import type { TargetGroup } from '@pharos/discovery';
+import { populateTarget } from './target.js';
 
 export interface DroppedTarget {
   readonly discoveredLabels: Labels;
@@ -12,10 +13,14 @@ export interface DroppedTarget {
 
 interface Pool {
   cfg: ScrapeConfig;
-  readonly dispatcher: Dispatcher;
+  dispatcher: Dispatcher;
+  /** The HTTP client settings the dispatcher was built from; a change rebuilds it. */
+  httpKey: string;
   loops: Map<string, ScrapeLoop>;
   dropped: DroppedTarget[];
-  groups: Map<string, TargetGroup>;
+  groups: readonly TargetGroup[];
+  /** Syncs run one at a time per pool, so overlapping updates cannot start a target twice. */
+  syncing: Promise<void>;
 }
 
 export interface ScrapeManagerHooks {
@@ -32,7 +37,7 @@ export class ScrapeManager {
     private readonly hooks: ScrapeManagerHooks = {},
   ) {}
 
-  /** Applies a (re)loaded configuration: static targets now, discovered ones through `updateTargets`. */
+  /** Applies a (re)loaded configuration; targets come from discovery through `setGroups`. */
   async applyConfig(config: PrometheusConfig): Promise<void> {
     const jobs = new Set(config.scrapeConfigs.map((c) => c.jobName));
     for (const [name, pool] of this.pools) {
@@ -46,34 +51,48 @@ export class ScrapeManager {
       if (!pool) {
         pool = {
           cfg,
-          dispatcher: scrapeDispatcher(cfg.followRedirects),
+          dispatcher: scrapeDispatcher(cfg.http),
+          httpKey: JSON.stringify(cfg.http),
           loops: new Map(),
           dropped: [],
-          groups: new Map(),
+          groups: [],
+          syncing: Promise.resolve(),
         };
         this.pools.set(cfg.jobName, pool);
       } else {
+        // An unchanged job keeps its config object, so its loops keep their caches and staleness state.
+        if (JSON.stringify(cfg) === JSON.stringify(pool.cfg)) continue;
         pool.cfg = cfg;
-        pool.groups.clear();
+        const httpKey = JSON.stringify(cfg.http);
+        if (httpKey !== pool.httpKey) {
+          const old = pool.dispatcher;
+          pool.dispatcher = scrapeDispatcher(cfg.http);
+          pool.httpKey = httpKey;
+          for (const loop of pool.loops.values()) loop.updateConfig(cfg, pool.dispatcher);
+          void old.close();
+        }
       }
-      for (const g of staticGroups(cfg)) pool.groups.set(`static/${g.source}`, g);
       await this.sync(pool);
     }
   }
 
-  /** Replaces the target groups one provider reported for a job. */
-  async updateTargets(job: string, provider: string, groups: readonly TargetGroup[]): Promise<void> {
+  /** Replaces every target group of a job with what discovery reports now. */
+  async setGroups(job: string, groups: readonly TargetGroup[]): Promise<void> {
     const pool = this.pools.get(job);
     if (!pool) return;
-    for (const k of [...pool.groups.keys()]) if (k.startsWith(`${provider}/`)) pool.groups.delete(k);
-    for (const g of groups) pool.groups.set(`${provider}/${g.source}`, g);
+    pool.groups = groups;
     await this.sync(pool);
   }
 
-  private async sync(pool: Pool): Promise<void> {
+  private sync(pool: Pool): Promise<void> {
+    pool.syncing = pool.syncing.then(() => this.syncNow(pool));
+    return pool.syncing;
+  }
+
+  private async syncNow(pool: Pool): Promise<void> {
     const wanted = new Map<string, ReturnType<typeof populateTarget>>();
     const dropped: DroppedTarget[] = [];
-    for (const g of pool.groups.values()) {
+    for (const g of pool.groups) {
       for (const t of g.targets) {
         const r = populateTarget(t, g, pool.cfg);
         if (r.kind === 'target') wanted.set(r.target.key, r);
@@ -101,7 +120,7 @@ export class ScrapeManager {
       if (r.kind !== 'target') continue;
       const existing = pool.loops.get(key);
       if (existing) {
-        existing.updateConfig(pool.cfg);
+        existing.updateConfig(pool.cfg, pool.dispatcher);
         continue;
       }
       const loop = new ScrapeLoop(r.target, pool.cfg, this.sink, pool.dispatcher, (e) =>

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
 import { formatLabels, isStaleNaN, type SampleBatch } from '@pharos/model';
-import { populateTarget, scrapeDispatcher, ScrapeLoop, staticGroups, type ResolvedTarget } from './index.js';
+import { staticGroups } from '@pharos/discovery';
+import { populateTarget, scrapeDispatcher, ScrapeLoop, type ResolvedTarget } from './index.js';
 
 let server: Server;
 let port = 0;
@@ -15,10 +19,13 @@ let status = 200;
 let delay = 0;
 let gzip = false;
 let lastAccept = '';
+let lastAuthorization: string | undefined;
+const testdata = (f: string) => fileURLToPath(new URL(`./testdata/${f}`, import.meta.url));
 
 before(async () => {
   server = createServer((req, res) => {
     lastAccept = String(req.headers.accept);
+    lastAuthorization = req.headers.authorization;
     setTimeout(() => {
       const headers: Record<string, string> = {};
       if (contentType !== undefined) headers['content-type'] = contentType;
@@ -70,7 +77,7 @@ function makeLoop(extra = '', address = `127.0.0.1:${port}`) {
   const r = populateTarget(g.targets[0], g, cfg);
   assert.equal(r.kind, 'target');
   const sink = new Capture();
-  const dispatcher = scrapeDispatcher(true);
+  const dispatcher = scrapeDispatcher(cfg.http);
   dispatchers.push(dispatcher);
   const loop = new ScrapeLoop((r as { target: ResolvedTarget }).target, cfg, sink, dispatcher, (e) => {
     throw e;
@@ -218,6 +225,56 @@ describe('scrape loop', () => {
     const { loop, sink } = makeLoop('    fallback_scrape_protocol: PrometheusText0.0.4\n');
     await loop.scrapeOnce(1000);
     assert.equal(value(sink.rows(), 'up{'), '1');
+  });
+});
+
+describe('scrape HTTP client', () => {
+  it('sends basic_auth and authorization credentials, inline or from a file', async () => {
+    reset();
+    body = 'a 1\n';
+    const { loop } = makeLoop("    basic_auth: {username: 'u', password: 'p:w'}\n");
+    await loop.scrapeOnce(1000);
+    assert.equal(lastAuthorization, `Basic ${Buffer.from('u:p:w').toString('base64')}`);
+    const bearer = makeLoop(`    authorization: {credentials_file: '${testdata('token')}'}\n`);
+    await bearer.loop.scrapeOnce(1000);
+    assert.equal(lastAuthorization, 'Bearer s3cr3t');
+    const custom = makeLoop('    authorization: {type: Token, credentials: abc}\n');
+    await custom.loop.scrapeOnce(1000);
+    assert.equal(lastAuthorization, 'Token abc');
+    const none = makeLoop();
+    await none.loop.scrapeOnce(1000);
+    assert.equal(lastAuthorization, undefined);
+  });
+
+  it('scrapes over TLS with tls_config, and refuses an unknown certificate authority', async () => {
+    const tlsServer = createHttpsServer(
+      { cert: readFileSync(testdata('server.crt')), key: readFileSync(testdata('server.key')) },
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end('secure 1\n');
+      },
+    );
+    await new Promise<void>((r) => tlsServer.listen(0, '127.0.0.1', r));
+    const address = `127.0.0.1:${(tlsServer.address() as AddressInfo).port}`;
+    try {
+      const trusted = makeLoop(
+        `    scheme: https\n    tls_config: {ca_file: '${testdata('server.crt')}'}\n`,
+        address,
+      );
+      await trusted.loop.scrapeOnce(1000);
+      assert.equal(trusted.loop.status.lastError, '');
+      assert.ok(trusted.sink.rows().some((r) => r.startsWith('secure{')));
+      const untrusted = makeLoop('    scheme: https\n', address);
+      await untrusted.loop.scrapeOnce(1000);
+      assert.match(untrusted.loop.status.lastError, /certificate/);
+      const skip = makeLoop('    scheme: https\n    tls_config: {insecure_skip_verify: true}\n', address);
+      await skip.loop.scrapeOnce(1000);
+      assert.equal(skip.loop.status.health, 'up');
+    } finally {
+      await Promise.all(dispatchers.splice(0).map((d) => d.close()));
+      tlsServer.closeAllConnections();
+      await new Promise<void>((r) => tlsServer.close(() => r()));
+    }
   });
 });
 

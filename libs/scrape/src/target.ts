@@ -1,13 +1,7 @@
 import { formatDuration, parseDuration, type ScrapeConfig } from '@pharos/config';
 import { labelsFrom, LabelsBuilder, labelsHash, type Label, type Labels } from '@pharos/model';
+import type { TargetGroup } from '@pharos/discovery';
 import { relabel } from '@pharos/relabel';
-
-/** A group of targets with shared labels, as every service-discovery provider produces them. */
-export interface TargetGroup {
-  readonly source: string;
-  readonly targets: ReadonlyArray<Readonly<Record<string, string>>>;
-  readonly labels: Readonly<Record<string, string>>;
-}
 
 export interface ResolvedTarget {
   /** Labels after relabeling, internal (`__`) ones included: they decide URL, interval, timeout. */
@@ -102,13 +96,4 @@ function buildURL(labels: Labels, cfgParams: Readonly<Record<string, readonly st
   for (const [k, vs] of params) for (const v of vs) search.append(k, v);
   const q = search.toString();
   return `${get('__scheme__')}://${get('__address__')}${get('__metrics_path__')}${q ? `?${q}` : ''}`;
-}
-
-/** Static configs are target groups that never change. */
-export function staticGroups(cfg: ScrapeConfig): TargetGroup[] {
-  return cfg.staticConfigs.map((sc, i) => ({
-    source: String(i),
-    targets: sc.targets.map((t) => ({ __address__: t })),
-    labels: sc.labels,
-  }));
 }
