@@ -138,7 +138,7 @@ ${extraJob}`;
       pharos.url,
       `scrape_series_added{job="files",instance="${good.address}"}[30s]`,
     );
-    assert.equal(added[0].value[1], '0', JSON.stringify(hist));
+    assert.equal(added[0].value[1], '0', `${JSON.stringify(hist)}\n${pharos.proc.stderr.slice(-8000)}`);
 
     writeFileSync(
       join(dir, 'prometheus.yml'),

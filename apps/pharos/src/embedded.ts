@@ -103,6 +103,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   const scrape = new ScrapeManager(bus, {
     onScrapeError: (pool, err) => logger.error({ pool, err }, 'scrape loop error'),
     onTargetError: (pool, error) => logger.warn({ pool, error }, 'invalid target'),
+    onTargetsChanged: (pool, started, stopped) =>
+      logger.info({ pool, started, stopped }, 'scrape targets changed'),
   });
   await scrape.applyConfig(config);
   lifecycle.onStop('scrape', () => scrape.stop());

@@ -23,6 +23,7 @@ import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
 import { Gate } from './gate.js';
 import { registerRemoteRoutes } from './remote-routes.js';
+import { metadataJSON, targetsJSON, targetsMetadataJSON } from './targets.js';
 
 export interface ApiDeps {
   readonly queryable: Queryable;
@@ -390,68 +391,22 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     ),
   );
 
+  const scrape = deps.scrape;
   app.get(
     '/api/v1/targets',
-    handle(async (p) => {
-      const state = p.get('state') ?? 'any';
-      const pools = new Set(p.getAll('scrapePool'));
-      const inPool = (name: string) => pools.size === 0 || pools.has(name);
-      const active =
-        state === 'dropped'
-          ? []
-          : (deps.scrape?.activeTargets() ?? [])
-              .filter((t) => inPool(t.pool))
-              .map(({ pool, cfg, loop }) => ({
-                discoveredLabels: labelsToObject(loop.target.discoveredLabels),
-                labels: labelsToObject(loop.target.publicLabels),
-                scrapePool: pool,
-                scrapeUrl: loop.target.url,
-                globalUrl: loop.target.url,
-                lastError: loop.status.lastError,
-                lastScrape: loop.status.lastScrape
-                  ? new Date(loop.status.lastScrape).toISOString()
-                  : '0001-01-01T00:00:00Z',
-                lastScrapeDuration: loop.status.lastScrapeDuration,
-                health: loop.status.health,
-                scrapeInterval: formatSeconds(cfg.scrapeInterval),
-                scrapeTimeout: formatSeconds(cfg.scrapeTimeout),
-              }));
-      const dropped =
-        state === 'active'
-          ? []
-          : (deps.scrape?.droppedTargets() ?? [])
-              .filter((t) => inPool(t.scrapePool))
-              .map((t) => ({
-                discoveredLabels: labelsToObject(t.discoveredLabels),
-                scrapePool: t.scrapePool,
-              }));
-      return successJSON(
-        JSON.stringify({ activeTargets: active, droppedTargets: dropped, droppedTargetCounts: {} }),
-      );
-    }),
+    handle(async (p) => successJSON(targetsJSON(scrape, p))),
+  );
+  app.get(
+    '/api/v1/targets/metadata',
+    handle(async (p) => successJSON(targetsMetadataJSON(scrape, p))),
   );
   app.get(
     '/api/v1/scrape_pools',
-    handle(async () => successJSON(JSON.stringify({ scrapePools: deps.scrape?.poolNames() ?? [] }))),
+    handle(async () => successJSON(JSON.stringify({ scrapePools: scrape?.poolNames() ?? [] }))),
   );
   app.get(
     '/api/v1/metadata',
-    handle(async (p) => {
-      const metric = p.get('metric');
-      const limit = p.limit();
-      const out: Record<string, Array<{ type: string; help: string; unit: string }>> = {};
-      for (const { loop } of deps.scrape?.activeTargets() ?? []) {
-        for (const [name, m] of loop.metadata) {
-          if (metric !== undefined && metric !== name) continue;
-          const list = (out[name] ??= []);
-          if (!list.some((x) => x.type === m.type && x.help === m.help && x.unit === m.unit))
-            list.push({ ...m });
-        }
-      }
-      const names = Object.keys(out).sort();
-      const limited = limit > 0 ? names.slice(0, limit) : names;
-      return successJSON(JSON.stringify(Object.fromEntries(limited.map((n) => [n, out[n]]))));
-    }),
+    handle(async (p) => successJSON(metadataJSON(scrape, p))),
   );
 
   app.get('/metrics', async (_req, reply) => {
@@ -496,10 +451,6 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
 
 function limitList<T>(list: T[], limit: number): T[] {
   return limit > 0 && list.length > limit ? list.slice(0, limit) : list;
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
 }
 
 /** Prometheus 3 lets UTF-8 label names be passed in paths escaped as U__ with _XX_ hex runs. */

@@ -96,6 +96,8 @@ export class ScrapeLoop {
   /** Series (by cache key) written by the previous successful scrape, for staleness markers. */
   private previous = new Set<string>();
   private stopped = false;
+  /** Set while the pool is over target_limit: every scrape fails with this instead of fetching. */
+  forcedError = '';
 
   constructor(
     readonly target: ResolvedTarget,
@@ -164,6 +166,7 @@ export class ScrapeLoop {
     let error = '';
     const seen = new Set<string>();
     try {
+      if (this.forcedError !== '') throw new ScrapeError(this.forcedError);
       let authorization: string | undefined;
       try {
         authorization = authorizationHeader(cfg.http);

@@ -26,6 +26,8 @@ interface Pool {
 export interface ScrapeManagerHooks {
   onScrapeError?(pool: string, err: unknown): void;
   onTargetError?(pool: string, error: string): void;
+  /** Targets that started or stopped being scraped after a discovery update or a reload. */
+  onTargetsChanged?(pool: string, started: readonly string[], stopped: readonly string[]): void;
 }
 
 /** Owns one scrape pool per job and one loop per target; reloads keep loops of unchanged targets. */
@@ -102,18 +104,21 @@ export class ScrapeManager {
         }
       }
     }
-    if (pool.cfg.targetLimit > 0 && wanted.size > pool.cfg.targetLimit) {
-      this.hooks.onTargetError?.(
-        pool.cfg.jobName,
-        `target_limit exceeded (number of targets: ${wanted.size}, limit: ${pool.cfg.targetLimit})`,
-      );
-    }
+    // Over target_limit, upstream keeps the targets but fails every scrape of the pool with the reason.
+    const limitError =
+      pool.cfg.targetLimit > 0 && wanted.size > pool.cfg.targetLimit
+        ? `target_limit exceeded (number of targets: ${wanted.size}, limit: ${pool.cfg.targetLimit})`
+        : '';
+    if (limitError !== '') this.hooks.onTargetError?.(pool.cfg.jobName, limitError);
     pool.dropped = pool.cfg.keepDroppedTargets > 0 ? dropped.slice(0, pool.cfg.keepDroppedTargets) : dropped;
+    const started: string[] = [];
+    const stopped: string[] = [];
     for (const [key, loop] of pool.loops) {
       if (!wanted.has(key)) {
         await loop.stop();
         await loop.markStale();
         pool.loops.delete(key);
+        stopped.push(loop.target.url);
       }
     }
     for (const [key, r] of wanted) {
@@ -121,14 +126,19 @@ export class ScrapeManager {
       const existing = pool.loops.get(key);
       if (existing) {
         existing.updateConfig(pool.cfg, pool.dispatcher);
+        existing.forcedError = limitError;
         continue;
       }
       const loop = new ScrapeLoop(r.target, pool.cfg, this.sink, pool.dispatcher, (e) =>
         this.hooks.onScrapeError?.(pool.cfg.jobName, e),
       );
+      loop.forcedError = limitError;
       pool.loops.set(key, loop);
       loop.start();
+      started.push(loop.target.url);
     }
+    if (started.length + stopped.length > 0)
+      this.hooks.onTargetsChanged?.(pool.cfg.jobName, started, stopped);
   }
 
   private async stopPool(pool: Pool, markStale: boolean): Promise<void> {

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
 import { formatLabels, isStaleNaN, type SampleBatch } from '@pharos/model';
 import { staticGroups } from '@pharos/discovery';
-import { populateTarget, scrapeDispatcher, ScrapeLoop, type ResolvedTarget } from './index.js';
+import { populateTarget, scrapeDispatcher, ScrapeLoop, ScrapeManager, type ResolvedTarget } from './index.js';
 
 let server: Server;
 let port = 0;
@@ -275,6 +275,31 @@ describe('scrape HTTP client', () => {
       tlsServer.closeAllConnections();
       await new Promise<void>((r) => tlsServer.close(() => r()));
     }
+  });
+});
+
+describe('scrape manager', () => {
+  it('fails every scrape of a pool over target_limit with the reason, and recovers under it', async () => {
+    reset();
+    body = 'a 1\n';
+    const config = parsePrometheusConfig(
+      `scrape_configs:\n  - job_name: lim\n    scrape_interval: 1h\n    target_limit: 1\n    static_configs: [{targets: ['127.0.0.1:${port}', 'localhost:${port}']}]\n`,
+    );
+    const errors: string[] = [];
+    const m = new ScrapeManager(new Capture(), { onTargetError: (_p, e) => errors.push(e) });
+    await m.applyConfig(config);
+    const [cfg] = config.scrapeConfigs;
+    await m.setGroups('lim', staticGroups(cfg));
+    const loops = m.activeTargets().map((t) => t.loop);
+    assert.equal(loops.length, 2, 'targets stay, as upstream');
+    await loops[0].scrapeOnce(1000);
+    assert.equal(loops[0].status.lastError, 'target_limit exceeded (number of targets: 2, limit: 1)');
+    assert.deepEqual(errors, ['target_limit exceeded (number of targets: 2, limit: 1)']);
+    await m.setGroups('lim', [{ ...staticGroups(cfg)[0], targets: [{ __address__: `127.0.0.1:${port}` }] }]);
+    const [left] = m.activeTargets();
+    await left.loop.scrapeOnce(2000);
+    assert.equal(left.loop.status.health, 'up');
+    await m.stop();
   });
 });
 
