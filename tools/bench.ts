@@ -1,8 +1,10 @@
 // `npm run bench -- <name> [--flag value ...]`: the project's benchmarks. Figures go to stdout.
 //   tsdb:   --series (100000) --samples (720) --shards (2) --file-series (5000)
 //   promql: --series (10000) --hours (6) --runs (5)
+//   scrape: --series (100000) --seconds (60) --interval (5)
 import { parseArgs } from 'node:util';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
+import { runScrapeBench } from '../apps/e2e/src/scrape.bench.js';
 import { runTsdbBench } from '../libs/tsdb/src/tsdb.bench.js';
 
 const { positionals, values } = parseArgs({
@@ -14,6 +16,8 @@ const { positionals, values } = parseArgs({
     'file-series': { type: 'string' },
     hours: { type: 'string' },
     runs: { type: 'string' },
+    seconds: { type: 'string' },
+    interval: { type: 'string' },
   },
 });
 const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
@@ -31,6 +35,12 @@ const benches: Record<string, () => Promise<void>> = {
       series: num(values.series, 10_000),
       hours: num(values.hours, 6),
       runs: num(values.runs, 5),
+    }),
+  scrape: () =>
+    runScrapeBench({
+      series: num(values.series, 100_000),
+      seconds: num(values.seconds, 60),
+      interval: num(values.interval, 5),
     }),
 };
 

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { labelsFrom, SampleBatchBuilder, STALE_NAN } from '@pharos/model';
-import { decodeSampleBatch, encodeSampleBatch, SampleBatch as SampleBatchMsg } from './index.js';
+import {
+  decodeSampleBatch,
+  encodeSampleBatch,
+  SampleBatch as SampleBatchMsg,
+  sampleBatchToProto,
+} from './index.js';
 
 function bits(a: Float64Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
@@ -35,6 +40,30 @@ describe('sample batch codec', () => {
           assert.deepEqual([...back.refs], [...batch.refs]);
           assert.deepEqual([...back.timestamps], [...batch.timestamps]);
           assert.equal(bits(back.values), bits(batch.values));
+        },
+      ),
+    );
+  });
+
+  it('writes exactly the bytes of the generated encoder, also when series are reused from a cache', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.string(), fc.string({ maxLength: 300 })), { maxLength: 8 }),
+        fc.array(fc.double(), { maxLength: 40 }),
+        (pairs, values) => {
+          const labels = labelsFrom(
+            Object.fromEntries([['__name__', 'm'], ...pairs.filter(([k]) => k !== '')]),
+          );
+          for (let round = 0; round < 2; round++) {
+            const b = new SampleBatchBuilder();
+            const idx = b.addSeries(labels);
+            values.forEach((v, i) => b.add(idx, i, v));
+            const batch = b.build();
+            assert.deepEqual(
+              encodeSampleBatch(batch),
+              SampleBatchMsg.encode(sampleBatchToProto(batch)).finish(),
+            );
+          }
         },
       ),
     );

@@ -47,6 +47,8 @@ interface CacheEntry {
   readonly labels: Labels | null;
   readonly hash: string;
   lastSeen: number;
+  /** The iteration that last wrote the series with the scrape's own timestamp (tracked for staleness). */
+  seenIter: number;
 }
 
 const PROTOCOL_KEY: Record<ScrapeProtocolName, keyof typeof SCRAPE_PROTOCOLS> = {
@@ -93,8 +95,8 @@ export class ScrapeLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private iteration = 0;
-  /** Series (by cache key) written by the previous successful scrape, for staleness markers. */
-  private previous = new Set<string>();
+  /** Series written by the previous successful scrape, for staleness markers. */
+  private previous: CacheEntry[] = [];
   private stopped = false;
   /** Set while the pool is over target_limit: every scrape fails with this instead of fetching. */
   forcedError = '';
@@ -146,12 +148,9 @@ export class ScrapeLoop {
   /** Stale markers for everything this target last wrote, when the target goes away. */
   async markStale(now = Date.now()): Promise<void> {
     const b = new SampleBatchBuilder();
-    for (const key of this.previous) {
-      const e = this.cache.get(key);
-      if (e?.labels) b.push(e.labels, now, STALE_NAN, e.hash);
-    }
+    for (const e of this.previous) if (e.labels) b.push(e.labels, now, STALE_NAN, e.hash);
     for (const name of REPORT_NAMES) b.push(this.reportLabels(name), now, STALE_NAN);
-    this.previous.clear();
+    this.previous = [];
     if (b.length > 0) await this.sink.publish(b.build());
   }
 
@@ -164,7 +163,7 @@ export class ScrapeLoop {
     let postRelabel = 0;
     let added = 0;
     let error = '';
-    const seen = new Set<string>();
+    const seen: CacheEntry[] = [];
     try {
       if (this.forcedError !== '') throw new ScrapeError(this.forcedError);
       let authorization: string | undefined;
@@ -204,12 +203,12 @@ export class ScrapeLoop {
     const duration = (Date.now() - start) / 1000;
     // A failed scrape writes nothing of what it read, and marks the last scrape's series stale.
     const out = error === '' ? batch : new SampleBatchBuilder();
-    const stale = error === '' ? [...this.previous].filter((k) => !seen.has(k)) : [...this.previous];
-    for (const key of stale) {
-      const e = this.cache.get(key);
-      if (e?.labels) out.push(e.labels, start, STALE_NAN, e.hash);
+    const iteration = this.iteration;
+    for (const e of this.previous) {
+      if (error === '' && e.seenIter === iteration) continue;
+      if (e.labels) out.push(e.labels, start, STALE_NAN, e.hash);
     }
-    this.previous = error === '' ? seen : new Set();
+    this.previous = error === '' ? seen : [];
     this.addReport(out, start, error === '' ? 1 : 0, duration, scraped, postRelabel, added);
     this.status.health = error === '' ? 'up' : 'down';
     this.status.lastError = error;
@@ -225,7 +224,7 @@ export class ScrapeLoop {
     format: ExpositionFormat,
     ts: number,
     batch: SampleBatchBuilder,
-    seen: Set<string>,
+    seen: CacheEntry[],
   ) {
     const cfg = this.cfg;
     const p = new ExpositionParser(body, format);
@@ -250,7 +249,7 @@ export class ScrapeLoop {
       if (entry === undefined) {
         const labels = this.sampleLabels(p.labels());
         this.checkLimits(labels);
-        entry = { labels, hash: labels ? labelsHash(labels) : '', lastSeen: this.iteration };
+        entry = { labels, hash: labels ? labelsHash(labels) : '', lastSeen: this.iteration, seenIter: 0 };
         this.cache.set(key, entry);
         if (labels) added++;
       }
@@ -259,7 +258,13 @@ export class ScrapeLoop {
       postRelabel++;
       const explicit = p.timestamp();
       const t = explicit !== null && cfg.honorTimestamps ? explicit : ts;
-      if (explicit === null || !cfg.honorTimestamps || cfg.trackTimestampsStaleness) seen.add(key);
+      if (
+        entry.seenIter !== this.iteration &&
+        (explicit === null || !cfg.honorTimestamps || cfg.trackTimestampsStaleness)
+      ) {
+        entry.seenIter = this.iteration;
+        seen.push(entry);
+      }
       batch.push(entry.labels, t, p.value(), entry.hash);
     }
     for (const [name, m] of pendingMeta) {
@@ -333,8 +338,7 @@ export class ScrapeLoop {
   /** Forgets series not seen for two scrapes, so a churning target cannot grow the cache forever. */
   private evictCache(): void {
     if (this.iteration % 2 !== 0) return;
-    for (const [k, e] of this.cache)
-      if (this.iteration - e.lastSeen > 2 && !this.previous.has(k)) this.cache.delete(k);
+    for (const [k, e] of this.cache) if (this.iteration - e.lastSeen > 2) this.cache.delete(k);
   }
 }
 

@@ -161,6 +161,11 @@ export function directoryBytes(path: string): number {
 export class TSDB implements Queryable {
   private readonly byHash = new Map<string, MemSeries | MemSeries[]>();
   private readonly byRef = new Map<number, MemSeries>();
+  /**
+   * Series by the identity of the label array a writer passed. A scrape loop passes the same array
+   * every scrape, so a repeat lookup skips hashing and comparing labels.
+   */
+  private readonly byLabelsObject = new WeakMap<Labels, MemSeries>();
   private readonly postings = new MemPostings();
   private nextRef = 1;
   private oooSeq = 0;
@@ -279,10 +284,18 @@ export class TSDB implements Queryable {
   }
 
   private lookup(labels: Labels, hash: string): MemSeries | undefined {
+    const known = this.byLabelsObject.get(labels);
+    // A series deleted since (retention, delete_series) is no longer under its ref.
+    if (known !== undefined && this.byRef.get(known.ref) === known) return known;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return undefined;
-    if (!Array.isArray(cur)) return labelsEqual(cur.labels, labels) ? cur : undefined;
-    return cur.find((s) => labelsEqual(s.labels, labels));
+    const s = !Array.isArray(cur)
+      ? labelsEqual(cur.labels, labels)
+        ? cur
+        : undefined
+      : cur.find((x) => labelsEqual(x.labels, labels));
+    if (s !== undefined) this.byLabelsObject.set(labels, s);
+    return s;
   }
 
   private noteLast(s: MemSeries, t: number, v: number): void {

@@ -1,0 +1,132 @@
+// `npm run bench -- scrape`: one target exposing N series, scraped by Pharos and by the real
+// Prometheus (Debian) at the same interval in the same run; CPU seconds per million samples
+// scraped and ingested, from each process's /proc/<pid>/stat.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort, Proc, removeDir, requireBinary, ROOT, startPharos, tempDir, waitFor } from './harness.js';
+
+export interface ScrapeBenchOptions {
+  readonly series: number;
+  readonly seconds: number;
+  readonly interval: number;
+}
+
+/** The target runs in its own process, so serving the body costs neither scraper anything. */
+const TARGET_SCRIPT = `
+const http = require('node:http');
+const n = Number(process.argv[1]);
+const lines = (v) => {
+  const out = ['# HELP bench_requests_total Requests handled.', '# TYPE bench_requests_total counter'];
+  for (let i = 0; i < n; i++)
+    out.push('bench_requests_total{path="/api/' + (i % 100) + '",pod="pod-' + Math.floor(i / 100) + '",code="200"} ' + (v + i));
+  return Buffer.from(out.join('\\n') + '\\n');
+};
+let k = 0;
+const bodies = [lines(1), lines(2), lines(3)];
+const server = http.createServer((req, res) => {
+  res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+  res.end(bodies[k++ % bodies.length]);
+});
+server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+`;
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** User plus system CPU seconds a process has used so far, and its resident memory in MiB. */
+function usage(pid: number): { cpu: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name start at field 3 (state): utime is 14, stime 15, rss 24.
+  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const rssMiB = (Number(fields[21]) * 4096) / 2 ** 20;
+  return { cpu, rssMiB };
+}
+
+async function scalar(url: string, q: string): Promise<number> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`);
+  const b = (await r.json()) as { data: { result: Array<{ value: [number, string] }> } };
+  return b.data.result.length > 0 ? Number(b.data.result[0].value[1]) : 0;
+}
+
+export async function runScrapeBench(opts: ScrapeBenchOptions): Promise<void> {
+  const build = spawnSync(process.execPath, [join(ROOT, 'tools/bundle.mjs'), 'pharos'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('building pharos failed');
+  const prometheusBin = requireBinary('prometheus');
+  const target = new Proc(
+    spawn(process.execPath, ['-e', TARGET_SCRIPT, String(opts.series)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const targetPort = await waitFor('the bench target', async () => {
+    const p = Number(target.stdout.trim());
+    return p > 0 ? p : undefined;
+  });
+  const config = () => `global:
+  scrape_interval: ${opts.interval}s
+  scrape_timeout: ${opts.interval}s
+scrape_configs:
+  - job_name: bench
+    static_configs: [{targets: ['127.0.0.1:${targetPort}']}]
+`;
+  console.log(
+    `# scrape bench: one target with ${opts.series} series, every ${opts.interval}s, measured over ${opts.seconds}s`,
+  );
+  const pharos = await startPharos(config);
+  const promDir = tempDir('prometheus-scrape-bench-');
+  const promPort = await freePort();
+  const promUrl = `http://127.0.0.1:${promPort}`;
+  writeFileSync(join(promDir, 'prometheus.yml'), config());
+  const prom = new Proc(
+    spawn(
+      prometheusBin,
+      [
+        `--config.file=${join(promDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(promDir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  try {
+    await waitFor('Prometheus', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
+    const systems = [
+      { name: 'Pharos', url: pharos.url, pid: pharos.proc.child.pid as number },
+      { name: 'Prometheus', url: promUrl, pid: prom.child.pid as number },
+    ];
+    // Warm-up: the first scrapes create the series; steady state is what a running system costs.
+    for (const s of systems)
+      await waitFor(
+        `${s.name} to store two scrapes`,
+        async () => ((await scalar(s.url, 'count_over_time(up{job="bench"}[5m])')) >= 2 ? true : undefined),
+        120_000,
+        500,
+      );
+    const before = systems.map((s) => usage(s.pid));
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, opts.seconds * 1000));
+    const after = systems.map((s) => usage(s.pid));
+    const window = Math.round((Date.now() - t0) / 1000);
+    // Give the last scrape time to be stored before counting.
+    await new Promise((r) => setTimeout(r, 2000));
+    console.log('| system | samples scraped | CPU s | CPU s per 1M samples | RSS MiB |');
+    console.log('|---|---:|---:|---:|---:|');
+    const perMillion: number[] = [];
+    for (const [i, s] of systems.entries()) {
+      const samples = await scalar(s.url, `sum_over_time(scrape_samples_scraped{job="bench"}[${window}s])`);
+      const cpu = after[i].cpu - before[i].cpu;
+      const pm = cpu / (samples / 1e6);
+      perMillion.push(pm);
+      console.log(
+        `| ${s.name} | ${samples} | ${cpu.toFixed(2)} | ${pm.toFixed(3)} | ${after[i].rssMiB.toFixed(0)} |`,
+      );
+    }
+    console.log(`\nPharos / Prometheus CPU per sample: ${(perMillion[0] / perMillion[1]).toFixed(2)}`);
+  } finally {
+    await prom.stop();
+    await pharos.proc.stop();
+    await target.stop();
+    removeDir(promDir);
+    removeDir(pharos.dir);
+  }
+}
