@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
-import { DiscoveryManager } from '@pharos/discovery';
+import { DiscoveryManager, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
@@ -108,16 +108,30 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   });
   await scrape.applyConfig(config);
   lifecycle.onStop('scrape', () => scrape.stop());
-  const discovery = new DiscoveryManager({
-    onUpdate: (job, groups) => {
-      scrape.setGroups(job, groups).catch((err) => logger.error({ job, err }, 'cannot apply targets'));
+  // The distributed mode's code with one scraper: discovery relabels and assigns, the local
+  // scrape manager is the only subscriber.
+  const distributor = new TargetDistributor();
+  distributor.applyConfig(config.scrapeConfigs);
+  const unsubscribe = distributor.subscribe({
+    id: 'embedded',
+    send: (a) => {
+      for (const pool of a.scrapePools) {
+        const targets = a.targets.filter((t) => t.scrapePool === pool);
+        scrape.setTargets(pool, targets).catch((err) => logger.error({ pool, err }, 'cannot apply targets'));
+      }
     },
+  });
+  const discovery = new DiscoveryManager({
+    onUpdate: (job, groups) => distributor.setGroups(job, groups),
     onError: (job, provider, message) =>
       logger.error({ job, provider, err: message }, 'service discovery failed'),
   });
   discovery.apply(config.scrapeConfigs);
   // Discovery stops first so no target update arrives at a stopped scrape manager.
-  lifecycle.onStop('discovery', () => discovery.stop());
+  lifecycle.onStop('discovery', async () => {
+    await discovery.stop();
+    unsubscribe();
+  });
 
   let lastReload = { success: true, time: startTime };
   const reload = async () => {
@@ -125,6 +139,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       const next = loadPrometheusConfig(flags.configFile);
       for (const w of next.warnings) logger.warn({ file: flags.configFile }, w);
       await scrape.applyConfig(next);
+      distributor.applyConfig(next.scrapeConfigs);
       discovery.apply(next.scrapeConfigs);
       config = next;
     } catch (e) {
@@ -173,6 +188,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     config: () => config,
     flags: flags.all,
     scrape,
+    droppedTargets: () => [...distributor.droppedTargets(), ...scrape.droppedTargets()],
     ready: () => ready,
     reload: flags.enableLifecycle ? reload : undefined,
     lastReload: () => lastReload,

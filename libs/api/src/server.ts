@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
-import type { LabelMatcher, SampleBatch } from '@pharos/model';
+import type { LabelMatcher, Labels, SampleBatch } from '@pharos/model';
 import { BUILD_INFO } from '@pharos/observability';
 import {
   exprToJson,
@@ -36,6 +36,11 @@ export interface ApiDeps {
   readonly ready: () => boolean;
   /** Present when --web.enable-lifecycle is set. */
   readonly reload?: () => Promise<void>;
+  /** Targets relabeling dropped, when discovery rather than the scrape manager relabels. */
+  readonly droppedTargets?: () => ReadonlyArray<{
+    readonly scrapePool: string;
+    readonly discoveredLabels: Labels;
+  }>;
   /** Whether the last configuration (re)load worked, and when one last did. */
   readonly lastReload?: () => { readonly success: boolean; readonly time: Date };
   readonly storageRetention?: string;
@@ -392,9 +397,10 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   const scrape = deps.scrape;
+  const dropped = deps.droppedTargets ?? (() => scrape?.droppedTargets() ?? []);
   app.get(
     '/api/v1/targets',
-    handle(async (p) => successJSON(targetsJSON(scrape, p))),
+    handle(async (p) => successJSON(targetsJSON(scrape, dropped(), p))),
   );
   app.get(
     '/api/v1/targets/metadata',

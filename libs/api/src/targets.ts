@@ -1,5 +1,5 @@
 import { formatDuration } from '@pharos/config';
-import type { LabelMatcher } from '@pharos/model';
+import type { LabelMatcher, Labels } from '@pharos/model';
 import { parseMetricSelector } from '@pharos/promql';
 import type { ScrapeManager } from '@pharos/scrape';
 import { badData } from './errors.js';
@@ -10,7 +10,11 @@ import type { Params } from './params.js';
 const NEVER = '0001-01-01T00:00:00Z';
 
 /** GET /api/v1/targets: active and dropped targets, filtered by `state` and `scrapePool`. */
-export function targetsJSON(scrape: ScrapeManager | undefined, p: Params): string {
+export function targetsJSON(
+  scrape: ScrapeManager | undefined,
+  allDropped: ReadonlyArray<{ readonly scrapePool: string; readonly discoveredLabels: Labels }>,
+  p: Params,
+): string {
   const state = (p.get('state') ?? 'any').toLowerCase();
   const pools = new Set(p.getAll('scrapePool'));
   const inPool = (name: string) => pools.size === 0 || pools.has(name);
@@ -32,7 +36,6 @@ export function targetsJSON(scrape: ScrapeManager | undefined, p: Params): strin
             scrapeInterval: formatDuration(loop.target.interval),
             scrapeTimeout: formatDuration(loop.target.timeout),
           }));
-  const allDropped = scrape?.droppedTargets() ?? [];
   const dropped =
     state === 'active'
       ? []

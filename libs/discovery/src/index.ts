@@ -7,3 +7,7 @@ export * from './consul.js';
 export * from './kubernetes-targets.js';
 export * from './kubernetes.js';
 export * from './manager.js';
+export * from './relabel-target.js';
+export * from './ring.js';
+export * from './distributor.js';
+export * from './grpc.js';

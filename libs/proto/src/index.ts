@@ -13,3 +13,11 @@ export {
   type QueryServer,
 } from './gen/pharos/v1/query.generated.js';
 export * from './sample-batch.js';
+export {
+  DiscoveryClient,
+  DiscoveryService,
+  SubscribeRequest,
+  Target as ProtoTarget,
+  TargetSet,
+  type DiscoveryServer,
+} from './gen/pharos/v1/discovery.generated.js';

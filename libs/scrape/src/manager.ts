@@ -3,8 +3,8 @@ import type { Labels } from '@pharos/model';
 import type { Dispatcher } from 'undici';
 import { scrapeDispatcher } from './http.js';
 import { ScrapeLoop, type SampleSink } from './loop.js';
-import type { TargetGroup } from '@pharos/discovery';
-import { populateTarget } from './target.js';
+import type { RelabeledTarget, TargetGroup } from '@pharos/discovery';
+import { populateTarget, resolveTarget, type PopulateResult } from './target.js';
 
 export interface DroppedTarget {
   readonly discoveredLabels: Labels;
@@ -18,7 +18,9 @@ interface Pool {
   httpKey: string;
   loops: Map<string, ScrapeLoop>;
   dropped: DroppedTarget[];
-  groups: readonly TargetGroup[];
+  /** Discovered groups (embedded: relabeled here), or targets the discovery role relabeled. */
+  groups: readonly TargetGroup[] | null;
+  relabeled: readonly RelabeledTarget[];
   /** Syncs run one at a time per pool, so overlapping updates cannot start a target twice. */
   syncing: Promise<void>;
 }
@@ -58,6 +60,7 @@ export class ScrapeManager {
           loops: new Map(),
           dropped: [],
           groups: [],
+          relabeled: [],
           syncing: Promise.resolve(),
         };
         this.pools.set(cfg.jobName, pool);
@@ -86,22 +89,31 @@ export class ScrapeManager {
     await this.sync(pool);
   }
 
+  /** Replaces a job's targets with ones already relabeled by the discovery role. */
+  async setTargets(job: string, targets: readonly RelabeledTarget[]): Promise<void> {
+    const pool = this.pools.get(job);
+    if (!pool) return;
+    pool.groups = null;
+    pool.relabeled = targets;
+    await this.sync(pool);
+  }
+
   private sync(pool: Pool): Promise<void> {
     pool.syncing = pool.syncing.then(() => this.syncNow(pool));
     return pool.syncing;
   }
 
   private async syncNow(pool: Pool): Promise<void> {
-    const wanted = new Map<string, ReturnType<typeof populateTarget>>();
+    const wanted = new Map<string, PopulateResult>();
     const dropped: DroppedTarget[] = [];
-    for (const g of pool.groups) {
-      for (const t of g.targets) {
-        const r = populateTarget(t, g, pool.cfg);
-        if (r.kind === 'target') wanted.set(r.target.key, r);
-        else {
-          if (r.kind === 'error') this.hooks.onTargetError?.(pool.cfg.jobName, r.error);
-          dropped.push({ discoveredLabels: r.discoveredLabels, scrapePool: pool.cfg.jobName });
-        }
+    const results = pool.groups
+      ? pool.groups.flatMap((g) => g.targets.map((t) => populateTarget(t, g, pool.cfg)))
+      : pool.relabeled.map((r) => resolveTarget(r, pool.cfg));
+    for (const r of results) {
+      if (r.kind === 'target') wanted.set(r.target.key, r);
+      else {
+        if (r.kind === 'error') this.hooks.onTargetError?.(pool.cfg.jobName, r.error);
+        dropped.push({ discoveredLabels: r.discoveredLabels, scrapePool: pool.cfg.jobName });
       }
     }
     // Over target_limit, upstream keeps the targets but fails every scrape of the pool with the reason.

@@ -1,7 +1,6 @@
 import { formatDuration, parseDuration, type ScrapeConfig } from '@pharos/config';
-import { labelsFrom, LabelsBuilder, labelsHash, type Label, type Labels } from '@pharos/model';
-import type { TargetGroup } from '@pharos/discovery';
-import { relabel } from '@pharos/relabel';
+import { LabelsBuilder, labelsHash, type Label, type Labels } from '@pharos/model';
+import { relabelTarget, type RelabeledTarget, type TargetGroup } from '@pharos/discovery';
 
 export interface ResolvedTarget {
   /** Labels after relabeling, internal (`__`) ones included: they decide URL, interval, timeout. */
@@ -27,23 +26,14 @@ export function populateTarget(
   group: TargetGroup,
   cfg: ScrapeConfig,
 ): PopulateResult {
-  const b = new LabelsBuilder(labelsFrom({ ...group.labels, ...tlabels }));
-  const defaults: Array<[string, string]> = [
-    ['job', cfg.jobName],
-    ['__scrape_interval__', formatDuration(cfg.scrapeInterval)],
-    ['__scrape_timeout__', formatDuration(cfg.scrapeTimeout)],
-    ['__metrics_path__', cfg.metricsPath],
-    ['__scheme__', cfg.scheme],
-  ];
-  for (const [n, v] of defaults) if (b.get(n) === '') b.set(n, v);
-  for (const [k, v] of Object.entries(cfg.params)) {
-    const name = `__param_${k}`;
-    if (v.length > 0 && b.get(name) === '') b.set(name, v[0]);
-  }
-  const discoveredLabels = b.labels();
-  const relabeled = relabel(discoveredLabels, cfg.relabelConfigs);
-  if (relabeled === null) return { kind: 'dropped', discoveredLabels };
-  const out = new LabelsBuilder(relabeled);
+  const r = relabelTarget(tlabels, group, cfg);
+  return r.kind === 'dropped' ? r : resolveTarget(r, cfg);
+}
+
+/** The second half of PopulateLabels, on the scraper: checks the address and interval, builds the URL. */
+export function resolveTarget(relabeled: RelabeledTarget, cfg: ScrapeConfig): PopulateResult {
+  const { discoveredLabels } = relabeled;
+  const out = new LabelsBuilder(relabeled.labels);
   const address = out.get('__address__');
   if (address === '') return { kind: 'dropped', discoveredLabels };
   if (address.includes('/') || address.includes('?') || address.includes('#')) {
