@@ -103,6 +103,11 @@ export class ExpositionParser {
     return this.text.slice(this.seriesStart, this.seriesEnd);
   }
 
+  /** Whether the current series text is exactly `text`, compared in place without slicing. */
+  seriesIs(text: string): boolean {
+    return this.seriesEnd - this.seriesStart === text.length && this.text.startsWith(text, this.seriesStart);
+  }
+
   /** The metric name of the current sample. */
   metricName(): string {
     return this.nameText;
@@ -281,8 +286,8 @@ export class ExpositionParser {
       this.nameText = s.slice(i, j);
       i = j;
       if (i < end && s.charCodeAt(i) === 123) {
-        const scratch: Label[] = [];
-        i = this.parseLabelBody(s, i + 1, end, scratch, false);
+        const k = this.skipLabelBody(s, i + 1, end);
+        i = k >= 0 ? k : this.parseLabelBody(s, i + 1, end, [], false);
       }
     }
     this.seriesEnd = i;
@@ -380,6 +385,40 @@ export class ExpositionParser {
       out.push({ name, value });
       i = this.afterLabel(s, next, end);
       if (s.charCodeAt(i - 1) === 125) return i;
+    }
+  }
+
+  /**
+   * Finds the end of a label body of plain names and escape-free values without building any
+   * strings, the common case on every line of every scrape (labels are built only for series the
+   * scrape cache has not seen). -1 means "not plain": parseLabelBody then parses it, or says why not.
+   */
+  private skipLabelBody(s: string, i: number, end: number): number {
+    const om = this.format === 'openmetrics';
+    for (;;) {
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      if (i >= end) return -1;
+      if (s.charCodeAt(i) === 125) return i + 1;
+      const j = scanLabelName(s, i, end);
+      if (j === i) return -1;
+      i = j;
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      if (s.charCodeAt(i) !== 61) return -1;
+      i++;
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      if (s.charCodeAt(i) !== 34) return -1;
+      for (i++; i < end; i++) {
+        const c = s.charCodeAt(i);
+        if (c === 34) break;
+        if (c === 92) return -1;
+      }
+      if (i >= end) return -1;
+      i++;
+      if (!om) while (i < end && isSpace(s.charCodeAt(i))) i++;
+      const c = s.charCodeAt(i);
+      if (c === 125) return i + 1;
+      if (c !== 44) return -1;
+      i++;
     }
   }
 

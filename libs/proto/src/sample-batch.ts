@@ -98,32 +98,35 @@ function varintSize(n: number): number {
  * here around the cached series bytes. Byte for byte what the generated encoder writes.
  */
 export function encodeSampleBatch(batch: SampleBatch): Uint8Array {
-  const fields: Array<[number, Uint8Array]> = batch.series.map((labels, i) => [
-    (1 << 3) | 2,
-    seriesBytes(labels, batch.hashes[i]),
-  ]);
-  const columns: Array<[number, Uint8Array]> = [
-    [(2 << 3) | 2, columnBytes(batch.refs)],
-    [(3 << 3) | 2, columnBytes(batch.timestamps)],
-    [(4 << 3) | 2, columnBytes(batch.values)],
-  ];
-  // proto3 leaves empty bytes fields out.
-  for (const c of columns) if (c[1].length > 0) fields.push(c);
+  const n = batch.series.length;
+  const parts: Uint8Array[] = new Array(n);
   let size = 0;
-  for (const [, b] of fields) size += 1 + varintSize(b.length) + b.length;
+  for (let i = 0; i < n; i++) {
+    const b = seriesBytes(batch.series[i], batch.hashes[i]);
+    parts[i] = b;
+    size += 1 + varintSize(b.length) + b.length;
+  }
+  const columns = [columnBytes(batch.refs), columnBytes(batch.timestamps), columnBytes(batch.values)];
+  // proto3 leaves empty bytes fields out.
+  for (const c of columns) if (c.length > 0) size += 1 + varintSize(c.length) + c.length;
   const out = new Uint8Array(size);
   let o = 0;
-  for (const [tag, b] of fields) {
+  const put = (tag: number, b: Uint8Array) => {
     out[o++] = tag;
-    let n = b.length;
-    while (n >= 0x80) {
-      out[o++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
+    let len = b.length;
+    while (len >= 0x80) {
+      out[o++] = (len & 0x7f) | 0x80;
+      len = Math.floor(len / 128);
     }
-    out[o++] = n;
-    out.set(b, o);
+    out[o++] = len;
+    if (b.length < 64) for (let k = 0; k < b.length; k++) out[o + k] = b[k];
+    else out.set(b, o);
     o += b.length;
-  }
+  };
+  for (let i = 0; i < n; i++) put((1 << 3) | 2, parts[i]);
+  columns.forEach((c, i) => {
+    if (c.length > 0) put(((i + 2) << 3) | 2, c);
+  });
   return out;
 }
 

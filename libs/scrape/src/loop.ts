@@ -43,6 +43,8 @@ export interface TargetStatus {
 }
 
 interface CacheEntry {
+  /** The series text as exposed: the cache key. */
+  readonly text: string;
   /** Final labels and hash, or null when metric relabeling dropped the series. */
   readonly labels: Labels | null;
   readonly hash: string;
@@ -91,6 +93,12 @@ export class ScrapeLoop {
   };
   readonly metadata = new Map<string, MetricMetadata>();
   private readonly cache = new Map<string, CacheEntry>();
+  /**
+   * Entries in the order the last scrape exposed them. Targets expose the same series in the same
+   * order scrape after scrape, so line k is first compared in place with entry k of this list,
+   * which costs less than slicing the line and hashing it for the map.
+   */
+  private order: CacheEntry[] = [];
   private readonly accept: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -118,6 +126,7 @@ export class ScrapeLoop {
     this.cfg = cfg;
     this.dispatcher = dispatcher;
     this.cache.clear();
+    this.order = [];
   }
 
   start(now = Date.now()): void {
@@ -231,6 +240,7 @@ export class ScrapeLoop {
     let scraped = 0;
     let postRelabel = 0;
     let added = 0;
+    const order: CacheEntry[] = [];
     const pendingMeta = new Map<string, { type?: MetricType; help?: string; unit?: string }>();
     for (let e = p.next(); e !== null; e = p.next()) {
       if (e === 'type' || e === 'help' || e === 'unit') {
@@ -243,16 +253,27 @@ export class ScrapeLoop {
         continue;
       }
       if (e !== 'series') continue;
-      scraped++;
-      const key = p.seriesText();
-      let entry = this.cache.get(key);
+      const predicted = this.order[scraped];
+      let entry = predicted !== undefined && p.seriesIs(predicted.text) ? predicted : undefined;
       if (entry === undefined) {
-        const labels = this.sampleLabels(p.labels());
-        this.checkLimits(labels);
-        entry = { labels, hash: labels ? labelsHash(labels) : '', lastSeen: this.iteration, seenIter: 0 };
-        this.cache.set(key, entry);
-        if (labels) added++;
+        const key = p.seriesText();
+        entry = this.cache.get(key);
+        if (entry === undefined) {
+          const labels = this.sampleLabels(p.labels());
+          this.checkLimits(labels);
+          entry = {
+            text: key,
+            labels,
+            hash: labels ? labelsHash(labels) : '',
+            lastSeen: this.iteration,
+            seenIter: 0,
+          };
+          this.cache.set(key, entry);
+          if (labels) added++;
+        }
       }
+      order.push(entry);
+      scraped++;
       entry.lastSeen = this.iteration;
       if (entry.labels === null) continue;
       postRelabel++;
@@ -270,6 +291,7 @@ export class ScrapeLoop {
     for (const [name, m] of pendingMeta) {
       this.metadata.set(name, { type: m.type ?? 'unknown', help: m.help ?? '', unit: m.unit ?? '' });
     }
+    this.order = order;
     return { scraped, postRelabel, added };
   }
 
