@@ -6,12 +6,17 @@
 export function parseSampleValue(s: string): number | undefined {
   if (s.length === 0) return undefined;
   const c = s.charCodeAt(0);
-  const body = c === 43 || c === 45 ? s.slice(1) : s; // + or -
-  const lower = body.toLowerCase();
-  if (lower === 'inf' || lower === 'infinity') return c === 45 ? -Infinity : Infinity;
-  if (lower === 'nan') return NaN;
-  for (let i = 0; i < body.length; i++) {
-    const d = body.charCodeAt(i);
+  const start = c === 43 || c === 45 ? 1 : 0; // + or -
+  const first = s.charCodeAt(start);
+  if (!((first >= 48 && first <= 57) || first === 46)) {
+    // Only the spelled-out values start with a letter; numbers, the common case, skip this.
+    const lower = s.slice(start).toLowerCase();
+    if (lower === 'inf' || lower === 'infinity') return c === 45 ? -Infinity : Infinity;
+    if (lower === 'nan') return NaN;
+    return undefined;
+  }
+  for (let i = start; i < s.length; i++) {
+    const d = s.charCodeAt(i);
     // Digits, '.', 'e', 'E', and a sign right after the exponent are all Number() needs to see;
     // rejecting the rest keeps out what Number() alone would accept (hex, whitespace, "").
     const ok =
@@ -19,10 +24,9 @@ export function parseSampleValue(s: string): number | undefined {
       d === 46 ||
       d === 101 ||
       d === 69 ||
-      ((d === 43 || d === 45) && i > 0 && (body.charCodeAt(i - 1) | 32) === 101);
+      ((d === 43 || d === 45) && i > start && (s.charCodeAt(i - 1) | 32) === 101);
     if (!ok) return undefined;
   }
-  if (body.length === 0) return undefined;
   const v = Number(s);
   return Number.isNaN(v) ? undefined : v;
 }

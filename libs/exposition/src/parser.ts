@@ -50,7 +50,10 @@ export class ExpositionParser {
 
   private seriesStart = 0;
   private seriesEnd = 0;
-  private nameText = '';
+  /** The metric name: quoted (UTF-8 syntax), or [nameStart, nameEnd) of the text, sliced on demand. */
+  private quotedMetricName = '';
+  private nameStart = 0;
+  private nameEnd = 0;
   private curValue = 0;
   private curTimestamp: number | null = null;
   private curExemplar: Exemplar | null = null;
@@ -82,17 +85,17 @@ export class ExpositionParser {
         // The last line of an OpenMetrics exposition must itself end with a newline, except # EOF.
         if (t.slice(start, end) !== '# EOF') throw this.error('data does not end with a newline');
       }
-      const line = t.slice(start, end);
-      if (line.length === 0 || isBlank(line)) {
+      if (isBlank(t, start, end)) {
         if (this.format === 'openmetrics') throw this.error('unexpected empty line');
         continue;
       }
-      if (line.charCodeAt(0) === 35) {
-        const e = this.metadataLine(line);
+      if (t.charCodeAt(start) === 35) {
+        const e = this.metadataLine(t.slice(start, end));
         if (e === null) continue;
         return e;
       }
-      this.sampleLine(line, start);
+      // Sample lines are read in place: no string per line.
+      this.sampleLine(start, end);
       return 'series';
     }
     return null;
@@ -110,7 +113,9 @@ export class ExpositionParser {
 
   /** The metric name of the current sample. */
   metricName(): string {
-    return this.nameText;
+    return this.nameEnd > this.nameStart
+      ? this.text.slice(this.nameStart, this.nameEnd)
+      : this.quotedMetricName;
   }
 
   value(): number {
@@ -138,7 +143,7 @@ export class ExpositionParser {
 
   /** The family type in force for the current series (from the last TYPE line that names it). */
   currentType(): MetricType {
-    return this.familyOf(this.nameText) ? this.familyType : 'unknown';
+    return this.familyOf(this.metricName()) ? this.familyType : 'unknown';
   }
 
   /** Labels of the current sample, sorted, __name__ included, le/quantile normalised. */
@@ -268,9 +273,9 @@ export class ExpositionParser {
     return kind;
   }
 
-  private sampleLine(line: string, lineStart: number): void {
+  private sampleLine(lineStart: number, end: number): void {
     const s = this.text;
-    const end = lineStart + line.length;
+    const line = () => s.slice(lineStart, end);
     let i = lineStart;
     this.seriesStart = i;
     this.quotedName = '';
@@ -278,12 +283,14 @@ export class ExpositionParser {
       // {"utf8.name", ...}: the name is the first, unpaired, quoted string.
       const scratch: Label[] = [];
       i = this.parseLabelBody(s, i + 1, end, scratch, true);
-      this.nameText = this.quotedName;
-      if (this.nameText === '') throw this.error('metric name missing');
+      this.quotedMetricName = this.quotedName;
+      this.nameStart = this.nameEnd = 0;
+      if (this.quotedMetricName === '') throw this.error('metric name missing');
     } else {
       const j = scanName(s, i, end);
-      if (j === i) throw this.error(`invalid metric name at ${JSON.stringify(line)}`);
-      this.nameText = s.slice(i, j);
+      if (j === i) throw this.error(`invalid metric name at ${JSON.stringify(line())}`);
+      this.nameStart = i;
+      this.nameEnd = j;
       i = j;
       if (i < end && s.charCodeAt(i) === 123) {
         const k = this.skipLabelBody(s, i + 1, end);
@@ -292,7 +299,7 @@ export class ExpositionParser {
     }
     this.seriesEnd = i;
     if (i >= end || !isSpace(s.charCodeAt(i))) {
-      throw this.error(`expected a value after the series in ${JSON.stringify(line)}`);
+      throw this.error(`expected a value after the series in ${JSON.stringify(line())}`);
     }
     const om = this.format === 'openmetrics';
     while (i < end && isSpace(s.charCodeAt(i))) i++;
@@ -463,9 +470,8 @@ function isSpace(c: number): boolean {
   return c === 32 || c === 9;
 }
 
-function isBlank(line: string): boolean {
-  for (let i = 0; i < line.length; i++)
-    if (!isSpace(line.charCodeAt(i)) && line.charCodeAt(i) !== 13) return false;
+function isBlank(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (!isSpace(s.charCodeAt(i)) && s.charCodeAt(i) !== 13) return false;
   return true;
 }
 
