@@ -27,7 +27,6 @@ export interface ConsulSDConfig {
   readonly pathPrefix: string;
   readonly token?: SecretRef;
   readonly datacenter: string;
-  readonly namespace: string;
   readonly partition: string;
   readonly scheme: 'http' | 'https';
   readonly services: readonly string[];
@@ -114,7 +113,6 @@ function parseConsulSD(d: Decoder, node: Node): ConsulSDConfig {
       'path_prefix',
       'token',
       'datacenter',
-      'namespace',
       'partition',
       'scheme',
       'services',
@@ -126,7 +124,8 @@ function parseConsulSD(d: Decoder, node: Node): ConsulSDConfig {
       'filter',
       ...HTTP_CLIENT_FIELDS,
     ],
-    [...LATER_HTTP_CLIENT_FIELDS, 'username', 'password', 'health_filter'],
+    // namespace (Consul Enterprise): the consul package cannot send it.
+    [...LATER_HTTP_CLIENT_FIELDS, 'namespace', 'username', 'password', 'health_filter'],
   );
   const server = f.str('server', 'localhost:8500');
   if (server.trim() === '') d.fail(node, 'consul SD configuration requires a server address');
@@ -142,7 +141,6 @@ function parseConsulSD(d: Decoder, node: Node): ConsulSDConfig {
     pathPrefix: f.str('path_prefix', ''),
     token: token !== undefined ? { value: token } : undefined,
     datacenter: f.str('datacenter', ''),
-    namespace: f.str('namespace', ''),
     partition: f.str('partition', ''),
     scheme,
     services: f.strList('services'),
@@ -196,6 +194,11 @@ function parseKubernetesSD(d: Decoder, node: Node): KubernetesSDConfig {
     d.fail(node, "to use custom HTTP client configuration please provide the 'api_server' URL explicitly");
   const ns = d.fields(f.raw('namespaces'), 'kubernetes.NamespaceDiscovery', ['own_namespace', 'names']);
   const attach = d.fields(f.raw('attach_metadata'), 'kubernetes.AttachMetadataConfig', ['node', 'namespace']);
+  if (attach.bool('node', false) || attach.bool('namespace', false))
+    d.warn(
+      f.raw('attach_metadata'),
+      'kubernetes.SDConfig: attach_metadata is not supported by Pharos yet and is ignored',
+    );
   const selectors = f.seq('selectors').map((s): KubernetesSelector => {
     const sf = d.fields(s, 'kubernetes.SelectorConfig', ['role', 'label', 'field']);
     const srole = sf.str('role', '');

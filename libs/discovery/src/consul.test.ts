@@ -99,7 +99,6 @@ function cfg(over: Partial<ConsulSDConfig>): ConsulSDConfig {
     server: address,
     pathPrefix: '',
     datacenter: '',
-    namespace: '',
     partition: '',
     scheme: 'http',
     services: [],
