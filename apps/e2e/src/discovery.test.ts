@@ -98,6 +98,8 @@ ${extraJob}`;
     });
     assert.equal(t.lastError, 'server returned HTTP status 500 Internal Server Error');
     assert.equal((await find(good.address))?.health, 'up', 'a bad target does not stop the others');
+    const metrics = await (await fetch(`${pharos.url}/metrics`)).text();
+    assert.match(metrics, /^prometheus_sd_discovered_targets\{[^}]*config="files"[^}]*\} 3$/m);
     const dropped = await targets('?state=dropped');
     assert.deepEqual(dropped.activeTargets, []);
     assert.ok(dropped.droppedTargets.some((d) => d.discoveredLabels.__address__ === '127.0.0.1:1'));

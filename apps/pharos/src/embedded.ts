@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { DiscoveryManager, TargetDistributor } from '@pharos/discovery';
@@ -121,10 +121,31 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       }
     },
   });
+  // Upstream's names, so dashboards and alerts written for Prometheus' discovery work.
+  const sdFailures = new Counter({
+    name: 'prometheus_sd_refresh_failures_total',
+    help: 'Number of service discovery refresh failures.',
+    labelNames: ['mechanism', 'config'],
+    registers: [registry],
+  });
+  const sdTargets = new Gauge({
+    name: 'prometheus_sd_discovered_targets',
+    help: 'Current number of discovered targets.',
+    labelNames: ['name', 'config'],
+    registers: [registry],
+  });
   const discovery = new DiscoveryManager({
-    onUpdate: (job, groups) => distributor.setGroups(job, groups),
-    onError: (job, provider, message) =>
-      logger.error({ job, provider, err: message }, 'service discovery failed'),
+    onUpdate: (job, groups) => {
+      sdTargets.set(
+        { name: 'scrape', config: job },
+        groups.reduce((n, g) => n + g.targets.length, 0),
+      );
+      distributor.setGroups(job, groups);
+    },
+    onError: (job, provider, message) => {
+      sdFailures.inc({ mechanism: provider.split('/')[0], config: job });
+      logger.error({ job, provider, err: message }, 'service discovery failed');
+    },
   });
   discovery.apply(config.scrapeConfigs);
   // Discovery stops first so no target update arrives at a stopped scrape manager.
