@@ -106,7 +106,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     onTargetsChanged: (pool, started, stopped) =>
       logger.info({ pool, started, stopped }, 'scrape targets changed'),
   });
-  await scrape.applyConfig(config);
+  for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
   lifecycle.onStop('scrape', () => scrape.stop());
   // The distributed mode's code with one scraper: discovery relabels and assigns, the local
   // scrape manager is the only subscriber.
@@ -159,10 +159,12 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     try {
       const next = loadPrometheusConfig(flags.configFile);
       for (const w of next.warnings) logger.warn({ file: flags.configFile }, w);
-      await scrape.applyConfig(next);
+      const problems = await scrape.applyConfig(next);
       distributor.applyConfig(next.scrapeConfigs);
       discovery.apply(next.scrapeConfigs);
       config = next;
+      // The rest of the configuration is in force; the failed jobs keep what they had, as upstream.
+      if (problems.length > 0) throw new Error(problems.join('; '));
     } catch (e) {
       reloadOK.set(0);
       lastReload = { success: false, time: lastReload.time };

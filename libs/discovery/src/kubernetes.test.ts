@@ -315,6 +315,24 @@ describe('kubernetes_sd_configs against a Kubernetes API stand-in', () => {
     });
   });
 
+  it('says why when neither api_server nor kubeconfig_file is given outside a cluster', async () => {
+    // As if outside a cluster, whatever runs the tests.
+    const saved = process.env.KUBERNETES_SERVICE_HOST;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    try {
+      const errors = await running(
+        cfg('pod', { apiServer: '', http: { ...cfg('pod').http, authorization: undefined } }),
+        async () => undefined,
+      );
+      assert.match(
+        errors[0] ?? '',
+        /error creating Kubernetes client: unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST/,
+      );
+    } finally {
+      if (saved !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved;
+    }
+  });
+
   it('reports an API server that refuses the connection', async () => {
     const errors = await running(cfg('pod', { apiServer: 'http://127.0.0.1:1' }), async (up) => {
       await up.until(() => false, 300).catch(() => undefined);

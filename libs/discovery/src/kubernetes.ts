@@ -68,6 +68,11 @@ export function kubeConfigFor(cfg: KubernetesSDConfig): KubeConfig {
     return kc;
   }
   if (cfg.apiServer === '') {
+    // The library would build "https://undefined:undefined" and fail on every request instead.
+    if (!process.env.KUBERNETES_SERVICE_HOST || !process.env.KUBERNETES_SERVICE_PORT)
+      throw new Error(
+        'unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined',
+      );
     kc.loadFromCluster();
     return kc;
   }

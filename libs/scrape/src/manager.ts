@@ -41,8 +41,23 @@ export class ScrapeManager {
     private readonly hooks: ScrapeManagerHooks = {},
   ) {}
 
-  /** Applies a (re)loaded configuration; targets come from discovery through `setGroups`. */
-  async applyConfig(config: PrometheusConfig): Promise<void> {
+  /**
+   * Applies a (re)loaded configuration; targets come from discovery through `setGroups`. A job
+   * whose HTTP client cannot be built (an unreadable CA file, say) is skipped, or keeps its old
+   * settings, as upstream; the reasons come back so a reload can report failure.
+   */
+  async applyConfig(config: PrometheusConfig): Promise<string[]> {
+    const errors: string[] = [];
+    const dispatcherFor = (cfg: ScrapeConfig): Dispatcher | undefined => {
+      try {
+        return scrapeDispatcher(cfg.http);
+      } catch (e) {
+        errors.push(
+          `error creating HTTP client for job ${JSON.stringify(cfg.jobName)}: ${(e as Error).message}`,
+        );
+        return undefined;
+      }
+    };
     const jobs = new Set(config.scrapeConfigs.map((c) => c.jobName));
     for (const [name, pool] of this.pools) {
       if (!jobs.has(name)) {
@@ -53,9 +68,11 @@ export class ScrapeManager {
     for (const cfg of config.scrapeConfigs) {
       let pool = this.pools.get(cfg.jobName);
       if (!pool) {
+        const dispatcher = dispatcherFor(cfg);
+        if (!dispatcher) continue;
         pool = {
           cfg,
-          dispatcher: scrapeDispatcher(cfg.http),
+          dispatcher,
           httpKey: JSON.stringify(cfg.http),
           loops: new Map(),
           dropped: [],
@@ -67,11 +84,13 @@ export class ScrapeManager {
       } else {
         // An unchanged job keeps its config object, so its loops keep their caches and staleness state.
         if (JSON.stringify(cfg) === JSON.stringify(pool.cfg)) continue;
-        pool.cfg = cfg;
         const httpKey = JSON.stringify(cfg.http);
-        if (httpKey !== pool.httpKey) {
+        const dispatcher = httpKey !== pool.httpKey ? dispatcherFor(cfg) : pool.dispatcher;
+        if (!dispatcher) continue;
+        pool.cfg = cfg;
+        if (dispatcher !== pool.dispatcher) {
           const old = pool.dispatcher;
-          pool.dispatcher = scrapeDispatcher(cfg.http);
+          pool.dispatcher = dispatcher;
           pool.httpKey = httpKey;
           for (const loop of pool.loops.values()) loop.updateConfig(cfg, pool.dispatcher);
           void old.close();
@@ -79,6 +98,7 @@ export class ScrapeManager {
       }
       await this.sync(pool);
     }
+    return errors;
   }
 
   /** Replaces every target group of a job with what discovery reports now. */

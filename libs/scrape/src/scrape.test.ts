@@ -279,6 +279,18 @@ describe('scrape HTTP client', () => {
 });
 
 describe('scrape manager', () => {
+  it('skips a job whose HTTP client cannot be built and says why', async () => {
+    const config = parsePrometheusConfig(
+      'scrape_configs:\n  - job_name: tls\n    tls_config: {ca_file: /nonexistent/ca.pem}\n  - job_name: ok\n',
+    );
+    const m = new ScrapeManager(new Capture());
+    const errors = await m.applyConfig(config);
+    assert.equal(errors.length, 1);
+    assert.match(errors[0], /error creating HTTP client for job "tls": .*ENOENT/);
+    assert.deepEqual(m.poolNames(), ['ok']);
+    await m.stop();
+  });
+
   it('fails every scrape of a pool over target_limit with the reason, and recovers under it', async () => {
     reset();
     body = 'a 1\n';
