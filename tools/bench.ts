@@ -1,7 +1,7 @@
 // `npm run bench -- <name> [--flag value ...]`: the project's benchmarks. Figures go to stdout.
 //   tsdb:   --series (100000) --samples (720) --shards (2) --file-series (5000)
 //   promql: --series (10000) --hours (6) --runs (5)
-//   scrape: --series (100000) --seconds (60) --interval (5)
+//   scrape: --series (100000) --seconds (60) --interval (5) --settle (15)
 import { parseArgs } from 'node:util';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
 import { runScrapeBench } from '../apps/e2e/src/scrape.bench.js';
@@ -18,6 +18,7 @@ const { positionals, values } = parseArgs({
     runs: { type: 'string' },
     seconds: { type: 'string' },
     interval: { type: 'string' },
+    settle: { type: 'string' },
   },
 });
 const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
@@ -41,6 +42,7 @@ const benches: Record<string, () => Promise<void>> = {
       series: num(values.series, 100_000),
       seconds: num(values.seconds, 60),
       interval: num(values.interval, 5),
+      settle: num(values.settle, 15),
     }),
 };
 

@@ -10,6 +10,8 @@ export interface ScrapeBenchOptions {
   readonly series: number;
   readonly seconds: number;
   readonly interval: number;
+  /** Seconds to wait after the warm-up scrapes before measuring. */
+  readonly settle: number;
 }
 
 /** The target runs in its own process, so serving the body costs neither scraper anything. */
@@ -94,14 +96,16 @@ scrape_configs:
       { name: 'Pharos', url: pharos.url, pid: pharos.proc.child.pid as number },
       { name: 'Prometheus', url: promUrl, pid: prom.child.pid as number },
     ];
-    // Warm-up: the first scrapes create the series; steady state is what a running system costs.
+    // Warm-up: the first scrapes create the series (and their index writes settle in the
+    // background); steady state is what a running system costs.
     for (const s of systems)
       await waitFor(
-        `${s.name} to store two scrapes`,
-        async () => ((await scalar(s.url, 'count_over_time(up{job="bench"}[5m])')) >= 2 ? true : undefined),
+        `${s.name} to store three scrapes`,
+        async () => ((await scalar(s.url, 'count_over_time(up{job="bench"}[5m])')) >= 3 ? true : undefined),
         120_000,
         500,
       );
+    await new Promise((r) => setTimeout(r, opts.settle * 1000));
     const before = systems.map((s) => usage(s.pid));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
