@@ -8,7 +8,7 @@ import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import { ScrapeManager } from '@pharos/scrape';
-import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
+import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
 import { FileLog, SampleBus } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
@@ -62,7 +62,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     log = FileLog.open(
       join(flags.storagePath, 'wal'),
       flags.shards,
-      { encode: encodeSampleBatch, decode: decodeSampleBatch },
+      { encode: encodeSampleBatch, encodeFramed: encodeSampleBatchFramed, decode: decodeSampleBatch },
       { onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired') },
     );
   } catch (e) {

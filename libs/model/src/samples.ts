@@ -18,10 +18,18 @@ export interface SampleBatch {
 export class SampleBatchBuilder {
   private readonly series: Labels[] = [];
   private readonly hashes: string[] = [];
-  private refs = new Uint32Array(64);
-  private ts = new Float64Array(64);
-  private vals = new Float64Array(64);
+  private refs: Uint32Array;
+  private ts: Float64Array;
+  private vals: Float64Array;
   private n = 0;
+
+  /** `capacity`: the expected sample count (a scrape's last size), so the columns rarely grow. */
+  constructor(capacity = 64) {
+    const c = Math.max(1, capacity);
+    this.refs = new Uint32Array(c);
+    this.ts = new Float64Array(c);
+    this.vals = new Float64Array(c);
+  }
 
   get length(): number {
     return this.n;
@@ -51,9 +59,10 @@ export class SampleBatchBuilder {
     return {
       series: this.series,
       hashes: this.hashes,
-      refs: this.refs.slice(0, this.n),
-      timestamps: this.ts.slice(0, this.n),
-      values: this.vals.slice(0, this.n),
+      // Views, not copies: the builder is done once built.
+      refs: this.refs.subarray(0, this.n),
+      timestamps: this.ts.subarray(0, this.n),
+      values: this.vals.subarray(0, this.n),
     };
   }
 

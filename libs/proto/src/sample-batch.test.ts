@@ -5,6 +5,7 @@ import { labelsFrom, SampleBatchBuilder, STALE_NAN } from '@pharos/model';
 import {
   decodeSampleBatch,
   encodeSampleBatch,
+  encodeSampleBatchFramed,
   SampleBatch as SampleBatchMsg,
   sampleBatchToProto,
 } from './index.js';
@@ -63,6 +64,7 @@ describe('sample batch codec', () => {
               encodeSampleBatch(batch),
               SampleBatchMsg.encode(sampleBatchToProto(batch)).finish(),
             );
+            assert.deepEqual(encodeSampleBatchFramed(batch, 8).subarray(8), encodeSampleBatch(batch));
           }
         },
       ),

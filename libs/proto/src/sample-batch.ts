@@ -98,9 +98,31 @@ function varintSize(n: number): number {
  * here around the cached series bytes. Byte for byte what the generated encoder writes.
  */
 export function encodeSampleBatch(batch: SampleBatch): Uint8Array {
+  return writeSampleBatch(batch, 0, (size) => new Uint8Array(size));
+}
+
+/** Reused across calls: a scrape's record is megabytes, and a fresh buffer per record costs GC. */
+let scratch = new Uint8Array(0);
+
+/**
+ * The record with `reserve` free bytes before it (for a log's frame header), in a buffer reused
+ * by the next call: the view is only valid until then.
+ */
+export function encodeSampleBatchFramed(batch: SampleBatch, reserve: number): Uint8Array {
+  return writeSampleBatch(batch, reserve, (size) => {
+    if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
+    return scratch.subarray(0, size);
+  });
+}
+
+function writeSampleBatch(
+  batch: SampleBatch,
+  reserve: number,
+  alloc: (size: number) => Uint8Array,
+): Uint8Array {
   const n = batch.series.length;
   const parts: Uint8Array[] = new Array(n);
-  let size = 0;
+  let size = reserve;
   for (let i = 0; i < n; i++) {
     const b = seriesBytes(batch.series[i], batch.hashes[i]);
     parts[i] = b;
@@ -109,8 +131,8 @@ export function encodeSampleBatch(batch: SampleBatch): Uint8Array {
   const columns = [columnBytes(batch.refs), columnBytes(batch.timestamps), columnBytes(batch.values)];
   // proto3 leaves empty bytes fields out.
   for (const c of columns) if (c.length > 0) size += 1 + varintSize(c.length) + c.length;
-  const out = new Uint8Array(size);
-  let o = 0;
+  const out = alloc(size);
+  let o = reserve;
   const put = (tag: number, b: Uint8Array) => {
     out[o++] = tag;
     let len = b.length;

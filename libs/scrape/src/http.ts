@@ -13,6 +13,8 @@ export interface FetchOptions {
   readonly compression: boolean;
   readonly userAgent: string;
   readonly authorization?: string;
+  /** A buffer the caller keeps between scrapes for the raw body, grown as needed. */
+  readonly scratch?: { buf: Buffer };
 }
 
 export interface FetchResult {
@@ -89,18 +91,26 @@ export async function fetchMetrics(
       await res.body.dump();
       throw new ScrapeError(`server returned HTTP status ${res.statusCode} ${statusText(res.statusCode)}`);
     }
-    const chunks: Buffer[] = [];
+    // The body goes into the caller's buffer: a big target's body is megabytes every scrape, and
+    // a new buffer each time is work for the garbage collector.
+    const scratch = opts.scratch ?? { buf: Buffer.alloc(0) };
     let size = 0;
     const gz = String(res.headers['content-encoding'] ?? '').toLowerCase() === 'gzip';
     for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (!gz && opts.bodySizeLimit > 0 && size > opts.bodySizeLimit) {
+      const c = chunk as Buffer;
+      if (!gz && opts.bodySizeLimit > 0 && size + c.length > opts.bodySizeLimit) {
         res.body.destroy();
         throw new ScrapeError(`body size limit exceeded`);
       }
-      chunks.push(chunk as Buffer);
+      if (size + c.length > scratch.buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(size + c.length, scratch.buf.length * 2, 64 * 1024));
+        scratch.buf.copy(grown, 0, 0, size);
+        scratch.buf = grown;
+      }
+      c.copy(scratch.buf, size);
+      size += c.length;
     }
-    let buf = Buffer.concat(chunks);
+    let buf = scratch.buf.subarray(0, size);
     if (gz) {
       try {
         buf = await gunzipAsync(buf, opts.bodySizeLimit > 0 ? { maxOutputLength: opts.bodySizeLimit } : {});
@@ -114,7 +124,10 @@ export async function fetchMetrics(
       }
     }
     const ct = res.headers['content-type'];
-    return { body: buf.toString('utf8'), contentType: Array.isArray(ct) ? ct[0] : ct };
+    const body = buf.toString('utf8');
+    // A target whose body shrank for good should not pin its largest body's memory.
+    if (scratch.buf.length > 1 << 20 && scratch.buf.length > 4 * size) scratch.buf = Buffer.alloc(0);
+    return { body, contentType: Array.isArray(ct) ? ct[0] : ct };
   } catch (e) {
     if (e instanceof ScrapeError) throw e;
     throw new ScrapeError(describeError(e, url, opts.timeout));

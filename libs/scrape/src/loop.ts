@@ -99,6 +99,7 @@ export class ScrapeLoop {
    * which costs less than slicing the line and hashing it for the map.
    */
   private order: CacheEntry[] = [];
+  private readonly bodyBuffer = { buf: Buffer.alloc(0) };
   private readonly accept: string;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
@@ -167,7 +168,8 @@ export class ScrapeLoop {
   async scrapeOnce(start = Date.now()): Promise<void> {
     this.iteration++;
     const cfg = this.cfg;
-    const batch = new SampleBatchBuilder();
+    // Sized for what the last scrape wrote plus the report series, so the columns need not grow.
+    const batch = new SampleBatchBuilder(this.order.length + 16);
     let scraped = 0;
     let postRelabel = 0;
     let added = 0;
@@ -190,6 +192,7 @@ export class ScrapeLoop {
           compression: cfg.enableCompression,
           userAgent: this.userAgent,
           authorization,
+          scratch: this.bodyBuffer,
         },
         this.dispatcher,
       );

@@ -19,6 +19,11 @@ import type { PartitionedLog, Subscription } from './log.js';
 export interface RecordCodec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
+  /**
+   * Optional: the encoding after `header` free bytes, in a buffer the codec reuses (valid until
+   * its next call), so a large record costs no allocation of its own.
+   */
+  encodeFramed?(value: T, header: number): Uint8Array;
 }
 
 export interface FileLogOptions {
@@ -193,11 +198,17 @@ export class FileLog<T> implements PartitionedLog<T> {
     if (this.closed) throw new Error('log is closed');
     const f = this.files[partition];
     if (!f) throw new Error(`partition ${partition} out of range 0..${this.partitions - 1}`);
-    const payload = this.codec.encode(value);
-    const frame = Buffer.allocUnsafe(HEADER + payload.length);
-    frame.writeUInt32LE(payload.length, 0);
-    frame.writeUInt32LE(crc32(payload), 4);
-    frame.set(payload, HEADER);
+    let frame: Uint8Array;
+    if (this.codec.encodeFramed) {
+      frame = this.codec.encodeFramed(value, HEADER);
+    } else {
+      const payload = this.codec.encode(value);
+      frame = new Uint8Array(HEADER + payload.length);
+      frame.set(payload, HEADER);
+    }
+    const header = new DataView(frame.buffer, frame.byteOffset, HEADER);
+    header.setUint32(0, frame.length - HEADER, true);
+    header.setUint32(4, crc32(frame.subarray(HEADER)), true);
     if (f.size > 0 && f.size + frame.length > this.segmentBytes) this.roll(f);
     writeSync(f.fd, frame);
     f.size += frame.length;
