@@ -31,6 +31,38 @@ export function parseSampleValue(s: string): number | undefined {
   return Number.isNaN(v) ? undefined : v;
 }
 
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The value of `s[start, end)` when it is a plain decimal of at most 15 digits ("1234", "-0.25"),
+ * read in place; NaN for anything else, which the caller hands to parseSampleValue. Exact: both
+ * the digits and the power of ten are exact doubles, and one IEEE division rounds correctly.
+ */
+export function parseSimpleDecimal(s: string, start: number, end: number): number {
+  let i = start;
+  const c = s.charCodeAt(i);
+  const negative = c === 45;
+  if (negative || c === 43) i++;
+  let m = 0;
+  let digits = 0;
+  let frac = -1;
+  for (; i < end; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d >= 0 && d <= 9) {
+      m = m * 10 + d;
+      digits++;
+      if (frac >= 0) frac++;
+    } else if (d === -2 && frac < 0) {
+      frac = 0; // '.'
+    } else {
+      return NaN;
+    }
+  }
+  if (digits === 0 || digits > 15) return NaN;
+  const v = frac > 0 ? m / POW10[frac] : m;
+  return negative ? -v : v;
+}
+
 /**
  * Go's strconv.FormatFloat(v, 'g', -1, 64), the text exposition format's number format: the
  * shortest digits, in exponent form when the exponent is below -4 or at least 6 ("1e+06").

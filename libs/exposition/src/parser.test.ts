@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { formatLabels, isStaleNaN } from '@pharos/model';
 import {
   ExpositionError,
   ExpositionParser,
   formatGoFloat,
   formatOpenMetricsFloat,
+  parseSampleValue,
+  parseSimpleDecimal,
   type ExpositionFormat,
 } from './index.js';
 
@@ -178,6 +181,35 @@ foo_bucket{le="+Inf"} 17 1520879607.789
 });
 
 describe('values', () => {
+  it('reads plain decimals in place exactly as Number() does, and leaves the rest to the full parser', () => {
+    const decimal = fc
+      .tuple(
+        fc.constantFrom('', '-', '+'),
+        fc.stringMatching(/^[0-9]{0,17}$/),
+        fc.constantFrom('', '.'),
+        fc.stringMatching(/^[0-9]{0,17}$/),
+      )
+      .map(([sign, a, dot, b]) => sign + a + dot + (dot ? b : ''));
+    fc.assert(
+      fc.property(decimal, (text) => {
+        const fast = parseSimpleDecimal(`x${text}y`, 1, text.length + 1);
+        const full = parseSampleValue(text);
+        if (fast === fast) assert.ok(Object.is(fast, full), `${text}: ${fast} vs ${full}`);
+      }),
+      { numRuns: 5000 },
+    );
+    for (const [text, expected] of [
+      ['0.1', 0.1],
+      ['-0', -0],
+      ['1.', 1],
+      ['.5', 0.5],
+      ['123456789012345', 123456789012345],
+    ] as const)
+      assert.ok(Object.is(parseSimpleDecimal(text, 0, text.length), expected), text);
+    for (const text of ['', '.', '-', '1e3', 'NaN', '+Inf', '1234567890123456', '1.2.3', '0x10'])
+      assert.ok(Number.isNaN(parseSimpleDecimal(text, 0, text.length)), text);
+  });
+
   it('carries the staleness NaN unchanged through a Float64Array', async () => {
     const { STALE_NAN } = await import('@pharos/model');
     const arr = new Float64Array(1);

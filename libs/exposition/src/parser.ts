@@ -1,6 +1,6 @@
 import { METRIC_NAME, labelsFrom, type Label, type Labels } from '@pharos/model';
 import { ExpositionError } from './errors.js';
-import { formatOpenMetricsFloat, parseSampleValue } from './float.js';
+import { formatOpenMetricsFloat, parseSampleValue, parseSimpleDecimal } from './float.js';
 
 export type ExpositionFormat = 'prometheus' | 'openmetrics';
 
@@ -275,7 +275,6 @@ export class ExpositionParser {
 
   private sampleLine(lineStart: number, end: number): void {
     const s = this.text;
-    const line = () => s.slice(lineStart, end);
     let i = lineStart;
     this.seriesStart = i;
     this.quotedName = '';
@@ -288,7 +287,7 @@ export class ExpositionParser {
       if (this.quotedMetricName === '') throw this.error('metric name missing');
     } else {
       const j = scanName(s, i, end);
-      if (j === i) throw this.error(`invalid metric name at ${JSON.stringify(line())}`);
+      if (j === i) throw this.error(`invalid metric name at ${JSON.stringify(s.slice(lineStart, end))}`);
       this.nameStart = i;
       this.nameEnd = j;
       i = j;
@@ -299,13 +298,14 @@ export class ExpositionParser {
     }
     this.seriesEnd = i;
     if (i >= end || !isSpace(s.charCodeAt(i))) {
-      throw this.error(`expected a value after the series in ${JSON.stringify(line())}`);
+      throw this.error(`expected a value after the series in ${JSON.stringify(s.slice(lineStart, end))}`);
     }
     const om = this.format === 'openmetrics';
     while (i < end && isSpace(s.charCodeAt(i))) i++;
     let j = i;
     while (j < end && !isSpace(s.charCodeAt(j))) j++;
-    const v = parseSampleValue(s.slice(i, j));
+    let v: number | undefined = parseSimpleDecimal(s, i, j);
+    if (v !== v) v = parseSampleValue(s.slice(i, j));
     if (v === undefined) throw this.error(`invalid value ${JSON.stringify(s.slice(i, j))}`);
     this.curValue = v;
     this.curTimestamp = null;

@@ -16,16 +16,22 @@ export interface SampleBatch {
 }
 
 export class SampleBatchBuilder {
-  private readonly series: Labels[] = [];
-  private readonly hashes: string[] = [];
+  private readonly series: Labels[];
+  private readonly hashes: string[];
+  private nSeries = 0;
   private refs: Uint32Array;
   private ts: Float64Array;
   private vals: Float64Array;
   private n = 0;
 
-  /** `capacity`: the expected sample count (a scrape's last size), so the columns rarely grow. */
+  /**
+   * `capacity`: the expected sample count (a scrape's last size). Arrays sized up front, since
+   * growing a 100k-entry array by pushes copies it several times on every scrape.
+   */
   constructor(capacity = 64) {
     const c = Math.max(1, capacity);
+    this.series = new Array<Labels>(c);
+    this.hashes = new Array<string>(c);
     this.refs = new Uint32Array(c);
     this.ts = new Float64Array(c);
     this.vals = new Float64Array(c);
@@ -37,9 +43,9 @@ export class SampleBatchBuilder {
 
   /** Adds a series and returns its index, to be passed to `add`. */
   addSeries(labels: Labels, hash: string = labelsHash(labels)): number {
-    this.series.push(labels);
-    this.hashes.push(hash);
-    return this.series.length - 1;
+    this.series[this.nSeries] = labels;
+    this.hashes[this.nSeries] = hash;
+    return this.nSeries++;
   }
 
   add(seriesIndex: number, timestamp: number, value: number): void {
@@ -56,6 +62,8 @@ export class SampleBatchBuilder {
   }
 
   build(): SampleBatch {
+    this.series.length = this.nSeries;
+    this.hashes.length = this.nSeries;
     return {
       series: this.series,
       hashes: this.hashes,
@@ -89,14 +97,18 @@ export function splitByPartition(batch: SampleBatch, n: number): Array<SampleBat
   const nSeries = batch.series.length;
   const partOf = new Uint32Array(nSeries);
   const localOf = new Uint32Array(nSeries);
-  const series: Labels[][] = Array.from({ length: n }, () => []);
-  const hashes: string[][] = Array.from({ length: n }, () => []);
+  const seriesCounts = new Uint32Array(n);
   for (let i = 0; i < nSeries; i++) {
     const p = shardOf(batch.hashes[i], n);
     partOf[i] = p;
-    localOf[i] = series[p].length;
-    series[p].push(batch.series[i]);
-    hashes[p].push(batch.hashes[i]);
+    localOf[i] = seriesCounts[p]++;
+  }
+  // Exact sizes, not pushes: these arrays are tens of thousands long on every scrape.
+  const series: Labels[][] = Array.from({ length: n }, (_, p) => new Array<Labels>(seriesCounts[p]));
+  const hashes: string[][] = Array.from({ length: n }, (_, p) => new Array<string>(seriesCounts[p]));
+  for (let i = 0; i < nSeries; i++) {
+    series[partOf[i]][localOf[i]] = batch.series[i];
+    hashes[partOf[i]][localOf[i]] = batch.hashes[i];
   }
   const counts = new Uint32Array(n);
   for (let i = 0; i < batch.refs.length; i++) counts[partOf[batch.refs[i]]]++;

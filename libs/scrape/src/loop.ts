@@ -104,8 +104,12 @@ export class ScrapeLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private iteration = 0;
-  /** Series written by the previous successful scrape, for staleness markers. */
-  private previous: CacheEntry[] = [];
+  /**
+   * Series written by the previous successful scrape, for staleness markers, and the list the
+   * current scrape fills: two lists swapped rather than a new 100k-entry array per scrape.
+   */
+  private previous = new EntryList();
+  private current = new EntryList();
   private stopped = false;
   /** Set while the pool is over target_limit: every scrape fails with this instead of fetching. */
   forcedError = '';
@@ -158,9 +162,13 @@ export class ScrapeLoop {
   /** Stale markers for everything this target last wrote, when the target goes away. */
   async markStale(now = Date.now()): Promise<void> {
     const b = new SampleBatchBuilder();
-    for (const e of this.previous) if (e.labels) b.push(e.labels, now, STALE_NAN, e.hash);
+    const prev = this.previous;
+    for (let i = 0; i < prev.n; i++) {
+      const e = prev.items[i];
+      if (e.labels) b.push(e.labels, now, STALE_NAN, e.hash);
+    }
     for (const name of REPORT_NAMES) b.push(this.reportLabels(name), now, STALE_NAN);
-    this.previous = [];
+    prev.clear();
     if (b.length > 0) await this.sink.publish(b.build());
   }
 
@@ -174,7 +182,8 @@ export class ScrapeLoop {
     let postRelabel = 0;
     let added = 0;
     let error = '';
-    const seen: CacheEntry[] = [];
+    const seen = this.current;
+    seen.clear();
     try {
       if (this.forcedError !== '') throw new ScrapeError(this.forcedError);
       let authorization: string | undefined;
@@ -216,11 +225,19 @@ export class ScrapeLoop {
     // A failed scrape writes nothing of what it read, and marks the last scrape's series stale.
     const out = error === '' ? batch : new SampleBatchBuilder();
     const iteration = this.iteration;
-    for (const e of this.previous) {
+    const prev = this.previous;
+    for (let i = 0; i < prev.n; i++) {
+      const e = prev.items[i];
       if (error === '' && e.seenIter === iteration) continue;
       if (e.labels) out.push(e.labels, start, STALE_NAN, e.hash);
     }
-    this.previous = error === '' ? seen : [];
+    if (error === '') {
+      seen.trim();
+      this.previous = seen;
+      this.current = prev;
+    } else {
+      prev.clear();
+    }
     this.addReport(out, start, error === '' ? 1 : 0, duration, scraped, postRelabel, added);
     this.status.health = error === '' ? 'up' : 'down';
     this.status.lastError = error;
@@ -236,14 +253,15 @@ export class ScrapeLoop {
     format: ExpositionFormat,
     ts: number,
     batch: SampleBatchBuilder,
-    seen: CacheEntry[],
+    seen: EntryList,
   ) {
     const cfg = this.cfg;
     const p = new ExpositionParser(body, format);
     let scraped = 0;
     let postRelabel = 0;
     let added = 0;
-    const order: CacheEntry[] = [];
+    // Rewritten in place: entry k is read as the prediction for line k before it is replaced.
+    const order = this.order;
     const pendingMeta = new Map<string, { type?: MetricType; help?: string; unit?: string }>();
     for (let e = p.next(); e !== null; e = p.next()) {
       if (e === 'type' || e === 'help' || e === 'unit') {
@@ -275,7 +293,7 @@ export class ScrapeLoop {
           if (labels) added++;
         }
       }
-      order.push(entry);
+      order[scraped] = entry;
       scraped++;
       entry.lastSeen = this.iteration;
       if (entry.labels === null) continue;
@@ -287,14 +305,14 @@ export class ScrapeLoop {
         (explicit === null || !cfg.honorTimestamps || cfg.trackTimestampsStaleness)
       ) {
         entry.seenIter = this.iteration;
-        seen.push(entry);
+        seen.add(entry);
       }
       batch.push(entry.labels, t, p.value(), entry.hash);
     }
     for (const [name, m] of pendingMeta) {
       this.metadata.set(name, { type: m.type ?? 'unknown', help: m.help ?? '', unit: m.unit ?? '' });
     }
-    this.order = order;
+    if (order.length > scraped) order.length = scraped;
     return { scraped, postRelabel, added };
   }
 
@@ -363,7 +381,10 @@ export class ScrapeLoop {
   /** Forgets series not seen for two scrapes, so a churning target cannot grow the cache forever. */
   private evictCache(): void {
     if (this.iteration % 2 !== 0) return;
-    for (const [k, e] of this.cache) if (this.iteration - e.lastSeen > 2) this.cache.delete(k);
+    // forEach: a for-of over a 100k-entry map makes an entry array per series.
+    this.cache.forEach((e, k) => {
+      if (this.iteration - e.lastSeen > 2) this.cache.delete(k);
+    });
   }
 }
 
@@ -374,3 +395,22 @@ const REPORT_NAMES = [
   'scrape_samples_post_metric_relabeling',
   'scrape_series_added',
 ];
+
+/** A list reused from scrape to scrape: cleared by its count, its array kept. */
+class EntryList {
+  items: CacheEntry[] = [];
+  n = 0;
+
+  add(e: CacheEntry): void {
+    this.items[this.n++] = e;
+  }
+
+  clear(): void {
+    this.n = 0;
+  }
+
+  /** Drops what lies past the count, so a target that shrank does not pin gone entries. */
+  trim(): void {
+    if (this.items.length > this.n) this.items.length = this.n;
+  }
+}

@@ -59,6 +59,8 @@ class MemSeries {
   dirty = false;
   /** Out-of-order chunks exist, so reads must merge overlapping chunks. */
   hasOOO = false;
+  /** Removed (retention, delete_series): a label set still mapped to it must look again. */
+  forgotten = false;
   /**
    * Max times of the stored in-order chunks, ascending: their keys, so a read fetches exactly
    * the chunks it needs in one multi-get instead of opening an iterator per series.
@@ -273,6 +275,7 @@ export class TSDB implements Queryable {
   }
 
   private forget(s: MemSeries): void {
+    s.forgotten = true;
     this.byRef.delete(s.ref);
     const cur = this.byHash.get(s.hash);
     if (cur === s) this.byHash.delete(s.hash);
@@ -285,8 +288,7 @@ export class TSDB implements Queryable {
 
   private lookup(labels: Labels, hash: string): MemSeries | undefined {
     const known = this.byLabelsObject.get(labels);
-    // A series deleted since (retention, delete_series) is no longer under its ref.
-    if (known !== undefined && this.byRef.get(known.ref) === known) return known;
+    if (known !== undefined && !known.forgotten) return known;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return undefined;
     const s = !Array.isArray(cur)
