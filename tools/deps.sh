@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests talk to (the real promtool and node exporter), once.
+# Installs what the tests talk to, once: Debian's promtool and node exporter, Kafka's broker jars.
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
+
+# The Kafka broker's jars for the tests that run a real broker (Maven Central, cached in .cache/).
+bash "$(dirname "$0")/kafka.sh" fetch
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)

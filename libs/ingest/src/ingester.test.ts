@@ -22,7 +22,8 @@ describe('Ingester', () => {
     try {
       const shards = new Map<number, TSDB>();
       for (const p of [0, 1]) shards.set(p, await TSDB.open(join(dir, `shard-${p}`)));
-      const bus = new SampleBus(new InProcessLog<SampleBatch>(2));
+      const log = new InProcessLog<SampleBatch>(2);
+      const bus = new SampleBus(log);
       const registry = new Registry();
       const ing = new Ingester(bus, shards, pino({ level: 'silent' }), registry);
       await ing.start();
@@ -38,7 +39,7 @@ describe('Ingester', () => {
       }
       assert.equal(series, 20);
       assert.equal(samples, 100);
-      for (const p of [0, 1]) assert.equal(await bus.log.committed('ingester', p), bus.log.endOffset(p));
+      for (const p of [0, 1]) assert.equal(await log.committed('ingester', p), log.endOffset(p));
       const metrics = await registry.metrics();
       assert.match(metrics, /prometheus_tsdb_head_samples_appended_total 100/);
       assert.match(metrics, /pharos_ingester_samples_rejected_total\{reason="out_of_order"\} 20/);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { splitByPartition, type SampleBatch } from '@pharos/model';
-import type { SampleBus, Subscription } from '@pharos/transport';
+import type { GroupSubscription, SampleBus } from '@pharos/transport';
 import { sumAppendResults, type AppendResult, type TSDB } from '@pharos/tsdb';
 
 export interface IngesterOptions {
@@ -20,7 +20,7 @@ export interface IngesterOptions {
  * the log is the embedded file log or Kafka.
  */
 export class Ingester {
-  private subs: Subscription[] = [];
+  private sub: GroupSubscription | undefined;
   /** Newest offset handled per partition, and the offset present when we started (replay end). */
   private readonly handled = new Map<number, number>();
   private readonly replayEnd = new Map<number, number>();
@@ -94,7 +94,7 @@ export class Ingester {
 
   async start(): Promise<void> {
     for (const p of this.shards.keys()) this.replayEnd.set(p, this.bus.log.endOffset(p));
-    this.subs = await this.bus.subscribe(this.group, [...this.shards.keys()], (p, offset, batch) =>
+    this.sub = await this.bus.subscribe(this.group, [...this.shards.keys()], (p, offset, batch) =>
       this.handle(p, offset, batch),
     );
     if (this.interval > 0) {
@@ -167,7 +167,7 @@ export class Ingester {
         const upTo = this.handled.get(p);
         if (upTo === undefined) continue;
         await db.checkpoint();
-        await this.bus.log.commit(this.group, p, upTo + 1);
+        await this.sub?.commit(p, upTo + 1);
       }
       this.checkpoints.inc();
     });
@@ -177,14 +177,16 @@ export class Ingester {
 
   /** Waits until everything published so far is stored. */
   async drain(): Promise<void> {
-    await Promise.all(this.subs.map((s) => s.drained()));
+    await this.sub?.drained();
   }
 
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.drain();
-    await Promise.all(this.subs.map((s) => s.stop()));
-    this.subs = [];
+    // Commits need the subscription alive (a Kafka member commits only while in its group).
+    await this.sub?.pause();
     await this.checkpoint();
+    await this.sub?.stop();
+    this.sub = undefined;
   }
 }

@@ -14,7 +14,7 @@ import {
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { InProcessLog } from './in-process-log.js';
-import type { PartitionedLog, Subscription } from './log.js';
+import { LocalLog, type Subscription } from './log.js';
 
 export interface RecordCodec<T> {
   encode(value: T): Uint8Array;
@@ -64,7 +64,7 @@ function segmentName(base: number): string {
  * Writes reach the kernel before the acknowledgement but are not fsynced one by one (as
  * Prometheus' WAL): a process crash loses nothing, a power loss may lose the newest records.
  */
-export class FileLog<T> implements PartitionedLog<T> {
+export class FileLog<T> extends LocalLog<T> {
   private readonly mem: InProcessLog<T>;
   private readonly files: PartitionFiles[] = [];
   private readonly commits = new Map<string, number[]>();
@@ -78,6 +78,7 @@ export class FileLog<T> implements PartitionedLog<T> {
     private readonly codec: RecordCodec<T>,
     opts: FileLogOptions,
   ) {
+    super();
     this.mem = new InProcessLog<T>(partitions);
     this.segmentBytes = opts.segmentBytes ?? 64 * 1024 * 1024;
   }

@@ -1,4 +1,4 @@
-import type { PartitionedLog, Subscription } from './log.js';
+import { LocalLog, type Subscription } from './log.js';
 
 interface Partition<T> {
   /** Offset of records[0]; records before it were trimmed once every group had committed them. */
@@ -11,12 +11,13 @@ interface Partition<T> {
  * The embedded mode's stand-in for Kafka: partitions held in memory, consumers woken on append.
  * Records are trimmed once all groups that ever committed have committed past them.
  */
-export class InProcessLog<T> implements PartitionedLog<T> {
+export class InProcessLog<T> extends LocalLog<T> {
   private readonly parts: Array<Partition<T>>;
   private readonly commits = new Map<string, number[]>();
   private closed = false;
 
   constructor(readonly partitions: number) {
+    super();
     if (!Number.isInteger(partitions) || partitions < 1)
       throw new Error('partition count must be a positive integer');
     this.parts = Array.from({ length: partitions }, () => ({ base: 0, records: [], wake: [] }));

@@ -2,3 +2,4 @@ export * from './log.js';
 export * from './in-process-log.js';
 export * from './sample-bus.js';
 export * from './file-log.js';
+export * from './kafka-log.js';

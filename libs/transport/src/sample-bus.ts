@@ -1,5 +1,5 @@
 import { splitByPartition, type SampleBatch } from '@pharos/model';
-import type { PartitionedLog, Subscription } from './log.js';
+import type { GroupSubscription, PartitionedLog } from './log.js';
 
 /**
  * The write path's side of the sample bus: a batch is split by series hash so each series always
@@ -23,20 +23,15 @@ export class SampleBus {
   }
 
   /**
-   * Consumes partitions for a group from its committed offsets. The handler must make the batch
-   * durable before it returns; `commit` is then the caller's to call.
+   * Consumes partitions for a group from its committed offsets. The handler stores the batch;
+   * committing once it is durable is the caller's to do, through the subscription.
    */
-  async subscribe(
+  subscribe(
     group: string,
     partitions: readonly number[],
     handler: (partition: number, offset: number, batch: SampleBatch) => Promise<void>,
-  ): Promise<Subscription[]> {
-    const subs: Subscription[] = [];
-    for (const p of partitions) {
-      const from = await this.log.committed(group, p);
-      subs.push(this.log.consume(p, from, (offset, batch) => handler(p, offset, batch)));
-    }
-    return subs;
+  ): Promise<GroupSubscription> {
+    return this.log.subscribe(group, partitions, handler);
   }
 }
 

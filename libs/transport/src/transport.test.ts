@@ -62,13 +62,13 @@ describe('SampleBus', () => {
   it('publishes and consumes every sample exactly once', async () => {
     const bus = new SampleBus(new InProcessLog<SampleBatch>(3));
     let got = 0;
-    const subs = await bus.subscribe('ingester', [0, 1, 2], async (_p, _o, b) => {
+    const sub = await bus.subscribe('ingester', [0, 1, 2], async (_p, _o, b) => {
       got += b.refs.length;
     });
     await bus.publish(batchOf(30, 1));
     await bus.publish(batchOf(30, 2));
-    await Promise.all(subs.map((s) => s.drained()));
-    await Promise.all(subs.map((s) => s.stop()));
+    await sub.drained();
+    await sub.stop();
     assert.equal(got, 60);
   });
 });
