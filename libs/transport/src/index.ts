@@ -3,3 +3,4 @@ export * from './in-process-log.js';
 export * from './sample-bus.js';
 export * from './file-log.js';
 export * from './kafka-log.js';
+export * from './buffered-publisher.js';

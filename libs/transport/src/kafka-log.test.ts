@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { labelsFrom, labelsHash, SampleBatchBuilder, shardOf, type SampleBatch } from '@pharos/model';
-import { KafkaLog, SampleBus, type KafkaCompression, type RecordCodec } from './index.js';
+import { BufferedPublisher, KafkaLog, SampleBus, type KafkaCompression, type RecordCodec } from './index.js';
 import { snappyFrame, snappyUnframe } from './kafka-snappy.js';
 import { startTestBroker, type TestBroker } from './testing/kafka-broker.js';
 
@@ -177,5 +177,54 @@ describe('KafkaLog on a real broker', () => {
     await sub.stop();
     assert.equal(got.size, 200);
     for (const [i, v] of got) assert.equal(v, Number(i));
+  });
+
+  // Last: it stops the shared broker.
+  it('survives the broker going away: appends fail in bounded time, the buffer delivers after', async () => {
+    if (process.env.PHAROS_TEST_KAFKA) return; // a broker we did not start is not ours to stop
+    const { encodeSampleBatch, decodeSampleBatch } = await import('@pharos/proto');
+    const log = await KafkaLog.open<SampleBatch>({
+      brokers: broker.brokers,
+      topic: topicName(),
+      partitions: 2,
+      clientId: 'pharos-test',
+      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+      sendTimeoutMs: 2000,
+    });
+    open.push(log as KafkaLog<unknown>);
+    const bus = new SampleBus(log);
+    const batchAt = (t: number) => {
+      const b = new SampleBatchBuilder();
+      for (let i = 0; i < 10; i++) b.push(labelsFrom({ __name__: 'm', i: String(i) }), t, t);
+      return b.build();
+    };
+    let dropped = 0;
+    const pub = new BufferedPublisher((b) => bus.publish(b), {
+      maxSamples: 50,
+      retryMs: 200,
+      maxRetryMs: 1000,
+      onDrop: (n) => (dropped += n),
+    });
+    await pub.publish(batchAt(1));
+    assert.equal(await pub.flush(10_000), true);
+    broker.stop();
+    const started = Date.now();
+    await assert.rejects(bus.publish(batchAt(2)), /did not acknowledge the record within 2000 ms/);
+    assert.ok(Date.now() - started < 8000, 'a send to a dead broker fails in bounded time');
+    for (let t = 2; t <= 7; t++) await pub.publish(batchAt(t)); // returns at once each time
+    assert.equal(pub.bufferedSamples, 50);
+    assert.equal(dropped, 10, 'the sixth batch was over the bound');
+    broker.restart();
+    assert.equal(await pub.flush(60_000), true, 'buffered batches went out once the broker was back');
+    const seen = new Set<number>();
+    const sub = await bus.subscribe('after-outage', [0, 1], async (_p, _o, b) => {
+      for (const v of b.values) seen.add(v);
+    });
+    await sub.drained();
+    await sub.stop();
+    assert.deepEqual(
+      [...seen].sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6],
+    );
   });
 });

@@ -32,6 +32,11 @@ export interface KafkaLogOptions<T> {
   readonly requestTimeout?: number;
   /** How long a send keeps retrying while the broker is away before it fails. */
   readonly sendRetryMs?: number;
+  /**
+   * How long `append` waits for the acknowledgement before it rejects (default 10 s), so a
+   * caller with a client waiting (remote_write) can answer 503 while the send goes on retrying.
+   */
+  readonly sendTimeoutMs?: number;
   /** kafkajs' own warnings and errors, and handler failures (which are retried). */
   readonly log?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void;
 }
@@ -125,7 +130,7 @@ export class KafkaLog<T> implements PartitionedLog<T> {
     if (!(partition >= 0 && partition < this.partitions))
       throw new Error(`partition ${partition} out of range 0..${this.partitions - 1}`);
     const bytes = this.opts.codec.encode(value);
-    const [meta] = await this.producer.send({
+    const sent = this.producer.send({
       topic: this.opts.topic,
       acks: -1,
       compression: COMPRESSION[this.opts.compression ?? 'none'],
@@ -137,6 +142,19 @@ export class KafkaLog<T> implements PartitionedLog<T> {
         },
       ],
     });
+    const limit = this.opts.sendTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`Kafka did not acknowledge the record within ${limit} ms (broker unreachable?)`)),
+        limit,
+      );
+    });
+    // A send that outlives the timeout may still land: the caller retries, storage takes the
+    // identical resend silently.
+    sent.catch(() => undefined);
+    const [meta] = await Promise.race([sent, timeout]).finally(() => clearTimeout(timer));
     const offset = Number(meta.baseOffset ?? meta.offset);
     if (offset + 1 > this.ends[partition]) this.ends[partition] = offset + 1;
     return offset;
