@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { labelsFrom, labelsHash, SampleBatchBuilder, shardOf, type SampleBatch } from '@pharos/model';
-import { BufferedPublisher, KafkaLog, SampleBus, type KafkaCompression, type RecordCodec } from './index.js';
+import {
+  BufferedPublisher,
+  KafkaLog,
+  SampleBus,
+  type KafkaCompression,
+  type KafkaLogOptions,
+  type RecordCodec,
+} from './index.js';
 import { snappyFrame, snappyUnframe } from './kafka-snappy.js';
 import { startTestBroker, type TestBroker } from './testing/kafka-broker.js';
 
@@ -35,6 +42,21 @@ async function textLog(topic: string, partitions: number, compression: KafkaComp
   });
   open.push(log as KafkaLog<unknown>);
   return log;
+}
+
+/** A sample bus on a new topic, its records in the protobuf the services exchange. */
+async function sampleBus(partitions: number, extra: Partial<KafkaLogOptions<SampleBatch>>) {
+  const { encodeSampleBatch, decodeSampleBatch } = await import('@pharos/proto');
+  const log = await KafkaLog.open<SampleBatch>({
+    brokers: broker.brokers,
+    topic: topicName(),
+    partitions,
+    clientId: 'pharos-test',
+    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+    ...extra,
+  });
+  open.push(log as KafkaLog<unknown>);
+  return new SampleBus(log);
 }
 
 /** Reads partition `p` for a fresh group (from the start), or for `group` from its commit. */
@@ -151,18 +173,7 @@ describe('KafkaLog on a real broker', () => {
   });
 
   it('carries a sample bus: each series lands in the partition of its hash', async () => {
-    const { encodeSampleBatch, decodeSampleBatch } = await import('@pharos/proto');
-    const log = await KafkaLog.open<SampleBatch>({
-      brokers: broker.brokers,
-      topic: topicName(),
-      partitions: 4,
-      clientId: 'pharos-test',
-      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-      key: (b) => b.hashes[0] ?? null,
-      compression: 'snappy',
-    });
-    open.push(log as KafkaLog<unknown>);
-    const bus = new SampleBus(log);
+    const bus = await sampleBus(4, { key: (b) => b.hashes[0] ?? null, compression: 'snappy' });
     const b = new SampleBatchBuilder();
     for (let i = 0; i < 200; i++) b.push(labelsFrom({ __name__: 'm', i: String(i) }), 1000, i);
     await bus.publish(b.build());
@@ -182,17 +193,7 @@ describe('KafkaLog on a real broker', () => {
   // Last: it stops the shared broker.
   it('survives the broker going away: appends fail in bounded time, the buffer delivers after', async () => {
     if (process.env.PHAROS_TEST_KAFKA) return; // a broker we did not start is not ours to stop
-    const { encodeSampleBatch, decodeSampleBatch } = await import('@pharos/proto');
-    const log = await KafkaLog.open<SampleBatch>({
-      brokers: broker.brokers,
-      topic: topicName(),
-      partitions: 2,
-      clientId: 'pharos-test',
-      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-      sendTimeoutMs: 2000,
-    });
-    open.push(log as KafkaLog<unknown>);
-    const bus = new SampleBus(log);
+    const bus = await sampleBus(2, { sendTimeoutMs: 2000 });
     const batchAt = (t: number) => {
       const b = new SampleBatchBuilder();
       for (let i = 0; i < 10; i++) b.push(labelsFrom({ __name__: 'm', i: String(i) }), t, t);
