@@ -19,7 +19,7 @@ fetch() {
   touch "$libs/.complete"
 }
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{process.stdout.write(String(s.address().port));s.close()})'; }
 
 start() {
   local dir="$1" port="${2:-}" saved=""

@@ -45,11 +45,11 @@ function startChild(args: string[], samples: number): Promise<ChildProcess> {
   });
 }
 
-let broker: TestBroker;
+let broker!: TestBroker;
 before(() => {
   broker = startTestBroker();
 });
-after(() => broker.close());
+after(() => broker?.close());
 
 describe('Ingester on Kafka', () => {
   it('loses nothing when killed -9 during ingest: the restart replays from the committed offset', async () => {

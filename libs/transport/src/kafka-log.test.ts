@@ -19,14 +19,14 @@ const text: RecordCodec<string> = {
   decode: (b) => new TextDecoder().decode(b),
 };
 
-let broker: TestBroker;
+let broker!: TestBroker;
 const open: Array<KafkaLog<unknown>> = [];
 before(() => {
   broker = startTestBroker();
 });
 after(async () => {
   await Promise.all(open.map((l) => l.close()));
-  broker.close();
+  broker?.close();
 });
 
 const topicName = () => `test.${randomBytes(4).toString('hex')}`;
