@@ -1,5 +1,186 @@
-import { runRole } from '@pharos/observability';
+import { Command, Option } from 'commander';
+import { parseDuration, splitHostPort } from '@pharos/config';
+import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
+import type { SampleBatch } from '@pharos/model';
+import {
+  createLogger,
+  createRegistry,
+  Lifecycle,
+  startRoleServer,
+  type LogLevel,
+} from '@pharos/observability';
+import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
+import { KafkaLog, SampleBus, type KafkaCompression } from '@pharos/transport';
+import { ShardedTSDB } from '@pharos/tsdb';
 
-// The ingester role runs inside the all-in-one process today; as a process of its own it needs the
-// Kafka, gRPC and membership transports of the distributed mode, which are not built yet.
-runRole('ingester');
+interface IngesterFlags {
+  brokers: string[];
+  topic: string;
+  total: number;
+  owned: number[];
+  group: string;
+  compression: KafkaCompression;
+  storagePath: string;
+  checkpointInterval: number;
+  listenAddress: string;
+  grpcListenAddress: string;
+  logLevel: LogLevel;
+}
+
+function partitionList(v: string, total: number): number[] {
+  const list = v.split(',').map((x) => x.trim());
+  const out = list.map(Number);
+  if (list.some((x) => !/^\d+$/.test(x)) || out.some((p) => p >= total))
+    throw new Error(`--ingester.partitions: want partition numbers below ${total}, got ${JSON.stringify(v)}`);
+  return [...new Set(out)].sort((a, b) => a - b);
+}
+
+function command(run: (flags: IngesterFlags) => Promise<void>): Command {
+  return new Command('pharos-ingester')
+    .description(
+      'The ingester role: consumes its partitions of the sample topic into LevelDB shards, commits offsets once data is durable, and answers Select over gRPC.',
+    )
+    .addOption(
+      new Option('--kafka.brokers <list>', 'Kafka bootstrap brokers, comma-separated.')
+        .env('PHAROS_KAFKA_BROKERS')
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--kafka.topic <name>', 'The sample topic.').default('pharos.samples'))
+    .addOption(
+      new Option(
+        '--kafka.partitions <n>',
+        'Partitions of the sample topic: the shard count, fixed once created.',
+      )
+        .env('PHAROS_KAFKA_PARTITIONS')
+        .default('4'),
+    )
+    .addOption(
+      new Option('--kafka.compression <codec>', 'Compression of what this role produces.')
+        .choices(['none', 'gzip', 'snappy'])
+        .default('snappy'),
+    )
+    .addOption(
+      new Option(
+        '--ingester.partitions <list>',
+        'Partitions this ingester owns, e.g. 0,1 (default: all).',
+      ).env('PHAROS_INGESTER_PARTITIONS'),
+    )
+    .addOption(
+      new Option('--ingester.group <name>', 'Consumer group; a second replica set of ingesters uses its own.')
+        .env('PHAROS_INGESTER_GROUP')
+        .default('pharos-ingesters'),
+    )
+    .addOption(new Option('--storage.tsdb.path <path>', 'Base path for the shards.').default('data/ingester'))
+    .addOption(
+      new Option(
+        '--storage.tsdb.checkpoint-interval <duration>',
+        'How often open head chunks are written to LevelDB and the partitions’ offsets committed.',
+      ).default('1m'),
+    )
+    .addOption(
+      new Option('--web.listen-address <address>', 'HTTP: /metrics, /-/healthy, /-/ready.').default(
+        '0.0.0.0:9101',
+      ),
+    )
+    .addOption(
+      new Option('--grpc.listen-address <address>', 'The Ingester gRPC service.').default('0.0.0.0:9095'),
+    )
+    .addOption(
+      new Option('--log.level <level>', 'Only log messages with the given severity or above.')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
+    .action(async (raw: Record<string, string | undefined>, cmd: Command) => {
+      // By flag name, as Prometheus spells them, rather than commander's camel-cased keys.
+      const opts: Record<string, string> = {};
+      for (const o of cmd.options)
+        if (o.long && raw[o.attributeName()] !== undefined)
+          opts[o.long.slice(2)] = String(raw[o.attributeName()]);
+      const total = Number(opts['kafka.partitions']);
+      if (!Number.isInteger(total) || total < 1)
+        throw new Error('--kafka.partitions must be a positive integer');
+      const owned = opts['ingester.partitions']
+        ? partitionList(opts['ingester.partitions'], total)
+        : Array.from({ length: total }, (_, i) => i);
+      await run({
+        brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
+        topic: opts['kafka.topic'],
+        total,
+        owned,
+        group: opts['ingester.group'],
+        compression: opts['kafka.compression'] as KafkaCompression,
+        storagePath: opts['storage.tsdb.path'],
+        checkpointInterval: parseDuration(opts['storage.tsdb.checkpoint-interval']),
+        listenAddress: opts['web.listen-address'],
+        grpcListenAddress: opts['grpc.listen-address'],
+        logLevel: opts['log.level'] as LogLevel,
+      });
+    });
+}
+
+async function runIngester(flags: IngesterFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel, 'ingester');
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.installSignalHandlers();
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  let ready = false;
+  const http = splitHostPort(flags.listenAddress);
+  const server = await startRoleServer({ ...http, registry, logger, ready: () => ready });
+  lifecycle.onStop('http', async () => {
+    ready = false;
+    await server.close();
+  });
+
+  const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total);
+  lifecycle.onStop('storage', () => db.close());
+  logger.info(
+    { path: flags.storagePath, partitions: flags.owned, series: db.seriesCount() },
+    'storage opened',
+  );
+
+  const log = await KafkaLog.open<SampleBatch>({
+    brokers: flags.brokers,
+    topic: flags.topic,
+    partitions: flags.total,
+    clientId: 'pharos-ingester',
+    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+    compression: flags.compression,
+    log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
+  });
+  lifecycle.onStop('kafka', () => log.close());
+  const ingester = new Ingester(new SampleBus(log), db.byPartition(), logger, registry, {
+    group: flags.group,
+    checkpointIntervalMs: flags.checkpointInterval,
+  });
+  await ingester.start();
+  lifecycle.onStop('ingester', () => ingester.stop());
+
+  const grpc = createIngesterServer({
+    // Writes reach an ingester through Kafka only; Push is the embedded mode's shortcut.
+    push: async () => {
+      throw new Error('this ingester takes writes from Kafka; send samples to a scraper or remote_write');
+    },
+    select: (m, mint, maxt) => db.select(m, mint, maxt),
+    selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
+    series: (m, mint, maxt) => db.series(m, mint, maxt),
+    labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
+    labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
+  });
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+  lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+  ready = true;
+  logger.info(
+    { grpc: grpcPort, partitions: flags.owned, group: flags.group, topic: flags.topic },
+    'ingester consuming and serving',
+  );
+}
+
+command(runIngester)
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    process.stderr.write(
+      `pharos-ingester: ${e instanceof Error ? (process.env.PHAROS_DEBUG ? e.stack : e.message) : String(e)}\n`,
+    );
+    process.exit(1);
+  });

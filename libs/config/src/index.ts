@@ -3,3 +3,4 @@ export * from './yaml-decode.js';
 export * from './prometheus.js';
 export * from './http-client.js';
 export * from './sd.js';
+export * from './listen-address.js';

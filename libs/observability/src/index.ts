@@ -3,3 +3,4 @@ export * from './metrics.js';
 export * from './build-info.js';
 export * from './lifecycle.js';
 export * from './role.js';
+export * from './role-server.js';

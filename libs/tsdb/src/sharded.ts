@@ -55,30 +55,77 @@ export function shardPath(root: string, shard: number): string {
  * plain fan-out and concatenation.
  */
 export class ShardedTSDB implements Queryable {
-  private constructor(readonly shards: readonly TSDB[]) {}
+  /**
+   * `partitions[i]` is the partition `shards[i]` holds; `total` the partition count of the bus.
+   * All of them in embedded mode; an ingester of the distributed mode owns some.
+   */
+  private constructor(
+    readonly shards: readonly TSDB[],
+    readonly partitions: readonly number[],
+    private readonly total: number,
+  ) {}
+
+  /** Shard by partition, as the ingester consumes them. */
+  byPartition(): Map<number, TSDB> {
+    return new Map(this.partitions.map((p, i) => [p, this.shards[i]]));
+  }
+
+  /**
+   * The shards of some partitions out of `total`: what one ingester of the distributed mode
+   * owns. The directory records the total, which cannot change later.
+   */
+  static async openPartitions(
+    root: string,
+    partitions: readonly number[],
+    total: number,
+    opts: TSDBOptions = {},
+  ): Promise<ShardedTSDB> {
+    const recorded = recordedShardCount(root);
+    if (recorded !== undefined && recorded !== total) {
+      throw new Error(`storage at ${root} was created for ${recorded} partitions, not ${total}`);
+    }
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= total)
+        throw new Error(`partition ${p} out of range 0..${total - 1}`);
+    }
+    mkdirSync(root, { recursive: true });
+    if (recorded === undefined) writeFileSync(join(root, META), JSON.stringify({ shards: total }));
+    const shards = await openAll(
+      partitions.map((p) => shardPath(root, p)),
+      opts,
+    );
+    return new ShardedTSDB(shards, [...partitions], total);
+  }
 
   static async open(root: string, count: number, opts: TSDBOptions = {}): Promise<ShardedTSDB> {
     const n = storageShardCount(root, count);
-    // In parallel: LevelDB's own recovery runs on the thread pool, one shard per thread.
-    const opened = await Promise.allSettled(
-      Array.from({ length: n }, (_, i) => TSDB.open(shardPath(root, i), opts)),
+    const ids = Array.from({ length: n }, (_, i) => i);
+    return new ShardedTSDB(
+      await openAll(
+        ids.map((i) => shardPath(root, i)),
+        opts,
+      ),
+      ids,
+      n,
     );
-    const shards = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      await Promise.all(shards.map((s) => s.close()));
-      throw failed.reason;
-    }
-    return new ShardedTSDB(shards);
   }
 
+  /** The partition (shard) of a series hash. */
   shardFor(hash: string): number {
-    return shardOf(hash, this.shards.length);
+    return shardOf(hash, this.total);
   }
 
   async append(batch: SampleBatch): Promise<AppendResult> {
-    const parts = this.shards.length === 1 ? [batch] : splitByPartition(batch, this.shards.length);
-    const results = await Promise.all(parts.map((b, i) => (b ? this.shards[i].append(b) : undefined)));
+    const parts = this.total === 1 ? [batch] : splitByPartition(batch, this.total);
+    const owned = this.byPartition();
+    const results = await Promise.all(
+      parts.map((b, p) => {
+        if (!b) return undefined;
+        const shard = owned.get(p);
+        if (!shard) throw new Error(`partition ${p} is not held by this storage`);
+        return shard.append(b);
+      }),
+    );
     return sumAppendResults(results);
   }
 
@@ -190,6 +237,18 @@ export class ShardedTSDB implements Queryable {
   ): Promise<string[]> {
     return union(await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt))));
   }
+}
+
+/** Opens shards in parallel (LevelDB recovers on the thread pool), closing all if one fails. */
+async function openAll(paths: readonly string[], opts: TSDBOptions): Promise<TSDB[]> {
+  const opened = await Promise.allSettled(paths.map((p) => TSDB.open(p, opts)));
+  const shards = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(shards.map((s) => s.close()));
+    throw failed.reason;
+  }
+  return shards;
 }
 
 function union(lists: string[][]): string[] {

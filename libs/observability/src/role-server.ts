@@ -1,0 +1,32 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+
+export interface RoleServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Ready to take work: /-/ready answers 200 only then. */
+  readonly ready: () => boolean;
+}
+
+/**
+ * The HTTP endpoints every role serves about itself: /metrics, /-/healthy and /-/ready, with
+ * Prometheus' answers, for roles that have no API of their own on HTTP.
+ */
+export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
+  );
+  app.get('/-/healthy', async (_req, reply) => reply.type('text/plain').send('Pharos is Healthy.\n'));
+  app.get('/-/ready', async (_req, reply) =>
+    opts.ready()
+      ? reply.type('text/plain').send('Pharos is Ready.\n')
+      : reply.code(503).type('text/plain').send('Service Unavailable\n'),
+  );
+  await app.listen({ host: opts.host, port: opts.port });
+  opts.logger.info({ address: `${opts.host}:${opts.port}` }, 'HTTP endpoints listening');
+  return app;
+}
