@@ -1,5 +1,146 @@
-import { runRole } from '@pharos/observability';
+import { existsSync } from 'node:fs';
+import { Server } from '@grpc/grpc-js';
+import { Command, Option } from 'commander';
+import { addQueryService, createApiServer } from '@pharos/api';
+import { loadPrometheusConfig, parseDuration, parsePrometheusConfig, splitHostPort } from '@pharos/config';
+import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
+import { createLogger, createRegistry, Lifecycle, type LogLevel } from '@pharos/observability';
+import { Engine } from '@pharos/promql';
+import { FanoutQueryable } from '@pharos/tsdb';
 
-// The querier role runs inside the all-in-one process today; as a process of its own it needs the
-// Kafka, gRPC and membership transports of the distributed mode, which are not built yet.
-runRole('querier');
+interface QuerierFlags {
+  ingesters: string[];
+  configFile: string;
+  listenAddress: string;
+  grpcListenAddress: string;
+  lookbackDelta: number;
+  queryTimeout: number;
+  queryMaxSamples: number;
+  queryMaxConcurrency: number;
+  logLevel: LogLevel;
+  all: Record<string, string>;
+}
+
+function command(run: (flags: QuerierFlags) => Promise<void>): Command {
+  return new Command('pharos-querier')
+    .description(
+      'The querier role: PromQL over every ingester (gRPC Select), the Prometheus HTTP API on 9090 and the gRPC Query service.',
+    )
+    .addOption(
+      new Option(
+        '--ingester.addresses <list>',
+        'gRPC addresses of the ingesters, comma-separated; together they must own every partition.',
+      )
+        .env('PHAROS_INGESTER_ADDRESSES')
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        '--config.file <path>',
+        'Prometheus configuration file, shown by /api/v1/status/config (optional).',
+      ).default('prometheus.yml'),
+    )
+    .addOption(new Option('--web.listen-address <address>', 'The HTTP API.').default('0.0.0.0:9090'))
+    .addOption(
+      new Option('--grpc.listen-address <address>', 'The gRPC Query service.').default('0.0.0.0:9095'),
+    )
+    .addOption(
+      new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
+    )
+    .addOption(new Option('--query.timeout <duration>', 'Maximum time a query may take.').default('2m'))
+    .addOption(
+      new Option('--query.max-samples <n>', 'Maximum samples a query may load into memory.').default(
+        '50000000',
+      ),
+    )
+    .addOption(new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'))
+    .addOption(
+      new Option('--log.level <level>', 'Only log messages with the given severity or above.')
+        .choices(['debug', 'info', 'warn', 'error'])
+        .default('info'),
+    )
+    .action(async (raw: Record<string, string | undefined>, cmd: Command) => {
+      const opts: Record<string, string> = {};
+      for (const o of cmd.options) {
+        const v = raw[o.attributeName()];
+        if (o.long && v !== undefined) opts[o.long.slice(2)] = String(v);
+      }
+      const positive = (name: string) => {
+        const n = Number(opts[name]);
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+        return n;
+      };
+      await run({
+        ingesters: opts['ingester.addresses']
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+        configFile: opts['config.file'],
+        listenAddress: opts['web.listen-address'],
+        grpcListenAddress: opts['grpc.listen-address'],
+        lookbackDelta: parseDuration(opts['query.lookback-delta']),
+        queryTimeout: parseDuration(opts['query.timeout']),
+        queryMaxSamples: positive('query.max-samples'),
+        queryMaxConcurrency: positive('query.max-concurrency'),
+        logLevel: opts['log.level'] as LogLevel,
+        all: opts,
+      });
+    });
+}
+
+async function runQuerier(flags: QuerierFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel, 'querier');
+  const registry = createRegistry();
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.installSignalHandlers();
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  const startTime = new Date();
+  // The querier scrapes nothing; the file only feeds /api/v1/status/config when it is there.
+  const config = existsSync(flags.configFile)
+    ? loadPrometheusConfig(flags.configFile)
+    : parsePrometheusConfig('{}', flags.configFile);
+
+  const clients = flags.ingesters.map((a) => new IngesterGrpcClient(a));
+  lifecycle.onStop('ingester clients', async () => clients.forEach((c) => c.close()));
+  const queryable = new FanoutQueryable(clients);
+  const engine = new Engine({
+    lookbackDelta: flags.lookbackDelta,
+    timeout: flags.queryTimeout,
+    maxSamples: flags.queryMaxSamples,
+  });
+
+  const grpc = new Server();
+  addQueryService(grpc, { queryable, engine });
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+  lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+
+  let ready = false;
+  const api = await createApiServer({
+    queryable,
+    engine,
+    logger,
+    registry,
+    config: () => config,
+    flags: flags.all,
+    ready: () => ready,
+    startTime,
+    maxConcurrency: flags.queryMaxConcurrency,
+  });
+  await api.listen(splitHostPort(flags.listenAddress));
+  lifecycle.onStop('http', async () => {
+    ready = false;
+    await api.close();
+  });
+  ready = true;
+  logger.info(
+    { address: flags.listenAddress, grpc: grpcPort, ingesters: flags.ingesters },
+    'querier ready to serve queries',
+  );
+}
+
+command(runQuerier)
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    process.stderr.write(`pharos-querier: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });

@@ -6,3 +6,4 @@ export * from './memory-queryable.js';
 export * from './sharded.js';
 export * from './backfill.js';
 export * from './analyze.js';
+export * from './fanout.js';

@@ -1,5 +1,5 @@
-// The ingester role as processes of its own on a real Kafka broker: two ingesters split four
-// partitions, a kill -9 during ingest loses nothing, SIGTERM flushes and exits cleanly.
+// Roles as processes of their own on a real Kafka broker: two ingesters split four partitions,
+// a kill -9 during ingest loses nothing, a querier answers over both, SIGTERM exits cleanly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,6 +21,7 @@ import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
 import { freePort, PHAROS_NODE_FLAGS, Proc, removeDir, ROOT, tempDir, waitFor } from './harness.js';
 
 const INGESTER_MAIN = join(ROOT, 'dist/apps/ingester/main.js');
+const QUERIER_MAIN = join(ROOT, 'dist/apps/querier/main.js');
 const SERIES = 40;
 
 interface Ingester {
@@ -33,7 +34,8 @@ let broker!: TestBroker;
 const dirs: string[] = [];
 const procs: Proc[] = [];
 before(() => {
-  if (!existsSync(INGESTER_MAIN)) throw new Error(`${INGESTER_MAIN} is missing: nx run ingester:build`);
+  for (const main of [INGESTER_MAIN, QUERIER_MAIN])
+    if (!existsSync(main)) throw new Error(`${main} is missing: build it (nx run-many -t build)`);
   broker = startTestBroker();
 });
 after(async () => {
@@ -116,10 +118,48 @@ async function writer(topic: string) {
   return { bus: new SampleBus(log), close: () => log.close() };
 }
 
+async function startQuerier(ingesters: readonly Ingester[]): Promise<{ proc: Proc; url: string }> {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const proc = new Proc(
+    spawn(
+      process.execPath,
+      [
+        QUERIER_MAIN,
+        `--ingester.addresses=${ingesters.map((i) => i.grpc).join(',')}`,
+        `--web.listen-address=127.0.0.1:${httpPort}`,
+        `--grpc.listen-address=127.0.0.1:${grpcPort}`,
+        '--config.file=/nonexistent/prometheus.yml',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  procs.push(proc);
+  const url = `http://127.0.0.1:${httpPort}`;
+  await waitFor('the querier to be ready', async () => {
+    if (proc.child.exitCode !== null) throw new Error(`querier exited: ${proc.stderr}`);
+    return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
+  });
+  return { proc, url };
+}
+
+async function instant(
+  url: string,
+  query: string,
+  time: number,
+): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
+  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${time}`);
+  const body = (await r.json()) as {
+    status: string;
+    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+  };
+  assert.equal(body.status, 'success', JSON.stringify(body));
+  return body.data.result;
+}
+
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
-describe('ingester role on Kafka', () => {
-  it('two ingesters split four partitions; kill -9 and a restart leave no gap; SIGTERM exits 0', async () => {
+describe('distributed mode on Kafka', () => {
+  it('two ingesters split four partitions; kill -9 and a restart leave no gap; a querier answers over both', async () => {
     const topic = `samples.${randomBytes(4).toString('hex')}`;
     const w = await writer(topic);
     try {
@@ -163,6 +203,18 @@ describe('ingester role on Kafka', () => {
         60_000,
       );
       for (const [i, ts] of await stored(again)) assert.deepEqual(ts, range(1, 60), `series ${i} has a gap`);
+
+      // The querier process answers over both ingesters as one store.
+      const q = await startQuerier([again, b]);
+      assert.deepEqual((await instant(q.url, 'count(m)', 60))[0].value, [60, String(SERIES)]);
+      assert.deepEqual((await instant(q.url, 'sum(m)', 60))[0].value, [60, String(SERIES * 60)]);
+      assert.deepEqual((await instant(q.url, 'count(count_over_time(m[1m]) == 60)', 60))[0].value, [
+        60,
+        String(SERIES),
+      ]);
+      const sel = await instant(q.url, 'm{i="7"}', 30);
+      assert.deepEqual(sel, [{ metric: { __name__: 'm', i: '7' }, value: [30, '30'] }]);
+      assert.equal(await q.proc.stop('SIGTERM'), 0);
 
       assert.equal(await again.proc.stop('SIGTERM'), 0);
       assert.equal(await b.proc.stop('SIGTERM'), 0);
