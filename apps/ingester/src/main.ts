@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Option } from 'commander';
 import { parseDuration, splitHostPort } from '@pharos/config';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
@@ -6,6 +6,8 @@ import {
   createLogger,
   createRegistry,
   Lifecycle,
+  roleCommand,
+  runRoleCommand,
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
@@ -35,67 +37,42 @@ function partitionList(v: string, total: number): number[] {
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
-function command(run: (flags: IngesterFlags) => Promise<void>): Command {
-  return new Command('pharos-ingester')
-    .description(
-      'The ingester role: consumes its partitions of the sample topic into LevelDB shards, commits offsets once data is durable, and answers Select over gRPC.',
-    )
-    .addOption(
+function command(run: (flags: IngesterFlags) => Promise<void>) {
+  return roleCommand(
+    'pharos-ingester',
+    'The ingester role: consumes its partitions of the sample topic into LevelDB shards, commits offsets once data is durable, and answers Select over gRPC.',
+    [
       new Option('--kafka.brokers <list>', 'Kafka bootstrap brokers, comma-separated.')
         .env('PHAROS_KAFKA_BROKERS')
         .makeOptionMandatory(),
-    )
-    .addOption(new Option('--kafka.topic <name>', 'The sample topic.').default('pharos.samples'))
-    .addOption(
+      new Option('--kafka.topic <name>', 'The sample topic.').default('pharos.samples'),
       new Option(
         '--kafka.partitions <n>',
         'Partitions of the sample topic: the shard count, fixed once created.',
       )
         .env('PHAROS_KAFKA_PARTITIONS')
         .default('4'),
-    )
-    .addOption(
       new Option('--kafka.compression <codec>', 'Compression of what this role produces.')
         .choices(['none', 'gzip', 'snappy'])
         .default('snappy'),
-    )
-    .addOption(
       new Option(
         '--ingester.partitions <list>',
         'Partitions this ingester owns, e.g. 0,1 (default: all).',
       ).env('PHAROS_INGESTER_PARTITIONS'),
-    )
-    .addOption(
       new Option('--ingester.group <name>', 'Consumer group; a second replica set of ingesters uses its own.')
         .env('PHAROS_INGESTER_GROUP')
         .default('pharos-ingesters'),
-    )
-    .addOption(new Option('--storage.tsdb.path <path>', 'Base path for the shards.').default('data/ingester'))
-    .addOption(
+      new Option('--storage.tsdb.path <path>', 'Base path for the shards.').default('data/ingester'),
       new Option(
         '--storage.tsdb.checkpoint-interval <duration>',
         'How often open head chunks are written to LevelDB and the partitions’ offsets committed.',
       ).default('1m'),
-    )
-    .addOption(
       new Option('--web.listen-address <address>', 'HTTP: /metrics, /-/healthy, /-/ready.').default(
         '0.0.0.0:9101',
       ),
-    )
-    .addOption(
       new Option('--grpc.listen-address <address>', 'The Ingester gRPC service.').default('0.0.0.0:9095'),
-    )
-    .addOption(
-      new Option('--log.level <level>', 'Only log messages with the given severity or above.')
-        .choices(['debug', 'info', 'warn', 'error'])
-        .default('info'),
-    )
-    .action(async (raw: Record<string, string | undefined>, cmd: Command) => {
-      // By flag name, as Prometheus spells them, rather than commander's camel-cased keys.
-      const opts: Record<string, string> = {};
-      for (const o of cmd.options)
-        if (o.long && raw[o.attributeName()] !== undefined)
-          opts[o.long.slice(2)] = String(raw[o.attributeName()]);
+    ],
+    async (opts) => {
       const total = Number(opts['kafka.partitions']);
       if (!Number.isInteger(total) || total < 1)
         throw new Error('--kafka.partitions must be a positive integer');
@@ -115,7 +92,8 @@ function command(run: (flags: IngesterFlags) => Promise<void>): Command {
         grpcListenAddress: opts['grpc.listen-address'],
         logLevel: opts['log.level'] as LogLevel,
       });
-    });
+    },
+  );
 }
 
 async function runIngester(flags: IngesterFlags): Promise<void> {
@@ -176,11 +154,4 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   );
 }
 
-command(runIngester)
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    process.stderr.write(
-      `pharos-ingester: ${e instanceof Error ? (process.env.PHAROS_DEBUG ? e.stack : e.message) : String(e)}\n`,
-    );
-    process.exit(1);
-  });
+runRoleCommand(command(runIngester));

@@ -1,10 +1,17 @@
 import { existsSync } from 'node:fs';
 import { Server } from '@grpc/grpc-js';
-import { Command, Option } from 'commander';
+import { Option } from 'commander';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parseDuration, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
-import { createLogger, createRegistry, Lifecycle, type LogLevel } from '@pharos/observability';
+import {
+  createLogger,
+  createRegistry,
+  Lifecycle,
+  roleCommand,
+  runRoleCommand,
+  type LogLevel,
+} from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import { FanoutQueryable } from '@pharos/tsdb';
 
@@ -21,50 +28,31 @@ interface QuerierFlags {
   all: Record<string, string>;
 }
 
-function command(run: (flags: QuerierFlags) => Promise<void>): Command {
-  return new Command('pharos-querier')
-    .description(
-      'The querier role: PromQL over every ingester (gRPC Select), the Prometheus HTTP API on 9090 and the gRPC Query service.',
-    )
-    .addOption(
+function command(run: (flags: QuerierFlags) => Promise<void>) {
+  return roleCommand(
+    'pharos-querier',
+    'The querier role: PromQL over every ingester (gRPC Select), the Prometheus HTTP API on 9090 and the gRPC Query service.',
+    [
       new Option(
         '--ingester.addresses <list>',
         'gRPC addresses of the ingesters, comma-separated; together they must own every partition.',
       )
         .env('PHAROS_INGESTER_ADDRESSES')
         .makeOptionMandatory(),
-    )
-    .addOption(
       new Option(
         '--config.file <path>',
         'Prometheus configuration file, shown by /api/v1/status/config (optional).',
       ).default('prometheus.yml'),
-    )
-    .addOption(new Option('--web.listen-address <address>', 'The HTTP API.').default('0.0.0.0:9090'))
-    .addOption(
+      new Option('--web.listen-address <address>', 'The HTTP API.').default('0.0.0.0:9090'),
       new Option('--grpc.listen-address <address>', 'The gRPC Query service.').default('0.0.0.0:9095'),
-    )
-    .addOption(
       new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
-    )
-    .addOption(new Option('--query.timeout <duration>', 'Maximum time a query may take.').default('2m'))
-    .addOption(
+      new Option('--query.timeout <duration>', 'Maximum time a query may take.').default('2m'),
       new Option('--query.max-samples <n>', 'Maximum samples a query may load into memory.').default(
         '50000000',
       ),
-    )
-    .addOption(new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'))
-    .addOption(
-      new Option('--log.level <level>', 'Only log messages with the given severity or above.')
-        .choices(['debug', 'info', 'warn', 'error'])
-        .default('info'),
-    )
-    .action(async (raw: Record<string, string | undefined>, cmd: Command) => {
-      const opts: Record<string, string> = {};
-      for (const o of cmd.options) {
-        const v = raw[o.attributeName()];
-        if (o.long && v !== undefined) opts[o.long.slice(2)] = String(v);
-      }
+      new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'),
+    ],
+    async (opts) => {
       const positive = (name: string) => {
         const n = Number(opts[name]);
         if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
@@ -85,7 +73,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>): Command {
         logLevel: opts['log.level'] as LogLevel,
         all: opts,
       });
-    });
+    },
+  );
 }
 
 async function runQuerier(flags: QuerierFlags): Promise<void> {
@@ -138,9 +127,4 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
   );
 }
 
-command(runQuerier)
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    process.stderr.write(`pharos-querier: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
+runRoleCommand(command(runQuerier));

@@ -4,3 +4,4 @@ export * from './build-info.js';
 export * from './lifecycle.js';
 export * from './role.js';
 export * from './role-server.js';
+export * from './role-cli.js';

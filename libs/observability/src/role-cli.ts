@@ -1,0 +1,38 @@
+import { Command, Option } from 'commander';
+
+/**
+ * A role's command line: its name and description plus the --log.level every role has. The
+ * action gets the options by flag name as Prometheus spells them ("web.listen-address"), not
+ * commander's camel-cased keys.
+ */
+export function roleCommand(
+  name: string,
+  description: string,
+  options: readonly Option[],
+  run: (opts: Record<string, string>) => Promise<void>,
+): Command {
+  const cmd = new Command(name).description(description);
+  for (const o of options) cmd.addOption(o);
+  cmd.addOption(
+    new Option('--log.level <level>', 'Only log messages with the given severity or above.')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .default('info'),
+  );
+  return cmd.action(async (raw: Record<string, unknown>) => {
+    const opts: Record<string, string> = {};
+    for (const o of cmd.options) {
+      const v = raw[o.attributeName()];
+      if (o.long && v !== undefined) opts[o.long.slice(2)] = String(v);
+    }
+    await run(opts);
+  });
+}
+
+/** Parses a role's command line and runs it; a failure to start is one line on stderr and exit 1. */
+export function runRoleCommand(cmd: Command): void {
+  cmd.parseAsync(process.argv).catch((e: unknown) => {
+    const message = e instanceof Error ? (process.env.PHAROS_DEBUG ? e.stack : e.message) : String(e);
+    process.stderr.write(`${cmd.name()}: ${message}\n`);
+    process.exit(1);
+  });
+}
