@@ -1,5 +1,112 @@
-import { runRole } from '@pharos/observability';
+import { Server } from '@grpc/grpc-js';
+import { Option } from 'commander';
+import { Gauge } from 'prom-client';
+import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
+import { addDiscoveryService, instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
+import { listenGrpc } from '@pharos/ingest';
+import {
+  roleCommand,
+  roleRuntime,
+  runRoleCommand,
+  startRoleServer,
+  type LogLevel,
+} from '@pharos/observability';
 
-// The discovery role runs inside the all-in-one process today; as a process of its own it needs the
-// Kafka, gRPC and membership transports of the distributed mode, which are not built yet.
-runRole('discovery');
+interface DiscoveryFlags {
+  configFile: string;
+  listenAddress: string;
+  grpcListenAddress: string;
+  logLevel: LogLevel;
+}
+
+const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
+  roleCommand(
+    'pharos-discovery',
+    'The discovery role: runs the scrape_configs’ service discovery, relabels, and hands each target to one live scraper (gRPC Subscribe).',
+    [
+      new Option('--config.file <path>', 'Prometheus configuration file path.').default('prometheus.yml'),
+      new Option(
+        '--web.listen-address <address>',
+        'HTTP: /metrics, /-/healthy, /-/ready, /-/reload.',
+      ).default('0.0.0.0:9102'),
+      new Option(
+        '--grpc.listen-address <address>',
+        'The Discovery gRPC service scrapers subscribe to.',
+      ).default('0.0.0.0:9095'),
+    ],
+    async (opts) =>
+      run({
+        configFile: opts['config.file'],
+        listenAddress: opts['web.listen-address'],
+        grpcListenAddress: opts['grpc.listen-address'],
+        logLevel: opts['log.level'] as LogLevel,
+      }),
+  );
+
+async function runDiscovery(flags: DiscoveryFlags): Promise<void> {
+  const { logger, registry, lifecycle } = roleRuntime('discovery', flags.logLevel);
+  let config = loadPrometheusConfig(flags.configFile);
+  for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
+  const reloadOK = new Gauge({
+    name: 'prometheus_config_last_reload_successful',
+    help: 'Whether the last configuration reload attempt was successful.',
+    registers: [registry],
+  });
+  reloadOK.set(1);
+
+  const distributor = new TargetDistributor();
+  distributor.applyConfig(config.scrapeConfigs);
+  const discovery = instrumentedDiscovery(distributor, registry, logger);
+  discovery.apply(config.scrapeConfigs);
+  lifecycle.onStop('discovery', () => discovery.stop());
+
+  const reload = async () => {
+    try {
+      const next = loadPrometheusConfig(flags.configFile);
+      distributor.applyConfig(next.scrapeConfigs);
+      discovery.apply(next.scrapeConfigs);
+      config = next;
+      reloadOK.set(1);
+      logger.info({ file: flags.configFile, jobs: config.scrapeConfigs.length }, 'configuration reloaded');
+    } catch (e) {
+      reloadOK.set(0);
+      logger.error(
+        { file: flags.configFile, err: (e as Error).message },
+        'error reloading config; keeping the old one',
+      );
+      throw e;
+    }
+  };
+  lifecycle.installSignalHandlers(() => void reload().catch(() => undefined));
+
+  const grpc = new Server();
+  addDiscoveryService(grpc, distributor);
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+  // Subscriptions are streams that never end by themselves: cut them; scrapers resubscribe.
+  lifecycle.onStop('grpc', async () => grpc.forceShutdown());
+
+  let ready = false;
+  const http = await startRoleServer({
+    ...splitHostPort(flags.listenAddress),
+    registry,
+    logger,
+    ready: () => ready,
+    routes: (app) =>
+      app.post('/-/reload', async (_req, reply) => {
+        try {
+          await reload();
+          return reply.send('');
+        } catch (e) {
+          return reply.code(500).send(`failed to reload config: ${(e as Error).message}\n`);
+        }
+      }),
+  });
+  lifecycle.onStop('http', async () => {
+    ready = false;
+    await http.close();
+  });
+  ready = true;
+  logger.info({ grpc: grpcPort, jobs: config.scrapeConfigs.length }, 'discovery serving scrapers');
+}
+
+runRoleCommand(command(runDiscovery));

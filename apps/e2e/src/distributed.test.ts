@@ -18,10 +18,21 @@ import {
 import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
 import { KafkaLog, SampleBus } from '@pharos/transport';
 import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
-import { freePort, PHAROS_NODE_FLAGS, Proc, removeDir, ROOT, tempDir, waitFor } from './harness.js';
+import {
+  freePort,
+  PHAROS_NODE_FLAGS,
+  Proc,
+  removeDir,
+  ROOT,
+  startPharos,
+  tempDir,
+  waitFor,
+} from './harness.js';
 
 const INGESTER_MAIN = join(ROOT, 'dist/apps/ingester/main.js');
 const QUERIER_MAIN = join(ROOT, 'dist/apps/querier/main.js');
+const DISCOVERY_MAIN = join(ROOT, 'dist/apps/discovery/main.js');
+const SCRAPER_MAIN = join(ROOT, 'dist/apps/scraper/main.js');
 const SERIES = 40;
 
 interface Ingester {
@@ -34,7 +45,7 @@ let broker!: TestBroker;
 const dirs: string[] = [];
 const procs: Proc[] = [];
 before(() => {
-  for (const main of [INGESTER_MAIN, QUERIER_MAIN])
+  for (const main of [INGESTER_MAIN, QUERIER_MAIN, DISCOVERY_MAIN, SCRAPER_MAIN])
     if (!existsSync(main)) throw new Error(`${main} is missing: build it (nx run-many -t build)`);
   broker = startTestBroker();
 });
@@ -116,6 +127,38 @@ async function writer(topic: string) {
     compression: 'snappy',
   });
   return { bus: new SampleBus(log), close: () => log.close() };
+}
+
+/** Starts a built role with its arguments and waits for its /-/ready on `httpPort`. */
+async function startRole(main: string, httpPort: number, args: readonly string[]): Promise<Proc> {
+  const proc = new Proc(
+    spawn(process.execPath, [main, `--web.listen-address=127.0.0.1:${httpPort}`, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  procs.push(proc);
+  await waitFor(
+    `${main} to be ready`,
+    async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${main} exited: ${proc.stderr}`);
+      return (await fetch(`http://127.0.0.1:${httpPort}/-/ready`)).ok ? true : undefined;
+    },
+    60_000,
+  );
+  return proc;
+}
+
+/** A test exporter: `n` fixed series under one metric name. */
+async function exporter(name: string, n: number): Promise<{ address: string; close: () => void }> {
+  const { createServer } = await import('node:http');
+  const body = Array.from({ length: n }, (_, i) => `${name}{k="${i}"} ${i}`).join('\n') + '\n';
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(body);
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+  return { address: `127.0.0.1:${port}`, close: () => server.close() };
 }
 
 async function startQuerier(ingesters: readonly Ingester[]): Promise<{ proc: Proc; url: string }> {
@@ -221,6 +264,92 @@ describe('distributed mode on Kafka', () => {
       assert.match(again.proc.stderr + again.proc.stdout, /shutting down/);
     } finally {
       await w.close();
+    }
+  });
+
+  it('discovery, two scrapers, two ingesters and a querier answer as the embedded mode does', async () => {
+    const topic = `samples.${randomBytes(4).toString('hex')}`;
+    const exporters = await Promise.all([
+      exporter('demo_a', 30),
+      exporter('demo_b', 20),
+      exporter('demo_c', 10),
+    ]);
+    const dir = tempDir('pharos-distributed-');
+    dirs.push(dir);
+    const config = `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: demo
+    static_configs: [{targets: [${exporters.map((e) => `'${e.address}'`).join(', ')}]}]
+`;
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(join(dir, 'prometheus.yml'), config);
+    try {
+      const kafka = [
+        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.topic=${topic}`,
+        '--kafka.partitions=4',
+      ];
+      const discoveryGrpc = await freePort();
+      await startRole(DISCOVERY_MAIN, await freePort(), [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--grpc.listen-address=127.0.0.1:${discoveryGrpc}`,
+      ]);
+      const ingesters = [
+        await startIngester(topic, join(dir, 'ingester-a'), '0,1'),
+        await startIngester(topic, join(dir, 'ingester-b'), '2,3'),
+      ];
+      for (const id of ['scraper-1', 'scraper-2'])
+        await startRole(SCRAPER_MAIN, await freePort(), [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--discovery.address=127.0.0.1:${discoveryGrpc}`,
+          `--scraper.id=${id}`,
+          ...kafka,
+        ]);
+      const q = await startQuerier(ingesters);
+      const embedded = await startPharos(() => config);
+      try {
+        const queries = [
+          'count(up == 1)',
+          'sum(demo_a) + sum(demo_b) + sum(demo_c)',
+          'count by (__name__) ({__name__=~"demo_.*"})',
+          'sort(sum by (instance) (scrape_samples_scraped))',
+        ];
+        const answer = async (url: string, query: string) => {
+          const r = await instant(url, query, Date.now() / 1000);
+          return r
+            .map((x) => ({ metric: x.metric, value: x.value[1] }))
+            .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+        };
+        // Both have scraped every target at least twice once these agree.
+        await waitFor(
+          'the distributed and embedded modes to see every target',
+          async () => {
+            const d = await answer(q.url, 'count(count_over_time(up[1m]) >= 2)');
+            const e = await answer(embedded.url, 'count(count_over_time(up[1m]) >= 2)');
+            return d[0]?.value === '3' && e[0]?.value === '3' ? true : undefined;
+          },
+          60_000,
+        );
+        for (const query of queries) {
+          assert.deepEqual(await answer(q.url, query), await answer(embedded.url, query), query);
+        }
+        const demo = await answer(q.url, 'count by (__name__) ({__name__=~"demo_.*"})');
+        assert.deepEqual(
+          demo.map((x) => [x.metric.__name__, x.value]),
+          [
+            ['demo_a', '30'],
+            ['demo_b', '20'],
+            ['demo_c', '10'],
+          ],
+        );
+      } finally {
+        await embedded.proc.stop();
+        removeDir(embedded.dir);
+      }
+    } finally {
+      exporters.forEach((e) => e.close());
     }
   });
 });

@@ -3,10 +3,8 @@ import { parseDuration, splitHostPort } from '@pharos/config';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import {
-  createLogger,
-  createRegistry,
-  Lifecycle,
   roleCommand,
+  roleRuntime,
   runRoleCommand,
   startRoleServer,
   type LogLevel,
@@ -97,11 +95,8 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
 }
 
 async function runIngester(flags: IngesterFlags): Promise<void> {
-  const logger = createLogger(flags.logLevel, 'ingester');
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
+  const { logger, registry, lifecycle } = roleRuntime('ingester', flags.logLevel);
   lifecycle.installSignalHandlers();
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   let ready = false;
   const http = splitHostPort(flags.listenAddress);
   const server = await startRoleServer({ ...http, registry, logger, ready: () => ready });

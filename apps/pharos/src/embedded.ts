@@ -1,13 +1,13 @@
 import { join } from 'node:path';
-import { Counter, Gauge } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
-import { DiscoveryManager, TargetDistributor } from '@pharos/discovery';
+import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
-import { ScrapeManager } from '@pharos/scrape';
+import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
 import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
 import { FileLog, SampleBus } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
@@ -100,12 +100,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   lifecycle.onStop('retention', async () => clearInterval(retentionTimer));
   await retention();
 
-  const scrape = new ScrapeManager(bus, {
-    onScrapeError: (pool, err) => logger.error({ pool, err }, 'scrape loop error'),
-    onTargetError: (pool, error) => logger.warn({ pool, error }, 'invalid target'),
-    onTargetsChanged: (pool, started, stopped) =>
-      logger.info({ pool, started, stopped }, 'scrape targets changed'),
-  });
+  const scrape = new ScrapeManager(bus, loggingScrapeHooks(logger));
   for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
   lifecycle.onStop('scrape', () => scrape.stop());
   // The distributed mode's code with one scraper: discovery relabels and assigns, the local
@@ -121,32 +116,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       }
     },
   });
-  // Upstream's names, so dashboards and alerts written for Prometheus' discovery work.
-  const sdFailures = new Counter({
-    name: 'prometheus_sd_refresh_failures_total',
-    help: 'Number of service discovery refresh failures.',
-    labelNames: ['mechanism', 'config'],
-    registers: [registry],
-  });
-  const sdTargets = new Gauge({
-    name: 'prometheus_sd_discovered_targets',
-    help: 'Current number of discovered targets.',
-    labelNames: ['name', 'config'],
-    registers: [registry],
-  });
-  const discovery = new DiscoveryManager({
-    onUpdate: (job, groups) => {
-      sdTargets.set(
-        { name: 'scrape', config: job },
-        groups.reduce((n, g) => n + g.targets.length, 0),
-      );
-      distributor.setGroups(job, groups);
-    },
-    onError: (job, provider, message) => {
-      sdFailures.inc({ mechanism: provider.split('/')[0], config: job });
-      logger.error({ job, provider, err: message }, 'service discovery failed');
-    },
-  });
+  const discovery = instrumentedDiscovery(distributor, registry, logger);
   discovery.apply(config.scrapeConfigs);
   // Discovery stops first so no target update arrives at a stopped scrape manager.
   lifecycle.onStop('discovery', async () => {

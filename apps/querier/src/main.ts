@@ -5,10 +5,9 @@ import { addQueryService, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parseDuration, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
 import {
-  createLogger,
-  createRegistry,
-  Lifecycle,
+  positiveIntFlag,
   roleCommand,
+  roleRuntime,
   runRoleCommand,
   type LogLevel,
 } from '@pharos/observability';
@@ -53,11 +52,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'),
     ],
     async (opts) => {
-      const positive = (name: string) => {
-        const n = Number(opts[name]);
-        if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
-        return n;
-      };
+      const positive = (name: string) => positiveIntFlag(opts, name);
       await run({
         ingesters: opts['ingester.addresses']
           .split(',')
@@ -78,11 +73,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
 }
 
 async function runQuerier(flags: QuerierFlags): Promise<void> {
-  const logger = createLogger(flags.logLevel, 'querier');
-  const registry = createRegistry();
-  const lifecycle = new Lifecycle(logger);
+  const { logger, registry, lifecycle } = roleRuntime('querier', flags.logLevel);
   lifecycle.installSignalHandlers();
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   const startTime = new Date();
   // The querier scrapes nothing; the file only feeds /api/v1/status/config when it is there.
   const config = existsSync(flags.configFile)

@@ -1,5 +1,186 @@
-import { runRole } from '@pharos/observability';
+import { hostname } from 'node:os';
+import { Option } from 'commander';
+import { Counter, Gauge } from 'prom-client';
+import { registerRemoteRoutes } from '@pharos/api';
+import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
+import { subscribeTargets } from '@pharos/discovery';
+import type { SampleBatch } from '@pharos/model';
+import {
+  positiveIntFlag,
+  roleCommand,
+  roleRuntime,
+  runRoleCommand,
+  startRoleServer,
+  type LogLevel,
+} from '@pharos/observability';
+import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
+import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
+import { BufferedPublisher, KafkaLog, SampleBus, type KafkaCompression } from '@pharos/transport';
 
-// The scraper role runs inside the all-in-one process today; as a process of its own it needs the
-// Kafka, gRPC and membership transports of the distributed mode, which are not built yet.
-runRole('scraper');
+interface ScraperFlags {
+  configFile: string;
+  discovery: string;
+  scraperId: string;
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  compression: KafkaCompression;
+  bufferSamples: number;
+  listenAddress: string;
+  remoteWrite: boolean;
+  logLevel: LogLevel;
+}
+
+const command = (run: (flags: ScraperFlags) => Promise<void>) =>
+  roleCommand(
+    'pharos-scraper',
+    'The scraper role: scrapes the targets discovery assigns it and produces the samples to Kafka; also the remote_write gateway.',
+    [
+      new Option('--config.file <path>', 'Prometheus configuration file: the jobs’ scrape settings.').default(
+        'prometheus.yml',
+      ),
+      new Option('--discovery.address <address>', 'gRPC address of the discovery role.')
+        .env('PHAROS_DISCOVERY_ADDRESS')
+        .makeOptionMandatory(),
+      new Option(
+        '--scraper.id <id>',
+        'This scraper’s name on the discovery ring (default: host and pid).',
+      ).env('PHAROS_SCRAPER_ID'),
+      new Option('--kafka.brokers <list>', 'Kafka bootstrap brokers, comma-separated.')
+        .env('PHAROS_KAFKA_BROKERS')
+        .makeOptionMandatory(),
+      new Option('--kafka.topic <name>', 'The sample topic.').default('pharos.samples'),
+      new Option('--kafka.partitions <n>', 'Partitions of the sample topic (the shard count).')
+        .env('PHAROS_KAFKA_PARTITIONS')
+        .default('4'),
+      new Option('--kafka.compression <codec>', 'Compression of produced records.')
+        .choices(['none', 'gzip', 'snappy'])
+        .default('snappy'),
+      new Option(
+        '--scraper.buffer-samples <n>',
+        'Samples held while Kafka is unreachable; past it scrapes are dropped and counted.',
+      ).default('5000000'),
+      new Option('--web.listen-address <address>', 'HTTP: /metrics, probes, remote_write.').default(
+        '0.0.0.0:9103',
+      ),
+      new Option('--web.enable-remote-write-receiver', 'Accept Prometheus remote_write at /api/v1/write.'),
+    ],
+    async (opts) => {
+      const positive = (name: string) => positiveIntFlag(opts, name);
+      await run({
+        configFile: opts['config.file'],
+        discovery: opts['discovery.address'],
+        scraperId: opts['scraper.id'] ?? `${hostname()}-${process.pid}`,
+        brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
+        topic: opts['kafka.topic'],
+        partitions: positive('kafka.partitions'),
+        compression: opts['kafka.compression'] as KafkaCompression,
+        bufferSamples: positive('scraper.buffer-samples'),
+        listenAddress: opts['web.listen-address'],
+        remoteWrite: opts['web.enable-remote-write-receiver'] === 'true',
+        logLevel: opts['log.level'] as LogLevel,
+      });
+    },
+  );
+
+async function runScraper(flags: ScraperFlags): Promise<void> {
+  const { logger, registry, lifecycle } = roleRuntime('scraper', flags.logLevel);
+  let config = loadPrometheusConfig(flags.configFile);
+  for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
+
+  const log = await KafkaLog.open<SampleBatch>({
+    brokers: flags.brokers,
+    topic: flags.topic,
+    partitions: flags.partitions,
+    clientId: 'pharos-scraper',
+    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+    key: (b) => b.hashes[0] ?? null,
+    compression: flags.compression,
+    log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
+  });
+  lifecycle.onStop('kafka', () => log.close());
+  const bus = new SampleBus(log);
+
+  const dropped = new Counter({
+    name: 'pharos_scraper_samples_dropped_total',
+    help: 'Scraped samples dropped because Kafka stayed unreachable past the buffer.',
+    registers: [registry],
+  });
+  const buffer = new BufferedPublisher((b) => bus.publish(b), {
+    maxSamples: flags.bufferSamples,
+    onDrop: (n) => dropped.inc(n),
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'cannot produce samples; retrying'),
+  });
+  new Gauge({
+    name: 'pharos_scraper_buffered_samples',
+    help: 'Scraped samples waiting for Kafka.',
+    registers: [registry],
+    collect() {
+      this.set(buffer.bufferedSamples);
+    },
+  });
+  // Stops after the scrape manager (registered later, stopped earlier): flush what it produced.
+  lifecycle.onStop('buffer', async () => {
+    if (!(await buffer.flush(10_000)))
+      logger.error('Kafka unreachable at shutdown; buffered samples dropped');
+    buffer.close();
+  });
+
+  const scrape = new ScrapeManager(buffer, loggingScrapeHooks(logger));
+  for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
+  lifecycle.onStop('scrape', () => scrape.stop());
+
+  const subscription = subscribeTargets(
+    flags.discovery,
+    flags.scraperId,
+    (a) => {
+      for (const pool of a.scrapePools) {
+        scrape
+          .setTargets(
+            pool,
+            a.targets.filter((t) => t.scrapePool === pool),
+          )
+          .catch((err) => logger.error({ pool, err }, 'cannot apply targets'));
+      }
+    },
+    { onError: (message) => logger.warn({ discovery: flags.discovery }, message) },
+  );
+  lifecycle.onStop('discovery subscription', async () => subscription.close());
+
+  lifecycle.installSignalHandlers(() => {
+    try {
+      config = loadPrometheusConfig(flags.configFile);
+      void scrape
+        .applyConfig(config)
+        .then((errs) => errs.forEach((err) => logger.error({ err }, 'scrape job skipped')));
+      logger.info({ file: flags.configFile }, 'configuration reloaded');
+    } catch (e) {
+      logger.error({ err: (e as Error).message }, 'error reloading config; keeping the old one');
+    }
+  });
+
+  let ready = false;
+  const http = await startRoleServer({
+    ...splitHostPort(flags.listenAddress),
+    registry,
+    logger,
+    ready: () => ready,
+    bodyLimit: 32 * 1024 * 1024,
+    // Pushed samples take the scrapers' path, but a sender waits for Kafka's acknowledgement:
+    // a 503 (broker away) makes it retry, so nothing it was told is stored can be lost.
+    routes: (app) =>
+      registerRemoteRoutes(app, {
+        logger,
+        registry,
+        remoteWrite: flags.remoteWrite ? (batch) => bus.publish(batch) : undefined,
+      }),
+  });
+  lifecycle.onStop('http', async () => {
+    ready = false;
+    await http.close();
+  });
+  ready = true;
+  logger.info({ id: flags.scraperId, discovery: flags.discovery, topic: flags.topic }, 'scraper running');
+}
+
+runRoleCommand(command(runScraper));

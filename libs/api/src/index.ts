@@ -3,3 +3,4 @@ export * from './params.js';
 export * from './json.js';
 export * from './server.js';
 export * from './grpc-query.js';
+export * from './remote-routes.js';

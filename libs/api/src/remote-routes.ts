@@ -13,7 +13,8 @@ import {
 import type { Queryable } from '@pharos/tsdb';
 
 export interface RemoteDeps {
-  readonly queryable: Queryable;
+  /** Absent where there is nothing to read (a scraper's gateway): /api/v1/read is then not served. */
+  readonly queryable?: Queryable;
   readonly logger: Logger;
   readonly registry: Registry;
   /** Present when the receiver is enabled: makes a batch durable (the write path) or throws. */
@@ -97,6 +98,8 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: RemoteDeps): vo
     return reply.code(204).send();
   });
 
+  const queryable = deps.queryable;
+  if (!queryable) return;
   app.post('/api/v1/read', async (req: FastifyRequest, reply: FastifyReply) => {
     const body = req.body;
     if (!(body instanceof Buffer)) return text(reply, 415, 'want a snappy-compressed protobuf ReadRequest');
@@ -117,7 +120,7 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: RemoteDeps): vo
       );
     }
     const results = await Promise.all(
-      request.queries.map((q) => deps.queryable.select(q.matchers, q.startMs, q.endMs)),
+      request.queries.map((q) => queryable.select(q.matchers, q.startMs, q.endMs)),
     );
     const payload = snappyEncode(encodeReadResponse(results));
     return reply

@@ -11,3 +11,4 @@ export * from './relabel-target.js';
 export * from './ring.js';
 export * from './distributor.js';
 export * from './grpc.js';
+export * from './instrumented.js';

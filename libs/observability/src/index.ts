@@ -5,3 +5,4 @@ export * from './lifecycle.js';
 export * from './role.js';
 export * from './role-server.js';
 export * from './role-cli.js';
+export * from './role-runtime.js';

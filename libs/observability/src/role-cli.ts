@@ -36,3 +36,10 @@ export function runRoleCommand(cmd: Command): void {
     process.exit(1);
   });
 }
+
+/** A flag that must be a positive integer, by its Prometheus-style name. */
+export function positiveIntFlag(opts: Readonly<Record<string, string>>, name: string): number {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+}

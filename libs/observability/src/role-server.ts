@@ -9,6 +9,10 @@ export interface RoleServerOptions {
   readonly logger: Logger;
   /** Ready to take work: /-/ready answers 200 only then. */
   readonly ready: () => boolean;
+  /** The role's own routes, registered before the server listens. */
+  readonly routes?: (app: FastifyInstance) => void;
+  /** Largest request body accepted (remote_write on a scraper); Fastify's 1 MiB otherwise. */
+  readonly bodyLimit?: number;
 }
 
 /**
@@ -16,7 +20,8 @@ export interface RoleServerOptions {
  * Prometheus' answers, for roles that have no API of their own on HTTP.
  */
 export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  opts.routes?.(app);
   app.get('/metrics', async (_req, reply) =>
     reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
   );

@@ -32,6 +32,20 @@ export interface ScrapeManagerHooks {
   onTargetsChanged?(pool: string, started: readonly string[], stopped: readonly string[]): void;
 }
 
+/** The hooks both modes use: every scrape event as a structured log line. */
+export function loggingScrapeHooks(logger: {
+  error(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}): ScrapeManagerHooks {
+  return {
+    onScrapeError: (pool, err) => logger.error({ pool, err }, 'scrape loop error'),
+    onTargetError: (pool, error) => logger.warn({ pool, error }, 'invalid target'),
+    onTargetsChanged: (pool, started, stopped) =>
+      logger.info({ pool, started, stopped }, 'scrape targets changed'),
+  };
+}
+
 /** Owns one scrape pool per job and one loop per target; reloads keep loops of unchanged targets. */
 export class ScrapeManager {
   private readonly pools = new Map<string, Pool>();
