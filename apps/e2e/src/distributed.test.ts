@@ -23,6 +23,7 @@ import {
   PHAROS_NODE_FLAGS,
   Proc,
   removeDir,
+  requireBinary,
   ROOT,
   startPharos,
   tempDir,
@@ -350,6 +351,100 @@ scrape_configs:
       }
     } finally {
       exporters.forEach((e) => e.close());
+    }
+  });
+
+  // Last: it stops the shared broker for 20 s.
+  it('a real Prometheus remote-writing through a 20 s broker outage: 503s, then everything arrives', async () => {
+    if (process.env.PHAROS_TEST_KAFKA) return; // a broker we did not start is not ours to stop
+    const prometheusBin = requireBinary('prometheus');
+    const topic = `samples.${randomBytes(4).toString('hex')}`;
+    const target = await exporter('outage_demo', 25);
+    const dir = tempDir('pharos-outage-');
+    dirs.push(dir);
+    try {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(join(dir, 'empty.yml'), 'scrape_configs: []\n');
+      const discoveryGrpc = await freePort();
+      await startRole(DISCOVERY_MAIN, await freePort(), [
+        `--config.file=${join(dir, 'empty.yml')}`,
+        `--grpc.listen-address=127.0.0.1:${discoveryGrpc}`,
+      ]);
+      const ingester = await startIngester(topic, join(dir, 'ingester'), '0,1,2,3');
+      const gatewayPort = await freePort();
+      const gateway = await startRole(SCRAPER_MAIN, gatewayPort, [
+        `--config.file=${join(dir, 'empty.yml')}`,
+        `--discovery.address=127.0.0.1:${discoveryGrpc}`,
+        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.topic=${topic}`,
+        '--kafka.partitions=4',
+        '--web.enable-remote-write-receiver',
+      ]);
+      const q = await startQuerier([ingester]);
+
+      const promPort = await freePort();
+      const promUrl = `http://127.0.0.1:${promPort}`;
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        `global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: outage
+    static_configs: [{targets: ['${target.address}']}]
+remote_write:
+  - url: http://127.0.0.1:${gatewayPort}/api/v1/write
+    queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 2s}
+`,
+      );
+      const prom = new Proc(
+        spawn(
+          prometheusBin,
+          [
+            `--config.file=${join(dir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+            `--web.listen-address=127.0.0.1:${promPort}`,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        ),
+      );
+      procs.push(prom);
+      await waitFor('Prometheus to be ready', async () =>
+        (await fetch(`${promUrl}/-/ready`)).ok ? true : undefined,
+      );
+      const start = Date.now() / 1000;
+      await new Promise((r) => setTimeout(r, 6000));
+      broker.stop();
+      await new Promise((r) => setTimeout(r, 20_000));
+      broker.restart();
+      await new Promise((r) => setTimeout(r, 4000));
+      const end = Date.now() / 1000;
+      // Everything Prometheus scraped from start to end reaches Pharos once the broker is back:
+      // the same sample count per series on both sides.
+      const window = Math.ceil(end - start);
+      const query = `sort(count_over_time(outage_demo[${window}s]))`;
+      const counts = async (url: string) =>
+        (await instant(url, query, end)).map((r) => `${r.metric.k}=${r.value[1]}`).sort();
+      const expected = await counts(promUrl);
+      assert.equal(expected.length, 25);
+      await waitFor(
+        'the samples written during the outage to arrive',
+        async () => (JSON.stringify(await counts(q.url)) === JSON.stringify(expected) ? true : undefined),
+        90_000,
+        1000,
+      );
+      // Prometheus' own counters (it does not scrape itself here): it was refused and retried.
+      const promMetrics = await (await fetch(`${promUrl}/metrics`)).text();
+      const retried = /^prometheus_remote_storage_samples_retried_total\{[^}]*\} (\d+)/m.exec(promMetrics);
+      assert.ok(Number(retried?.[1] ?? 0) > 0, 'Prometheus saw failures (503) and retried');
+      const gatewayMetrics = await (await fetch(`http://127.0.0.1:${gatewayPort}/metrics`)).text();
+      assert.match(
+        gatewayMetrics,
+        /pharos_remote_write_rejected_requests_total\{reason="unavailable"\} [1-9]/,
+      );
+      assert.match(gatewayMetrics, /pharos_remote_write_samples_total \d+/);
+      assert.equal(await gateway.stop('SIGTERM'), 0);
+    } finally {
+      target.close();
     }
   });
 });
