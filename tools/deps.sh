@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Installs what the tests talk to, once: Debian's promtool and node exporter, Kafka's broker jars.
+# Installs what the tests talk to, once: Debian's promtool and node exporter, Kafka's broker jars,
+# helm.
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 
 # The Kafka broker's jars for the tests that run a real broker (Maven Central, cached in .cache/).
 bash "$(dirname "$0")/kafka.sh" fetch
+
+# helm, to lint and render the chart in deploy/helm: built from its Go module (the Go module proxy
+# is reachable, helm's release downloads are not), into .cache/bin.
+bin="$(cd "$(dirname "$0")/.." && pwd)/.cache/bin"
+if [ ! -x "$bin/helm" ] && ! command -v helm >/dev/null 2>&1 && command -v go >/dev/null 2>&1; then
+  echo "tools/deps.sh: building helm from its Go module (once)" >&2
+  GOBIN="$bin" go install helm.sh/helm/v3/cmd/helm@v3.16.4 >&2
+fi
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)

@@ -1,8 +1,10 @@
+import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { parseDuration, splitHostPort } from '@pharos/config';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import {
+  positiveIntFlag,
   roleCommand,
   roleRuntime,
   runRoleCommand,
@@ -35,6 +37,20 @@ function partitionList(v: string, total: number): number[] {
   return [...new Set(out)].sort((a, b) => a - b);
 }
 
+/** The partitions of instance `which` (a number, or "hostname") among `instances`. */
+function shareOf(total: number, instances: number, which: string): number[] {
+  const name = hostname();
+  const index = which === 'hostname' ? Number(/-(\d+)$/.exec(name)?.[1] ?? NaN) : Number(which);
+  if (!Number.isInteger(index) || index < 0 || index >= instances)
+    throw new Error(
+      `--ingester.instance: want 0..${instances - 1}${which === 'hostname' ? `, and host name ${JSON.stringify(name)} does not end in -<number>` : `, got ${JSON.stringify(which)}`}`,
+    );
+  const owned = Array.from({ length: total }, (_, p) => p).filter((p) => p % instances === index);
+  if (owned.length === 0)
+    throw new Error(`instance ${index} of ${instances} owns none of ${total} partitions`);
+  return owned;
+}
+
 function command(run: (flags: IngesterFlags) => Promise<void>) {
   return roleCommand(
     'pharos-ingester',
@@ -55,8 +71,18 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         .default('snappy'),
       new Option(
         '--ingester.partitions <list>',
-        'Partitions this ingester owns, e.g. 0,1 (default: all).',
+        'Partitions this ingester owns, e.g. 0,1 (default: all, or its share by --ingester.instances).',
       ).env('PHAROS_INGESTER_PARTITIONS'),
+      new Option(
+        '--ingester.instances <n>',
+        'With --ingester.instance: own the partitions p with p mod n = instance (a StatefulSet of n pods).',
+      ).env('PHAROS_INGESTER_INSTANCES'),
+      new Option(
+        '--ingester.instance <i>',
+        'This ingester’s index among --ingester.instances; "hostname" takes the number after the last "-" of the host name (pharos-ingester-2 is 2).',
+      )
+        .env('PHAROS_INGESTER_INSTANCE')
+        .default('hostname'),
       new Option('--ingester.group <name>', 'Consumer group; a second replica set of ingesters uses its own.')
         .env('PHAROS_INGESTER_GROUP')
         .default('pharos-ingesters'),
@@ -76,7 +102,9 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         throw new Error('--kafka.partitions must be a positive integer');
       const owned = opts['ingester.partitions']
         ? partitionList(opts['ingester.partitions'], total)
-        : Array.from({ length: total }, (_, i) => i);
+        : opts['ingester.instances']
+          ? shareOf(total, positiveIntFlag(opts, 'ingester.instances'), opts['ingester.instance'])
+          : Array.from({ length: total }, (_, i) => i);
       await run({
         brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
         topic: opts['kafka.topic'],

@@ -1,0 +1,139 @@
+// The deployment files: the Helm chart linted and rendered by the real helm, docker-compose.yml
+// checked against the roles that exist (and by `docker compose config` where Docker is).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parsePrometheusConfig } from '@pharos/config';
+import { ROOT } from './harness.js';
+
+const CHART = join(ROOT, 'deploy/helm/pharos');
+const ROLES = ['discovery', 'scraper', 'ingester', 'querier'];
+
+function findHelm(): string {
+  const local = join(ROOT, '.cache/bin/helm');
+  if (existsSync(local)) return local;
+  const r = spawnSync('sh', ['-c', 'command -v helm']);
+  if (r.status === 0) return r.stdout.toString().trim();
+  throw new Error('helm is not installed; run "bash tools/deps.sh" (it builds helm from its Go module)');
+}
+
+function helm(...args: string[]): string {
+  const r = spawnSync(findHelm(), args, { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `helm ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+interface K8sObject {
+  kind: string;
+  metadata: { name: string };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  rules?: Array<{ resources: string[] }>;
+}
+
+interface Container {
+  name: string;
+  args: string[];
+  readinessProbe?: { httpGet?: { path: string } };
+  resources?: { requests?: Record<string, string> };
+}
+
+function containers(o: K8sObject): Container[] {
+  const spec = o.spec as { template: { spec: { containers: Container[] } } };
+  return spec.template.spec.containers;
+}
+
+describe('Helm chart deploy/helm/pharos', () => {
+  it('passes helm lint --strict', () => {
+    helm('lint', '--strict', CHART);
+  });
+
+  it('renders every role with probes, resources, volumes, RBAC and a config Pharos accepts', () => {
+    const out = helm(
+      'template',
+      'obs',
+      CHART,
+      '--set',
+      'ingester.replicas=3',
+      '--set',
+      'kafka.brokers=k1:9092',
+    );
+    const objects = parseAllDocuments(out)
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
+    const get = (kind: string, name: string) => {
+      const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+      assert.ok(o, `${kind} ${name} rendered`);
+      return o;
+    };
+    const workloads = [
+      get('Deployment', 'obs-discovery'),
+      get('Deployment', 'obs-scraper'),
+      get('StatefulSet', 'obs-ingester'),
+      get('Deployment', 'obs-querier'),
+    ];
+    for (const [i, w] of workloads.entries()) {
+      const [c] = containers(w);
+      assert.equal(c.args[0], `dist/apps/${ROLES[i]}/main.js`);
+      assert.equal(c.readinessProbe?.httpGet?.path, '/-/ready', `${w.metadata.name} probes /-/ready`);
+      assert.ok(c.resources?.requests?.memory, `${w.metadata.name} has resource requests`);
+    }
+    const ingester = get('StatefulSet', 'obs-ingester');
+    assert.equal((ingester.spec as { replicas: number }).replicas, 3);
+    assert.ok((ingester.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates.length === 1);
+    assert.ok(containers(ingester)[0].args.includes('--ingester.instances=3'));
+    assert.ok(
+      containers(get('Deployment', 'obs-querier'))[0].args.includes(
+        '--ingester.addresses=obs-ingester-0.obs-ingester:9095,obs-ingester-1.obs-ingester:9095,obs-ingester-2.obs-ingester:9095',
+      ),
+    );
+    assert.equal((get('Service', 'obs-ingester').spec as { clusterIP: string }).clusterIP, 'None');
+    const role = get('ClusterRole', 'obs-discovery');
+    const resources = (role.rules ?? []).flatMap((r) => r.resources);
+    for (const r of ['nodes', 'services', 'endpoints', 'pods', 'endpointslices', 'ingresses'])
+      assert.ok(resources.includes(r), `discovery may watch ${r}`);
+    const config = parsePrometheusConfig(get('ConfigMap', 'obs-config').data?.['prometheus.yml'] ?? '');
+    assert.equal(config.scrapeConfigs[0].jobName, 'kubernetes-pods');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+    services: Record<string, { command?: string[]; image?: string; profiles?: string[] }>;
+  };
+
+  it('runs Kafka, Redis, Consul, every built role, an exporter and Grafana', () => {
+    for (const s of ['kafka', 'redis', 'consul', 'node-exporter', 'grafana', 'querier', 'discovery'])
+      assert.ok(compose.services[s], `service ${s}`);
+    const roles = Object.values(compose.services)
+      .map((s) => /^dist\/apps\/(\w+)\/main\.js$/.exec(s.command?.[0] ?? '')?.[1])
+      .filter((r): r is string => r !== undefined);
+    for (const r of ROLES) assert.ok(roles.includes(r), `a ${r} container`);
+    for (const r of roles) assert.ok(existsSync(join(ROOT, 'apps', r, 'project.json')), `${r} is an app`);
+    // The ingesters own every partition of the four exactly once.
+    const owned = Object.values(compose.services)
+      .flatMap((s) => s.command ?? [])
+      .flatMap((a) => /^--ingester\.partitions=(.*)$/.exec(a)?.[1].split(',') ?? [])
+      .map(Number)
+      .sort();
+    assert.deepEqual(owned, [0, 1, 2, 3]);
+    const grafana = readFileSync(join(ROOT, 'deploy/compose/grafana/datasource.yml'), 'utf8');
+    assert.match(grafana, /url: http:\/\/querier:9090/);
+    parsePrometheusConfig(readFileSync(join(ROOT, 'deploy/compose/prometheus.yml'), 'utf8'));
+  });
+
+  it('is valid for `docker compose config`', (t) => {
+    const compose = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
+    if (compose.status !== 0) {
+      t.skip('no Docker client with the compose plugin on this machine');
+      return;
+    }
+    const r = spawnSync('docker', ['compose', '-f', join(ROOT, 'docker-compose.yml'), 'config', '-q'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
