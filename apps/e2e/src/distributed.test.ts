@@ -18,6 +18,7 @@ import {
 import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
 import { KafkaLog, SampleBus } from '@pharos/transport';
 import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
+import { startFakeConsul } from '@pharos/discovery/testing';
 import {
   freePort,
   PHAROS_NODE_FLAGS,
@@ -45,6 +46,7 @@ interface Ingester {
 let broker!: TestBroker;
 const dirs: string[] = [];
 const procs: Proc[] = [];
+const cleanups: Array<() => Promise<void>> = [];
 before(() => {
   for (const main of [INGESTER_MAIN, QUERIER_MAIN, DISCOVERY_MAIN, SCRAPER_MAIN])
     if (!existsSync(main)) throw new Error(`${main} is missing: build it (nx run-many -t build)`);
@@ -52,6 +54,7 @@ before(() => {
 });
 after(async () => {
   await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+  await Promise.all(cleanups.map((c) => c()));
   broker?.close();
   dirs.forEach(removeDir);
 });
@@ -61,6 +64,7 @@ async function startIngester(
   dir: string,
   partitions: string,
   ports?: number[],
+  extra: readonly string[] = [],
 ): Promise<Ingester> {
   const [httpPort, grpcPort] = ports ?? [await freePort(), await freePort()];
   const proc = new Proc(
@@ -76,6 +80,7 @@ async function startIngester(
         `--ingester.group=${topic}.ingesters`,
         `--storage.tsdb.path=${dir}`,
         '--storage.tsdb.checkpoint-interval=500ms',
+        ...extra,
         `--web.listen-address=127.0.0.1:${httpPort}`,
         `--grpc.listen-address=127.0.0.1:${grpcPort}`,
       ],
@@ -162,14 +167,17 @@ async function exporter(name: string, n: number): Promise<{ address: string; clo
   return { address: `127.0.0.1:${port}`, close: () => server.close() };
 }
 
-async function startQuerier(ingesters: readonly Ingester[]): Promise<{ proc: Proc; url: string }> {
+/** A querier over these ingesters, or over what Consul announces when `ingesters` is a flag. */
+async function startQuerier(ingesters: readonly Ingester[] | string): Promise<{ proc: Proc; url: string }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const proc = new Proc(
     spawn(
       process.execPath,
       [
         QUERIER_MAIN,
-        `--ingester.addresses=${ingesters.map((i) => i.grpc).join(',')}`,
+        typeof ingesters === 'string'
+          ? ingesters
+          : `--ingester.addresses=${ingesters.map((i) => i.grpc).join(',')}`,
         `--web.listen-address=127.0.0.1:${httpPort}`,
         `--grpc.listen-address=127.0.0.1:${grpcPort}`,
         '--config.file=/nonexistent/prometheus.yml',
@@ -297,10 +305,17 @@ scrape_configs:
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--grpc.listen-address=127.0.0.1:${discoveryGrpc}`,
       ]);
-      const ingesters = [
-        await startIngester(topic, join(dir, 'ingester-a'), '0,1'),
-        await startIngester(topic, join(dir, 'ingester-b'), '2,3'),
-      ];
+      // Membership through Consul (a stand-in speaking its API): ingesters announce their
+      // partitions, the querier finds them there.
+      const consul = await startFakeConsul();
+      cleanups.push(() => consul.close());
+      const announce = [`--consul.address=${consul.address}`, '--ingester.advertise-host=127.0.0.1'];
+      await startIngester(topic, join(dir, 'ingester-a'), '0,1', undefined, announce);
+      await startIngester(topic, join(dir, 'ingester-b'), '2,3', undefined, announce);
+      assert.deepEqual(
+        (consul.consul.services.get('pharos-ingester') ?? []).map((i) => i.meta?.partitions).sort(),
+        ['0,1', '2,3'],
+      );
       for (const id of ['scraper-1', 'scraper-2'])
         await startRole(SCRAPER_MAIN, await freePort(), [
           `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -308,7 +323,7 @@ scrape_configs:
           `--scraper.id=${id}`,
           ...kafka,
         ]);
-      const q = await startQuerier(ingesters);
+      const q = await startQuerier(`--consul.address=${consul.address}`);
       const embedded = await startPharos(() => config);
       try {
         const queries = [
@@ -336,6 +351,12 @@ scrape_configs:
         for (const query of queries) {
           assert.deepEqual(await answer(q.url, query), await answer(embedded.url, query), query);
         }
+        const qm = await (await fetch(`${q.url}/metrics`)).text();
+        assert.match(
+          qm,
+          /^pharos_querier_partitions_without_ingester 0$/m,
+          'every partition has an ingester',
+        );
         const demo = await answer(q.url, 'count by (__name__) ({__name__=~"demo_.*"})');
         assert.deepEqual(
           demo.map((x) => [x.metric.__name__, x.value]),

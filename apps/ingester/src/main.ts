@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { parseDuration, splitHostPort } from '@pharos/config';
+import { registerMember } from '@pharos/discovery';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import {
@@ -26,6 +27,8 @@ interface IngesterFlags {
   checkpointInterval: number;
   listenAddress: string;
   grpcListenAddress: string;
+  consul: string | undefined;
+  advertiseHost: string;
   logLevel: LogLevel;
 }
 
@@ -95,6 +98,14 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         '0.0.0.0:9101',
       ),
       new Option('--grpc.listen-address <address>', 'The Ingester gRPC service.').default('0.0.0.0:9095'),
+      new Option(
+        '--consul.address <host:port>',
+        'Announce this ingester and its partitions in Consul, where queriers find it.',
+      ).env('PHAROS_CONSUL_ADDRESS'),
+      new Option(
+        '--ingester.advertise-host <host>',
+        'The host name or address peers dial (default: this host name).',
+      ).env('PHAROS_ADVERTISE_HOST'),
     ],
     async (opts) => {
       const total = Number(opts['kafka.partitions']);
@@ -116,6 +127,8 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         checkpointInterval: parseDuration(opts['storage.tsdb.checkpoint-interval']),
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
+        consul: opts['consul.address'],
+        advertiseHost: opts['ingester.advertise-host'] ?? hostname(),
         logLevel: opts['log.level'] as LogLevel,
       });
     },
@@ -171,6 +184,18 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
   lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
   ready = true;
+  if (flags.consul) {
+    const leave = await registerMember(flags.consul, {
+      service: 'pharos-ingester',
+      id: `pharos-ingester-${flags.advertiseHost}-${grpcPort}`,
+      host: flags.advertiseHost,
+      port: grpcPort,
+      checkUrl: `http://${flags.advertiseHost}:${http.port}/-/ready`,
+      meta: { partitions: flags.owned.join(','), group: flags.group, topic: flags.topic },
+    });
+    // Registered last, so it leaves first: queriers stop asking before the store closes.
+    lifecycle.onStop('consul registration', leave);
+  }
   logger.info(
     { grpc: grpcPort, partitions: flags.owned, group: flags.group, topic: flags.topic },
     'ingester consuming and serving',

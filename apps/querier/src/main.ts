@@ -1,8 +1,10 @@
 import { existsSync } from 'node:fs';
 import { Server } from '@grpc/grpc-js';
 import { Option } from 'commander';
+import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parseDuration, parsePrometheusConfig, splitHostPort } from '@pharos/config';
+import { watchMembers } from '@pharos/discovery';
 import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
 import {
   positiveIntFlag,
@@ -16,6 +18,8 @@ import { FanoutQueryable } from '@pharos/tsdb';
 
 interface QuerierFlags {
   ingesters: string[];
+  consul: string | undefined;
+  partitions: number;
   configFile: string;
   listenAddress: string;
   grpcListenAddress: string;
@@ -35,9 +39,17 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       new Option(
         '--ingester.addresses <list>',
         'gRPC addresses of the ingesters, comma-separated; together they must own every partition.',
+      ).env('PHAROS_INGESTER_ADDRESSES'),
+      new Option(
+        '--consul.address <host:port>',
+        'Find the ingesters in Consul (healthy pharos-ingester instances) instead of --ingester.addresses.',
+      ).env('PHAROS_CONSUL_ADDRESS'),
+      new Option(
+        '--kafka.partitions <n>',
+        'Partitions of the sample topic, to tell partitions no ingester owns.',
       )
-        .env('PHAROS_INGESTER_ADDRESSES')
-        .makeOptionMandatory(),
+        .env('PHAROS_KAFKA_PARTITIONS')
+        .default('4'),
       new Option(
         '--config.file <path>',
         'Prometheus configuration file, shown by /api/v1/status/config (optional).',
@@ -53,11 +65,16 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
     ],
     async (opts) => {
       const positive = (name: string) => positiveIntFlag(opts, name);
+      const consul = opts['consul.address'];
+      if (!opts['ingester.addresses'] && !consul)
+        throw new Error('give the ingesters: --ingester.addresses or --consul.address');
       await run({
-        ingesters: opts['ingester.addresses']
+        ingesters: (opts['ingester.addresses'] ?? '')
           .split(',')
           .map((a) => a.trim())
           .filter((a) => a !== ''),
+        consul,
+        partitions: positive('kafka.partitions'),
         configFile: opts['config.file'],
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
@@ -81,9 +98,50 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     ? loadPrometheusConfig(flags.configFile)
     : parsePrometheusConfig('{}', flags.configFile);
 
-  const clients = flags.ingesters.map((a) => new IngesterGrpcClient(a));
+  const clients = new Map<string, IngesterGrpcClient>();
+  const queryable = new FanoutQueryable([]);
+  const useIngesters = (addresses: readonly string[]) => {
+    for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a));
+    for (const [a, c] of clients) {
+      if (addresses.includes(a)) continue;
+      c.close();
+      clients.delete(a);
+    }
+    queryable.setStores([...clients.values()]);
+  };
   lifecycle.onStop('ingester clients', async () => clients.forEach((c) => c.close()));
-  const queryable = new FanoutQueryable(clients);
+  useIngesters(flags.ingesters);
+  const consul = flags.consul;
+  if (consul) {
+    let unowned = flags.partitions;
+    new Gauge({
+      name: 'pharos_querier_partitions_without_ingester',
+      help: 'Partitions of the sample topic that no healthy ingester announces: their series are missing from answers.',
+      registers: [registry],
+      collect() {
+        this.set(unowned);
+      },
+    });
+    const watch = watchMembers(
+      consul,
+      'pharos-ingester',
+      (members) => {
+        useIngesters(members.map((m) => m.address));
+        const owned = new Set(
+          members.flatMap((m) => (m.meta.partitions ?? '').split(',').filter((p) => p !== '')),
+        );
+        unowned = Array.from({ length: flags.partitions }, (_, p) => p).filter(
+          (p) => !owned.has(String(p)),
+        ).length;
+        logger.info(
+          { ingesters: members.map((m) => m.address), unownedPartitions: unowned },
+          'ingesters changed',
+        );
+      },
+      (message) => logger.warn({ consul }, message),
+    );
+    lifecycle.onStop('consul watch', async () => watch.close());
+  }
   const engine = new Engine({
     lookbackDelta: flags.lookbackDelta,
     timeout: flags.queryTimeout,
@@ -114,7 +172,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
   });
   ready = true;
   logger.info(
-    { address: flags.listenAddress, grpc: grpcPort, ingesters: flags.ingesters },
+    { address: flags.listenAddress, grpc: grpcPort, ingesters: flags.ingesters, consul: flags.consul },
     'querier ready to serve queries',
   );
 }

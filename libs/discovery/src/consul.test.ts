@@ -1,86 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ConsulSDConfig } from '@pharos/config';
 import { ConsulDiscoverer } from './consul.js';
+import { FakeConsul } from './testing/fake-consul.js';
 import { Updates } from './test-helpers.js';
-
-/**
- * A stand-in for Consul's HTTP API: /v1/agent/self, /v1/catalog/services and
- * /v1/health/service/<name>, with X-Consul-Index blocking queries as Consul answers them.
- */
-class FakeConsul {
-  index = 1;
-  services = new Map<
-    string,
-    Array<{ id: string; node: string; address: string; port: number; tags: string[]; status: string }>
-  >();
-  readonly requests: string[] = [];
-  private waiting: Array<() => void> = [];
-  readonly server = createServer((req, res) => this.handle(req, res));
-
-  change(fn: () => void): void {
-    fn();
-    this.index++;
-    for (const w of this.waiting.splice(0)) w();
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://x');
-    this.requests.push(
-      `${url.pathname}?${url.searchParams.toString()} token=${req.headers['x-consul-token'] ?? ''}`,
-    );
-    const index = Number(url.searchParams.get('index') ?? '0');
-    if (index > 0 && index >= this.index) {
-      // Blocking query: answer on the next change, or when the wait runs out (kept short here).
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 2_000);
-        this.waiting.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-    const send = (body: unknown) => {
-      res.writeHead(200, { 'content-type': 'application/json', 'x-consul-index': String(this.index) });
-      res.end(JSON.stringify(body));
-    };
-    if (url.pathname === '/v1/agent/self') return send({ Config: { Datacenter: 'dc1', NodeName: 'agent' } });
-    if (url.pathname === '/v1/catalog/services')
-      return send(
-        Object.fromEntries(
-          [...this.services].map(([n, inst]) => [n, [...new Set(inst.flatMap((i) => i.tags))]]),
-        ),
-      );
-    const m = /^\/v1\/health\/service\/(.+)$/.exec(url.pathname);
-    if (m) {
-      const tag = url.searchParams.getAll('tag');
-      const inst = (this.services.get(m[1]) ?? []).filter((i) => tag.every((t) => i.tags.includes(t)));
-      return send(
-        inst.map((i) => ({
-          Node: {
-            Node: i.node,
-            Address: '10.0.0.1',
-            Datacenter: 'dc1',
-            TaggedAddresses: { lan: '10.0.0.1' },
-            Meta: { rack: 'r1' },
-          },
-          Service: {
-            ID: i.id,
-            Service: m[1],
-            Tags: i.tags,
-            Address: i.address,
-            Port: i.port,
-            Meta: { 'app-version': '2' },
-          },
-          Checks: [{ Status: 'passing' }, { Status: i.status }],
-        })),
-      );
-    }
-    res.writeHead(404).end();
-  }
-}
 
 const consul = new FakeConsul();
 let address = '';

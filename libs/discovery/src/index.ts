@@ -12,3 +12,4 @@ export * from './ring.js';
 export * from './distributor.js';
 export * from './grpc.js';
 export * from './instrumented.js';
+export * from './membership.js';

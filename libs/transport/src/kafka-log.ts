@@ -107,7 +107,17 @@ export class KafkaLog<T> implements PartitionedLog<T> {
       });
       await producer.connect();
       const l = new KafkaLog(opts, kafka, admin, producer);
-      await l.refreshEnds();
+      // Right after a topic is created its leaders may not be known everywhere yet ("not the
+      // leader for that topic-partition"): that passes, so ask again for a while.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await l.refreshEnds();
+          break;
+        } catch (e) {
+          if (attempt >= 40) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       // Ends also advance from our own appends and from fetched batches; this catches others'.
       l.refresher = setInterval(() => l.refreshEnds().catch(() => undefined), 5000);
       l.refresher.unref();

@@ -7,7 +7,12 @@ import type { Queryable, SeriesData } from './queryable.js';
  * series, which are merged sample by sample, a timestamp present in both kept once.
  */
 export class FanoutQueryable implements Queryable {
-  constructor(private readonly stores: readonly Queryable[]) {}
+  constructor(private stores: readonly Queryable[]) {}
+
+  /** Membership changed: later reads go to these stores (reads under way keep theirs). */
+  setStores(stores: readonly Queryable[]): void {
+    this.stores = stores;
+  }
 
   async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
     const parts = await Promise.all(this.stores.map((s) => s.select(matchers, mint, maxt)));
