@@ -28,7 +28,7 @@ describe('createRegistry', () => {
 });
 
 describe('runRole', () => {
-  it('says the role cannot run alone yet and exits non-zero', () => {
+  it('says the role is not built yet and exits non-zero', () => {
     const write = process.stderr.write.bind(process.stderr);
     let out = '';
     process.stderr.write = ((s: string) => {
@@ -36,12 +36,12 @@ describe('runRole', () => {
       return true;
     }) as typeof process.stderr.write;
     try {
-      runRole('querier');
+      runRole('ruler');
     } finally {
       process.stderr.write = write;
     }
     assert.equal(process.exitCode, 2);
     process.exitCode = 0;
-    assert.match(out, /pharos-querier: distributed mode is not available yet/);
+    assert.match(out, /pharos-ruler: the ruler role is not built yet/);
   });
 });
