@@ -211,7 +211,7 @@ async function instant(
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
 
 describe('distributed mode on Kafka', () => {
-  it('two ingesters split four partitions; kill -9 and a restart leave no gap; a querier answers over both', async () => {
+  it('two ingesters split four partitions; kill -9 and a restart leave no gap; a querier answers over them and a replica group once', async () => {
     const topic = `samples.${randomBytes(4).toString('hex')}`;
     const w = await writer(topic);
     try {
@@ -256,8 +256,22 @@ describe('distributed mode on Kafka', () => {
       );
       for (const [i, ts] of await stored(again)) assert.deepEqual(ts, range(1, 60), `series ${i} has a gap`);
 
-      // The querier process answers over both ingesters as one store.
-      const q = await startQuerier([again, b]);
+      // A replica set: a second group of one ingester consuming all four partitions. The
+      // querier asks all three and must count every series and sample once.
+      const replicaDir = tempDir('pharos-ingester-replica-');
+      dirs.push(replicaDir);
+      const replica = await startIngester(topic, replicaDir, '0,1,2,3', undefined, [
+        `--ingester.group=${topic}.replicas`,
+      ]);
+      await waitFor(
+        'the replica to catch up',
+        async () => {
+          const s = await stored(replica);
+          return s.size === SERIES && [...s.values()].every((ts) => ts.length === 60) ? true : undefined;
+        },
+        60_000,
+      );
+      const q = await startQuerier([again, b, replica]);
       assert.deepEqual((await instant(q.url, 'count(m)', 60))[0].value, [60, String(SERIES)]);
       assert.deepEqual((await instant(q.url, 'sum(m)', 60))[0].value, [60, String(SERIES * 60)]);
       assert.deepEqual((await instant(q.url, 'count(count_over_time(m[1m]) == 60)', 60))[0].value, [
@@ -266,6 +280,7 @@ describe('distributed mode on Kafka', () => {
       ]);
       const sel = await instant(q.url, 'm{i="7"}', 30);
       assert.deepEqual(sel, [{ metric: { __name__: 'm', i: '7' }, value: [30, '30'] }]);
+      assert.equal(await replica.proc.stop('SIGTERM'), 0);
       assert.equal(await q.proc.stop('SIGTERM'), 0);
 
       assert.equal(await again.proc.stop('SIGTERM'), 0);
