@@ -450,6 +450,13 @@ remote_write:
       const start = Date.now() / 1000;
       await new Promise((r) => setTimeout(r, 6000));
       broker.stop();
+      // An ingester started while the broker is away waits for it, unready, instead of exiting.
+      const lateDir = tempDir('pharos-ingester-late-');
+      dirs.push(lateDir);
+      const lateStarted = startIngester(topic, lateDir, '0,1,2,3', undefined, [
+        `--ingester.group=${topic}.late`,
+      ]);
+      lateStarted.catch(() => undefined);
       await new Promise((r) => setTimeout(r, 20_000));
       broker.restart();
       await new Promise((r) => setTimeout(r, 4000));
@@ -479,6 +486,8 @@ remote_write:
       );
       assert.match(gatewayMetrics, /pharos_remote_write_samples_total \d+/);
       assert.equal(await gateway.stop('SIGTERM'), 0);
+      const late = await lateStarted;
+      assert.match(late.proc.stderr + late.proc.stdout, /Kafka unreachable; trying again/);
     } finally {
       target.close();
     }

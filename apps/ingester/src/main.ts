@@ -153,15 +153,18 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
     'storage opened',
   );
 
-  const log = await KafkaLog.open<SampleBatch>({
-    brokers: flags.brokers,
-    topic: flags.topic,
-    partitions: flags.total,
-    clientId: 'pharos-ingester',
-    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-    compression: flags.compression,
-    log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
-  });
+  const log = await KafkaLog.openWhenReachable<SampleBatch>(
+    {
+      brokers: flags.brokers,
+      topic: flags.topic,
+      partitions: flags.total,
+      clientId: 'pharos-ingester',
+      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+      compression: flags.compression,
+      log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
+    },
+    (err, waitMs) => logger.warn({ err: err.message, retryInMs: waitMs }, 'Kafka unreachable; trying again'),
+  );
   lifecycle.onStop('kafka', () => log.close());
   const ingester = new Ingester(new SampleBus(log), db.byPartition(), logger, registry, {
     group: flags.group,

@@ -88,16 +88,19 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
 
-  const log = await KafkaLog.open<SampleBatch>({
-    brokers: flags.brokers,
-    topic: flags.topic,
-    partitions: flags.partitions,
-    clientId: 'pharos-scraper',
-    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-    key: (b) => b.hashes[0] ?? null,
-    compression: flags.compression,
-    log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
-  });
+  const log = await KafkaLog.openWhenReachable<SampleBatch>(
+    {
+      brokers: flags.brokers,
+      topic: flags.topic,
+      partitions: flags.partitions,
+      clientId: 'pharos-scraper',
+      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
+      key: (b) => b.hashes[0] ?? null,
+      compression: flags.compression,
+      log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
+    },
+    (err, waitMs) => logger.warn({ err: err.message, retryInMs: waitMs }, 'Kafka unreachable; trying again'),
+  );
   lifecycle.onStop('kafka', () => log.close());
   const bus = new SampleBus(log);
 

@@ -73,6 +73,28 @@ export class KafkaLog<T> implements PartitionedLog<T> {
     this.ends = new Array<number>(opts.partitions).fill(0);
   }
 
+  /**
+   * `open`, tried again until the broker answers: a role started before Kafka (or while it is
+   * away) waits, unready, instead of exiting. A refused configuration (a topic with another
+   * partition count) is not retried.
+   */
+  static async openWhenReachable<T>(
+    opts: KafkaLogOptions<T>,
+    onRetry: (err: Error, waitMs: number) => void,
+    signal?: AbortSignal,
+  ): Promise<KafkaLog<T>> {
+    for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
+      try {
+        return await KafkaLog.open(opts);
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        if (err instanceof TopicMismatchError || signal?.aborted) throw err;
+        onRetry(err, wait);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   /** Connects, creates the topic when missing (or checks its partition count) and learns the ends. */
   static async open<T>(opts: KafkaLogOptions<T>): Promise<KafkaLog<T>> {
     if (!Number.isInteger(opts.partitions) || opts.partitions < 1)
@@ -321,6 +343,9 @@ export class KafkaLog<T> implements PartitionedLog<T> {
   }
 }
 
+/** The topic exists with another partition count: a configuration error, not an outage. */
+export class TopicMismatchError extends Error {}
+
 async function ensureTopic(admin: Admin, topic: string, partitions: number, replicationFactor: number) {
   const existing = await admin.listTopics();
   if (!existing.includes(topic)) {
@@ -337,7 +362,7 @@ async function ensureTopic(admin: Admin, topic: string, partitions: number, repl
   const meta = await admin.fetchTopicMetadata({ topics: [topic] });
   const have = meta.topics[0]?.partitions.length ?? 0;
   if (have !== partitions) {
-    throw new Error(
+    throw new TopicMismatchError(
       `Kafka topic ${topic} has ${have} partitions but ${partitions} are configured; the partition count is the shard count and cannot change`,
     );
   }
