@@ -3,7 +3,6 @@ import { Option } from 'commander';
 import { parseDuration, splitHostPort } from '@pharos/config';
 import { registerMember } from '@pharos/discovery';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
-import type { SampleBatch } from '@pharos/model';
 import {
   positiveIntFlag,
   roleCommand,
@@ -12,8 +11,7 @@ import {
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
-import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
-import { KafkaLog, SampleBus, type KafkaCompression } from '@pharos/transport';
+import { openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 
 interface IngesterFlags {
@@ -153,17 +151,10 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
     'storage opened',
   );
 
-  const log = await KafkaLog.openWhenReachable<SampleBatch>(
-    {
-      brokers: flags.brokers,
-      topic: flags.topic,
-      partitions: flags.total,
-      clientId: 'pharos-ingester',
-      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-      compression: flags.compression,
-      log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
-    },
-    (err, waitMs) => logger.warn({ err: err.message, retryInMs: waitMs }, 'Kafka unreachable; trying again'),
+  const log = await openSampleTopic(
+    { brokers: flags.brokers, topic: flags.topic, partitions: flags.total, compression: flags.compression },
+    'pharos-ingester',
+    logger,
   );
   lifecycle.onStop('kafka', () => log.close());
   const ingester = new Ingester(new SampleBus(log), db.byPartition(), logger, registry, {

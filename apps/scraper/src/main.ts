@@ -4,7 +4,6 @@ import { Counter, Gauge } from 'prom-client';
 import { registerRemoteRoutes } from '@pharos/api';
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { subscribeTargets } from '@pharos/discovery';
-import type { SampleBatch } from '@pharos/model';
 import {
   positiveIntFlag,
   roleCommand,
@@ -13,9 +12,8 @@ import {
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
-import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
-import { BufferedPublisher, KafkaLog, SampleBus, type KafkaCompression } from '@pharos/transport';
+import { BufferedPublisher, openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
 
 interface ScraperFlags {
   configFile: string;
@@ -88,18 +86,15 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
 
-  const log = await KafkaLog.openWhenReachable<SampleBatch>(
+  const log = await openSampleTopic(
     {
       brokers: flags.brokers,
       topic: flags.topic,
       partitions: flags.partitions,
-      clientId: 'pharos-scraper',
-      codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-      key: (b) => b.hashes[0] ?? null,
       compression: flags.compression,
-      log: (level, message, extra) => logger[level](extra, `kafka: ${message}`),
     },
-    (err, waitMs) => logger.warn({ err: err.message, retryInMs: waitMs }, 'Kafka unreachable; trying again'),
+    'pharos-scraper',
+    logger,
   );
   lifecycle.onStop('kafka', () => log.close());
   const bus = new SampleBus(log);

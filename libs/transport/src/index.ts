@@ -4,3 +4,4 @@ export * from './sample-bus.js';
 export * from './file-log.js';
 export * from './kafka-log.js';
 export * from './buffered-publisher.js';
+export * from './sample-topic.js';
