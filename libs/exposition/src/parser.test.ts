@@ -180,6 +180,29 @@ foo_bucket{le="+Inf"} 17 1520879607.789
   }
 });
 
+describe('predicted series', () => {
+  it('skips re-reading a label set only when the line starts with the whole predicted series', () => {
+    const text = 'm{a="x y"} 1\nm{a="x y",b="2"} 2\nm{a="x y"}z 3\nm{a="x y"}\t4\n';
+    const cases: Array<[string | undefined, boolean, string]> = [
+      ['m{a="x y"}', true, 'm{a="x y"}'],
+      ['m{a="x y"}', false, 'm{a="x y",b="2"}'],
+      ['m{a="x y"}', false, ''], // "z" after the series: an error, as without a prediction
+      ['m{a="x y"}', true, 'm{a="x y"}'],
+    ];
+    const p = new ExpositionParser(text);
+    for (const [predicted, matched, series] of cases) {
+      if (series === '') {
+        assert.throws(() => p.next(predicted), ExpositionError);
+        continue;
+      }
+      assert.equal(p.next(predicted), 'series');
+      assert.equal(p.matchedPrediction, matched);
+      assert.equal(p.seriesText(), series);
+      assert.equal(formatLabels(p.labels()).replace(/, /g, ','), series);
+    }
+  });
+});
+
 describe('values', () => {
   it('reads plain decimals in place exactly as Number() does, and leaves the rest to the full parser', () => {
     const decimal = fc

@@ -59,6 +59,7 @@ export class ExpositionParser {
   private curExemplar: Exemplar | null = null;
 
   private metaName = '';
+  private matched = false;
   private metaText = '';
 
   constructor(
@@ -71,7 +72,12 @@ export class ExpositionParser {
     return this.lineNo;
   }
 
-  next(): Entry | null {
+  /**
+   * The next entry. `predicted`: the series text a caller expects on the next sample line (what
+   * the same target exposed there last time); when the line starts with it, its label set is
+   * not scanned again, and `matchedPrediction` says so.
+   */
+  next(predicted?: string): Entry | null {
     const t = this.text;
     while (this.pos < t.length || (this.format === 'openmetrics' && !this.seenEOF)) {
       if (this.pos >= t.length) throw this.error('expected "# EOF" at the end of an OpenMetrics exposition');
@@ -95,7 +101,7 @@ export class ExpositionParser {
         return e;
       }
       // Sample lines are read in place: no string per line.
-      this.sampleLine(start, end);
+      this.sampleLine(start, end, predicted);
       return 'series';
     }
     return null;
@@ -104,6 +110,11 @@ export class ExpositionParser {
   /** The series part of the current sample line exactly as written: a cache key. */
   seriesText(): string {
     return this.text.slice(this.seriesStart, this.seriesEnd);
+  }
+
+  /** The current line's series was the one predicted to `next`. */
+  get matchedPrediction(): boolean {
+    return this.matched;
   }
 
   /** Whether the current series text is exactly `text`, compared in place without slicing. */
@@ -273,8 +284,9 @@ export class ExpositionParser {
     return kind;
   }
 
-  private sampleLine(lineStart: number, end: number): void {
+  private sampleLine(lineStart: number, end: number, predicted: string | undefined): void {
     const s = this.text;
+    this.matched = false;
     let i = lineStart;
     this.seriesStart = i;
     this.quotedName = '';
@@ -292,8 +304,19 @@ export class ExpositionParser {
       this.nameEnd = j;
       i = j;
       if (i < end && s.charCodeAt(i) === 123) {
-        const k = this.skipLabelBody(s, i + 1, end);
-        i = k >= 0 ? k : this.parseLabelBody(s, i + 1, end, [], false);
+        const n = predicted === undefined ? 0 : predicted.length;
+        if (
+          n > i - lineStart &&
+          s.startsWith(predicted as string, lineStart) &&
+          isSpace(s.charCodeAt(lineStart + n))
+        ) {
+          // The whole series text of an earlier, fully parsed line: the labels were valid then.
+          i = lineStart + n;
+          this.matched = true;
+        } else {
+          const k = this.skipLabelBody(s, i + 1, end);
+          i = k >= 0 ? k : this.parseLabelBody(s, i + 1, end, [], false);
+        }
       }
     }
     this.seriesEnd = i;

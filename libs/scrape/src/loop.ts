@@ -263,7 +263,7 @@ export class ScrapeLoop {
     // Rewritten in place: entry k is read as the prediction for line k before it is replaced.
     const order = this.order;
     const pendingMeta = new Map<string, { type?: MetricType; help?: string; unit?: string }>();
-    for (let e = p.next(); e !== null; e = p.next()) {
+    for (let e = p.next(this.order[0]?.text); e !== null; e = p.next(this.order[scraped]?.text)) {
       if (e === 'type' || e === 'help' || e === 'unit') {
         const name = p.metadataName();
         const m = pendingMeta.get(name) ?? {};
@@ -275,7 +275,10 @@ export class ScrapeLoop {
       }
       if (e !== 'series') continue;
       const predicted = this.order[scraped];
-      let entry = predicted !== undefined && p.seriesIs(predicted.text) ? predicted : undefined;
+      let entry =
+        predicted !== undefined && (p.matchedPrediction || p.seriesIs(predicted.text))
+          ? predicted
+          : undefined;
       if (entry === undefined) {
         const key = p.seriesText();
         entry = this.cache.get(key);
