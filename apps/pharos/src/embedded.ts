@@ -109,12 +109,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   distributor.applyConfig(config.scrapeConfigs);
   const unsubscribe = distributor.subscribe({
     id: 'embedded',
-    send: (a) => {
-      for (const pool of a.scrapePools) {
-        const targets = a.targets.filter((t) => t.scrapePool === pool);
-        scrape.setTargets(pool, targets).catch((err) => logger.error({ pool, err }, 'cannot apply targets'));
-      }
-    },
+    send: (a) =>
+      scrape.applyAssignment(a, (pool, err) => logger.error({ pool, err }, 'cannot apply targets')),
   });
   const discovery = instrumentedDiscovery(distributor, registry, logger);
   discovery.apply(config.scrapeConfigs);

@@ -131,16 +131,7 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   const subscription = subscribeTargets(
     flags.discovery,
     flags.scraperId,
-    (a) => {
-      for (const pool of a.scrapePools) {
-        scrape
-          .setTargets(
-            pool,
-            a.targets.filter((t) => t.scrapePool === pool),
-          )
-          .catch((err) => logger.error({ pool, err }, 'cannot apply targets'));
-      }
-    },
+    (a) => scrape.applyAssignment(a, (pool, err) => logger.error({ pool, err }, 'cannot apply targets')),
     { onError: (message) => logger.warn({ discovery: flags.discovery }, message) },
   );
   lifecycle.onStop('discovery subscription', async () => subscription.close());

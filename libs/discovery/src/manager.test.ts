@@ -6,6 +6,7 @@ import { after, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
 import { DiscoveryManager } from './manager.js';
 import type { TargetGroup } from './target-group.js';
+import { eventually } from './testing/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pharos-sd-manager-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,14 +17,6 @@ function config(jobs: string): ReturnType<typeof parsePrometheusConfig>['scrapeC
 
 const addresses = (groups: readonly TargetGroup[] | undefined) =>
   (groups ?? []).flatMap((g) => g.targets.map((t) => t.__address__)).sort();
-
-async function eventually(ok: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('discovery manager', () => {
   it('sends each job its full set, and a reload keeps unchanged providers running', async () => {

@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { registerMember, watchMembers, type Member } from './index.js';
-import { startFakeConsul } from './testing/index.js';
+import { eventually, startFakeConsul } from './testing/index.js';
 
 let fake: Awaited<ReturnType<typeof startFakeConsul>>;
 before(async () => {
   fake = await startFakeConsul();
 });
 after(() => fake.close());
-
-async function until(ok: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('membership through Consul (a stand-in speaking its API)', () => {
   it('sees instances announce themselves with their metadata, and leave', async () => {
@@ -44,19 +36,19 @@ describe('membership through Consul (a stand-in speaking its API)', () => {
         checkUrl: 'http://127.0.0.1:9104/-/ready',
         meta: { partitions: '2,3', group: 'g' },
       });
-      await until(() => members.length === 2, 'both members');
+      await eventually(() => members.length === 2, 'both members', 10_000);
       assert.deepEqual(members, [
         { id: 'ingester-a', address: '127.0.0.1:9097', meta: { partitions: '0,1', group: 'g' } },
         { id: 'ingester-b', address: '127.0.0.1:9098', meta: { partitions: '2,3', group: 'g' } },
       ]);
       await leaveA();
-      await until(() => members.length === 1, 'a member to leave');
+      await eventually(() => members.length === 1, 'a member to leave', 10_000);
       assert.equal(members[0].id, 'ingester-b');
       // A member whose check fails is no member.
       fake.consul.change(() => {
         for (const i of fake.consul.services.get('pharos-ingester') ?? []) i.status = 'critical';
       });
-      await until(() => members.length === 0, 'a failing member to drop out');
+      await eventually(() => members.length === 0, 'a failing member to drop out', 10_000);
       assert.deepEqual(errors, []);
     } finally {
       watch.close();

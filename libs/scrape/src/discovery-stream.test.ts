@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
 import { addDiscoveryService, staticGroups, subscribeTargets, TargetDistributor } from '@pharos/discovery';
 import { ScrapeManager } from './manager.js';
+import { eventually } from '@pharos/discovery/testing';
 
 // Scrape every hour: the loops exist (that is what is checked) without scraping anything.
 const config = parsePrometheusConfig(
@@ -41,11 +42,7 @@ async function scraper(id: string) {
     id,
     (a) => {
       generation = a.generation;
-      for (const pool of a.scrapePools)
-        void manager.setTargets(
-          pool,
-          a.targets.filter((t) => t.scrapePool === pool),
-        );
+      manager.applyAssignment(a, () => undefined);
     },
     {},
     100,
@@ -62,20 +59,12 @@ async function scraper(id: string) {
   };
 }
 
-async function until(ok: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('scrapers subscribed to discovery over gRPC', () => {
   it('share the targets, take over a dead scraper’s at once, and give a share to a newcomer', async () => {
     const a = await scraper('scraper-a');
     const b = await scraper('scraper-b');
     try {
-      await until(
+      await eventually(
         () =>
           a.addresses().length + b.addresses().length === 40 &&
           a.addresses().length > 0 &&
@@ -89,13 +78,13 @@ describe('scrapers subscribed to discovery over gRPC', () => {
 
       // b dies: its stream ends and a owns everything.
       await b.stop();
-      await until(() => a.addresses().length === 40, 'scraper-a to take over');
+      await eventually(() => a.addresses().length === 40, 'scraper-a to take over');
       for (const u of aBefore) assert.ok(a.addresses().includes(u), 'a kept its own targets');
 
       // c joins and takes a fair share; a keeps the rest.
       const c = await scraper('scraper-c');
       try {
-        await until(
+        await eventually(
           () => c.addresses().length > 0 && a.addresses().length + c.addresses().length === 40,
           'scraper-c to take a share',
         );
@@ -118,7 +107,7 @@ describe('scrapers subscribed to discovery over gRPC', () => {
       { onError: (m) => errors.push(m) },
       10_000,
     );
-    await until(() => errors.length > 0, 'the error');
+    await eventually(() => errors.length > 0, 'the error');
     sub.close();
     assert.match(errors[0], /scraper_id is required/);
   });

@@ -123,6 +123,25 @@ export class ScrapeManager {
     await this.sync(pool);
   }
 
+  /**
+   * Applies a scraper's assignment from discovery: each listed pool gets exactly its targets in
+   * it (none: it scrapes nothing). A pool that cannot take its targets is reported, not fatal.
+   */
+  applyAssignment(
+    a: {
+      readonly scrapePools: readonly string[];
+      readonly targets: readonly (RelabeledTarget & { scrapePool: string })[];
+    },
+    onError: (pool: string, err: unknown) => void,
+  ): void {
+    for (const pool of a.scrapePools) {
+      this.setTargets(
+        pool,
+        a.targets.filter((t) => t.scrapePool === pool),
+      ).catch((err: unknown) => onError(pool, err));
+    }
+  }
+
   /** Replaces a job's targets with ones already relabeled by the discovery role. */
   async setTargets(job: string, targets: readonly RelabeledTarget[]): Promise<void> {
     const pool = this.pools.get(job);

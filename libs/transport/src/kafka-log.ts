@@ -81,14 +81,13 @@ export class KafkaLog<T> implements PartitionedLog<T> {
   static async openWhenReachable<T>(
     opts: KafkaLogOptions<T>,
     onRetry: (err: Error, waitMs: number) => void,
-    signal?: AbortSignal,
   ): Promise<KafkaLog<T>> {
     for (let wait = 1000; ; wait = Math.min(wait * 2, 30_000)) {
       try {
         return await KafkaLog.open(opts);
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
-        if (err instanceof TopicMismatchError || signal?.aborted) throw err;
+        if (err instanceof TopicMismatchError) throw err;
         onRetry(err, wait);
         await new Promise((r) => setTimeout(r, wait));
       }
@@ -259,10 +258,10 @@ export class KafkaLog<T> implements PartitionedLog<T> {
       },
     });
     // Where the group resumes, so drained() knows the starting line before the first fetch.
+    const resume = await this.committedOffsets(group);
     for (const p of wanted) {
-      const from = await this.committed(group, p);
       // Records may have been handled while we asked: those positions are newer.
-      if (!position.has(p)) position.set(p, from);
+      if (!position.has(p)) position.set(p, resume.get(p) ?? 0);
     }
     let stopped = false;
     return {
@@ -292,8 +291,8 @@ export class KafkaLog<T> implements PartitionedLog<T> {
 
   /**
    * A record the handler cannot take (storage failing) is tried again until it can, rather than
-   * skipped: skipping would lose accepted samples, and kafkajs' own restart would re-read the
-   * private group from the start.
+   * skipped: skipping would lose accepted samples, and throwing would have kafkajs restart the
+   * consumer from the last commit, re-reading everything since.
    */
   private async handleWithRetry(
     partition: number,
@@ -323,10 +322,16 @@ export class KafkaLog<T> implements PartitionedLog<T> {
 
   /** The group's committed offset of a partition (0 when it has none): for lag and tests. */
   async committed(group: string, partition: number): Promise<number> {
+    return (await this.committedOffsets(group)).get(partition) ?? 0;
+  }
+
+  /** The group's committed offsets by partition, all in one request; none where it has none. */
+  private async committedOffsets(group: string): Promise<Map<number, number>> {
     const res = await this.admin.fetchOffsets({ groupId: group, topics: [this.opts.topic] });
-    const p = res[0]?.partitions.find((x) => x.partition === partition);
-    const off = p ? Number(p.offset) : -1;
-    return off >= 0 ? off : 0;
+    const out = new Map<number, number>();
+    for (const p of res[0]?.partitions ?? [])
+      if (Number(p.offset) >= 0) out.set(p.partition, Number(p.offset));
+    return out;
   }
 
   endOffset(partition: number): number {

@@ -38,17 +38,6 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
-/** What the local logs offer besides the shared interface: reads from any offset, stored commits. */
-export interface OffsetLog<T> {
-  consume(
-    partition: number,
-    from: number,
-    handler: (offset: number, value: T) => Promise<void>,
-  ): Subscription;
-  committed(group: string, partition: number): Promise<number>;
-  commit(group: string, partition: number, nextOffset: number): Promise<void>;
-}
-
 /**
  * The local logs (in memory, on disk): they read from any offset and keep commits themselves, so
  * a group subscription is one reader per partition starting at the group's commit.

@@ -1,5 +1,5 @@
 import { labelsKey, type LabelMatcher, type Labels } from '@pharos/model';
-import type { Queryable, SeriesData } from './queryable.js';
+import { sortedUnion, type Queryable, type SeriesData } from './queryable.js';
 
 /**
  * Several stores read as one: the querier over every ingester. Shards hold disjoint series and
@@ -35,7 +35,7 @@ export class FanoutQueryable implements Queryable {
   }
 
   async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
-    return union(await Promise.all(this.stores.map((s) => s.labelNames(matchers, mint, maxt))));
+    return sortedUnion(await Promise.all(this.stores.map((s) => s.labelNames(matchers, mint, maxt))));
   }
 
   async labelValues(
@@ -44,12 +44,8 @@ export class FanoutQueryable implements Queryable {
     mint: number,
     maxt: number,
   ): Promise<string[]> {
-    return union(await Promise.all(this.stores.map((s) => s.labelValues(name, matchers, mint, maxt))));
+    return sortedUnion(await Promise.all(this.stores.map((s) => s.labelValues(name, matchers, mint, maxt))));
   }
-}
-
-function union(lists: string[][]): string[] {
-  return [...new Set(lists.flat())].sort();
 }
 
 /** Two copies of a series merged in timestamp order; where both have a timestamp, the first wins. */

@@ -22,3 +22,9 @@ export interface Queryable {
   labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
   labelValues(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
 }
+
+/** Label names or values from several stores: each once, sorted. */
+export function sortedUnion(lists: readonly string[][]): string[] {
+  if (lists.length === 1) return lists[0];
+  return [...new Set(lists.flat())].sort();
+}

@@ -10,7 +10,7 @@ import {
   type StorageStatus,
   type TSDBOptions,
 } from './db.js';
-import type { Queryable, SeriesData } from './queryable.js';
+import { sortedUnion, type Queryable, type SeriesData } from './queryable.js';
 
 const META = 'shards.json';
 
@@ -226,7 +226,7 @@ export class ShardedTSDB implements Queryable {
   }
 
   async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
-    return union(await Promise.all(this.shards.map((s) => s.labelNames(matchers, mint, maxt))));
+    return sortedUnion(await Promise.all(this.shards.map((s) => s.labelNames(matchers, mint, maxt))));
   }
 
   async labelValues(
@@ -235,7 +235,7 @@ export class ShardedTSDB implements Queryable {
     mint: number,
     maxt: number,
   ): Promise<string[]> {
-    return union(await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt))));
+    return sortedUnion(await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt))));
   }
 }
 
@@ -249,9 +249,4 @@ async function openAll(paths: readonly string[], opts: TSDBOptions): Promise<TSD
     throw failed.reason;
   }
   return shards;
-}
-
-function union(lists: string[][]): string[] {
-  if (lists.length === 1) return lists[0];
-  return [...new Set(lists.flat())].sort();
 }

@@ -1,1 +1,2 @@
 export * from './fake-consul.js';
+export * from './eventually.js';
