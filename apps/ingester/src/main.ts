@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
-import { parseDuration, splitHostPort } from '@pharos/config';
+import { splitHostPort } from '@pharos/config';
 import { registerMember } from '@pharos/discovery';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import {
+  durationFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -122,7 +123,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         group: opts['ingester.group'],
         compression: opts['kafka.compression'] as KafkaCompression,
         storagePath: opts['storage.tsdb.path'],
-        checkpointInterval: parseDuration(opts['storage.tsdb.checkpoint-interval']),
+        checkpointInterval: durationFlag(opts, 'storage.tsdb.checkpoint-interval'),
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
         consul: opts['consul.address'],

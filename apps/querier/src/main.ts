@@ -3,10 +3,11 @@ import { Server } from '@grpc/grpc-js';
 import { Option } from 'commander';
 import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
-import { loadPrometheusConfig, parseDuration, parsePrometheusConfig, splitHostPort } from '@pharos/config';
+import { loadPrometheusConfig, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { watchMembers } from '@pharos/discovery';
 import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
 import {
+  durationFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -78,8 +79,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         configFile: opts['config.file'],
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
-        lookbackDelta: parseDuration(opts['query.lookback-delta']),
-        queryTimeout: parseDuration(opts['query.timeout']),
+        lookbackDelta: durationFlag(opts, 'query.lookback-delta'),
+        queryTimeout: durationFlag(opts, 'query.timeout'),
         queryMaxSamples: positive('query.max-samples'),
         queryMaxConcurrency: positive('query.max-concurrency'),
         logLevel: opts['log.level'] as LogLevel,

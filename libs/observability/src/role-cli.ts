@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { parseDuration } from '@pharos/config';
 
 /**
  * A role's command line: its name and description plus the --log.level every role has. The
@@ -42,4 +43,13 @@ export function positiveIntFlag(opts: Readonly<Record<string, string>>, name: st
   const n = Number(opts[name]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   return n;
+}
+
+/** A duration flag ("1m30s") in milliseconds; a bad one names the flag. */
+export function durationFlag(opts: Readonly<Record<string, string>>, name: string): number {
+  try {
+    return parseDuration(opts[name]);
+  } catch (e) {
+    throw new Error(`--${name}: ${(e as Error).message}`);
+  }
 }
