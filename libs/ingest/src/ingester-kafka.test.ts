@@ -24,7 +24,10 @@ function batch(t: number): SampleBatch {
   return b.build();
 }
 
-/** Starts the ingester process and resolves once it has appended at least `samples`. */
+/**
+ * Starts the ingester process and resolves once it has appended at least `samples` and then
+ * finished two checkpoints: the first may have begun before those samples were handled.
+ */
 function startChild(args: string[], samples: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -34,9 +37,12 @@ function startChild(args: string[], samples: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`ingester child stalled: ${stderr}`)), 60_000);
     child.on('exit', (code) => reject(new Error(`ingester child exited with ${code}: ${stderr}`)));
+    let checkpointsThen: number | undefined;
     child.stdout?.on('data', (d: Buffer) => {
       const last = d.toString().trim().split('\n').pop() ?? '{}';
-      if ((JSON.parse(last) as { appended: number }).appended >= samples) {
+      const { appended, checkpoints } = JSON.parse(last) as { appended: number; checkpoints: number };
+      if (checkpointsThen === undefined && appended >= samples) checkpointsThen = checkpoints;
+      if (checkpointsThen !== undefined && checkpoints >= checkpointsThen + 2) {
         clearTimeout(timer);
         child.removeAllListeners('exit');
         resolve(child);

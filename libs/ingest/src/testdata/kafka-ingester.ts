@@ -1,6 +1,6 @@
 // An ingester process on Kafka for the kill -9 test: consumes every partition of the topic into
 // one TSDB shard per partition under DIR, checkpointing (and so committing) every 300 ms, and
-// prints the newest handled offsets as JSON lines so the test knows when to kill it.
+// prints its appended samples and finished checkpoints as JSON lines so the test knows when to kill it.
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -27,7 +27,9 @@ const ingester = new Ingester(new SampleBus(log), shards, pino({ level: 'warn' }
   checkpointIntervalMs: 300,
 });
 await ingester.start();
+const counter = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
 setInterval(async () => {
-  const m = await registry.getSingleMetric('prometheus_tsdb_head_samples_appended_total')?.get();
-  process.stdout.write(`${JSON.stringify({ appended: m?.values[0]?.value ?? 0 })}\n`);
+  const appended = await counter('prometheus_tsdb_head_samples_appended_total');
+  const checkpoints = await counter('pharos_ingester_checkpoints_total');
+  process.stdout.write(`${JSON.stringify({ appended, checkpoints })}\n`);
 }, 100);
