@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { parsePrometheusConfig } from '@pharos/config';
 import { Engine } from '@pharos/promql';
 import { MemoryQueryable } from '@pharos/tsdb';
-import { LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
+import { FloatHistogram, LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
 import {
   decodeReadResponse,
   encodeReadRequest,
@@ -37,6 +37,16 @@ before(async () => {
     ts,
     ts.map((t) => t / 1000),
   );
+  // A native histogram: 1 observation in (0.5,1], 2 in (1,2], 1 in the zero bucket, 1 in [-1,-0.5).
+  const h = new FloatHistogram({
+    count: 5,
+    sum: 3.5,
+    zeroThreshold: 0.001,
+    zeroCount: 1,
+    positive: { idx: [0, 1], cnt: [1, 2] },
+    negative: { idx: [0], cnt: [1] },
+  });
+  q.add({ __name__: 'latency_seconds' }, [0, 10_000], [0, 0], undefined, [h, h]);
   app = await createApiServer({
     queryable: q,
     engine: new Engine({ timeout: 5_000 }),
@@ -81,6 +91,39 @@ describe('query API', () => {
         result: [{ metric: { __name__: 'up', instance: 'x:1', job: 'a' }, value: [300, '1'] }],
       },
     });
+  });
+
+  it('writes native histograms with their buckets and boundary rules, as Prometheus', async () => {
+    const want = {
+      count: '5',
+      sum: '3.5',
+      buckets: [
+        [1, '-1', '-0.5', '1'],
+        [3, '-0.001', '0.001', '1'],
+        [0, '0.5', '1', '1'],
+        [0, '1', '2', '2'],
+      ],
+    };
+    const instant = await get('/api/v1/query?query=latency_seconds&time=10');
+    assert.deepEqual(instant.body.data, {
+      resultType: 'vector',
+      result: [{ metric: { __name__: 'latency_seconds' }, histogram: [10, want] }],
+    });
+    const range = await get('/api/v1/query_range?query=latency_seconds&start=0&end=10&step=10');
+    assert.deepEqual(range.body.data, {
+      resultType: 'matrix',
+      result: [
+        {
+          metric: { __name__: 'latency_seconds' },
+          histograms: [
+            [0, want],
+            [10, want],
+          ],
+        },
+      ],
+    });
+    const count = await get('/api/v1/query?query=histogram_count(latency_seconds)&time=10');
+    assert.deepEqual(count.body.data, { resultType: 'vector', result: [{ metric: {}, value: [10, '5'] }] });
   });
 
   it('accepts RFC 3339 times and form POSTs as Grafana sends them', async () => {
@@ -272,7 +315,7 @@ describe('metadata API', () => {
     assert.deepEqual((await get('/api/v1/labels')).body.data, ['__name__', 'instance', 'job']);
     assert.deepEqual((await get('/api/v1/labels?match[]=req_total')).body.data, ['__name__', 'job']);
     assert.deepEqual((await get('/api/v1/label/job/values')).body.data, ['a', 'b']);
-    assert.deepEqual((await get('/api/v1/label/__name__/values?limit=1')).body.data, ['req_total']);
+    assert.deepEqual((await get('/api/v1/label/__name__/values?limit=1')).body.data, ['latency_seconds']);
     assert.deepEqual((await get('/api/v1/label/instance/values?match[]=up{job="b"}')).body.data, ['y:1']);
   });
 

@@ -63,6 +63,13 @@ function response(r: QueryResult): QueryResponse {
     warnings: [...r.annotations.warnings],
     infos: [...r.annotations.infos],
   };
+  // The proto has no histogram values yet: histogram samples are left out, and said so.
+  const histograms =
+    r.resultType === 'vector'
+      ? r.result.some((s) => s.h)
+      : r.resultType === 'matrix' && r.result.some((s) => s.histograms && s.histograms.length > 0);
+  if (histograms)
+    base.warnings.push('native histogram samples are not carried by pharos.v1.Query and were left out');
   switch (r.resultType) {
     case 'scalar':
       return { ...base, resultType: ResultType.SCALAR, scalar: r.v, timeMs: r.t };
@@ -72,7 +79,9 @@ function response(r: QueryResult): QueryResponse {
       return {
         ...base,
         resultType: ResultType.VECTOR,
-        series: r.result.map((s) => ({ labels: labelsOut(s.labels), timestampsMs: [s.t], values: [s.v] })),
+        series: r.result
+          .filter((s) => !s.h)
+          .map((s) => ({ labels: labelsOut(s.labels), timestampsMs: [s.t], values: [s.v] })),
       };
     case 'matrix':
       return {

@@ -1,4 +1,4 @@
-import { formatValue, type Labels } from '@pharos/model';
+import { formatValue, type FloatHistogram, type Labels } from '@pharos/model';
 import type { QueryResult } from '@pharos/promql';
 
 // Results are written as strings directly: a query can return millions of points, and building
@@ -15,6 +15,21 @@ function metricJSON(labels: Labels): string {
 
 function point(t: number, v: number): string {
   return `[${t / 1000},"${formatValue(v)}"]`;
+}
+
+/**
+ * A native histogram as the query API writes it: count, sum and the non-empty buckets as
+ * [boundary rule, lower, upper, count], the rule 0 for (l,u], 1 for [l,u), 2 for (l,u), 3 for [l,u].
+ */
+function histogramPoint(t: number, h: FloatHistogram): string {
+  const buckets: string[] = [];
+  for (const b of h.buckets()) {
+    if (b.count === 0) continue;
+    const rule = b.lowerInclusive ? (b.upperInclusive ? 3 : 1) : b.upperInclusive ? 0 : 2;
+    buckets.push(`[${rule},"${formatValue(b.lower)}","${formatValue(b.upper)}","${formatValue(b.count)}"]`);
+  }
+  const body = `"count":"${formatValue(h.count)}","sum":"${formatValue(h.sum)}"`;
+  return `[${t / 1000},{${body}${buckets.length > 0 ? `,"buckets":[${buckets.join(',')}]` : ''}}]`;
 }
 
 /**
@@ -48,14 +63,22 @@ function resultBody(r: QueryResult): string {
     case 'string':
       return `{"resultType":"string","result":[${r.t / 1000},${JSON.stringify(r.v)}]}`;
     case 'vector': {
-      const parts = r.result.map((s) => `{"metric":${metricJSON(s.labels)},"value":${point(s.t, s.v)}}`);
+      const parts = r.result.map((s) =>
+        s.h
+          ? `{"metric":${metricJSON(s.labels)},"histogram":${histogramPoint(s.t, s.h)}}`
+          : `{"metric":${metricJSON(s.labels)},"value":${point(s.t, s.v)}}`,
+      );
       return `{"resultType":"vector","result":[${parts.join(',')}]}`;
     }
     case 'matrix': {
       const parts = r.result.map((s) => {
         const pts: string[] = new Array(s.timestamps.length);
         for (let i = 0; i < s.timestamps.length; i++) pts[i] = point(s.timestamps[i], s.values[i]);
-        return `{"metric":${metricJSON(s.labels)},"values":[${pts.join(',')}]}`;
+        const values = pts.length > 0 || !s.histograms ? `,"values":[${pts.join(',')}]` : '';
+        const hs = s.histograms
+          ? `,"histograms":[${s.histograms.map((p) => histogramPoint(p.t, p.h)).join(',')}]`
+          : '';
+        return `{"metric":${metricJSON(s.labels)}${values}${hs}}`;
       });
       return `{"resultType":"matrix","result":[${parts.join(',')}]}`;
     }

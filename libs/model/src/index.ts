@@ -3,3 +3,4 @@ export * from './hash.js';
 export * from './samples.js';
 export * from './value.js';
 export * from './matcher.js';
+export * from './histogram.js';

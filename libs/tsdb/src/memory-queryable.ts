@@ -1,19 +1,27 @@
-import { labelsFrom, type LabelMatcher, type Labels } from '@pharos/model';
+import { labelsFrom, type FloatHistogram, type LabelMatcher, type Labels } from '@pharos/model';
 import type { Queryable, SeriesData } from './queryable.js';
 
 /** Series held in arrays, for engine tests and the conformance runner. */
 export class MemoryQueryable implements Queryable {
-  private readonly data: Array<{ labels: Labels; ts: number[]; vs: Float64Array; sts: number[] | null }> = [];
+  private readonly data: Array<{
+    labels: Labels;
+    ts: number[];
+    vs: Float64Array;
+    sts: number[] | null;
+    hs: Array<FloatHistogram | undefined> | null;
+  }> = [];
 
   /**
    * Adds samples to a series, merging by timestamp with what it holds. `startTimestamps`
    * (0 = unknown) gives each sample's start time, for the engine's start-timestamp support.
+   * `histograms[i]`, where set, makes sample i a native histogram.
    */
   add(
     labels: Labels | Record<string, string>,
     timestamps: readonly number[],
     values: ArrayLike<number>,
     startTimestamps?: ArrayLike<number>,
+    histograms?: ReadonlyArray<FloatHistogram | undefined>,
   ): void {
     const ls = Array.isArray(labels) ? (labels as Labels) : labelsFrom(labels as Record<string, string>);
     let d = this.data.find(
@@ -22,7 +30,7 @@ export class MemoryQueryable implements Queryable {
         x.labels.every((l, i) => l.name === ls[i].name && l.value === ls[i].value),
     );
     if (!d) {
-      d = { labels: ls, ts: [], vs: new Float64Array(0), sts: null };
+      d = { labels: ls, ts: [], vs: new Float64Array(0), sts: null, hs: null };
       this.data.push(d);
     }
     const n = d.ts.length;
@@ -37,12 +45,19 @@ export class MemoryQueryable implements Queryable {
             Array.from({ length: timestamps.length }, (_, i) => startTimestamps?.[i] ?? 0),
           )
         : null;
+    const hs =
+      d.hs || histograms
+        ? (d.hs ?? d.ts.map(() => undefined)).concat(
+            Array.from({ length: timestamps.length }, (_, i) => histograms?.[i]),
+          )
+        : null;
     // Stable, so a sample added later at the same time stays after the earlier one.
     const order = ts.map((_, i) => i).sort((a, b) => ts[a] - ts[b]);
     d.ts = order.map((i) => ts[i]);
     d.vs = new Float64Array(order.length);
     order.forEach((i, k) => (d.vs[k] = vs[i]));
     d.sts = sts ? order.map((i) => sts[i]) : null;
+    d.hs = hs ? order.map((i) => hs[i]) : null;
   }
 
   clear(): void {
@@ -68,6 +83,7 @@ export class MemoryQueryable implements Queryable {
           timestamps: Float64Array.from(d.ts.slice(lo, hi)),
           values: d.vs.slice(lo, hi),
           ...(d.sts ? { startTimestamps: Float64Array.from(d.sts.slice(lo, hi)) } : {}),
+          ...(d.hs ? { histograms: d.hs.slice(lo, hi) } : {}),
         });
     }
     return out;

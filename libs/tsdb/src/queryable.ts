@@ -1,4 +1,4 @@
-import type { LabelMatcher, Labels } from '@pharos/model';
+import type { FloatHistogram, LabelMatcher, Labels } from '@pharos/model';
 
 /** One series' samples in a time range, as parallel arrays in timestamp order. */
 export interface SeriesData {
@@ -10,6 +10,11 @@ export interface SeriesData {
    * Absent when the storage holds none for the series.
    */
   readonly startTimestamps?: Float64Array;
+  /**
+   * Native histogram samples: where `histograms[i]` is set, sample i is that histogram and
+   * `values[i]` is unused. Absent when the series holds only floats. Readers must not mutate them.
+   */
+  readonly histograms?: ReadonlyArray<FloatHistogram | undefined>;
 }
 
 /**

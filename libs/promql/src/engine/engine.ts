@@ -9,6 +9,7 @@ import {
   type Label,
   LabelMatcher,
   type Labels,
+  type FloatHistogram,
 } from '@pharos/model';
 import { anchoredRegex, expandTemplate } from '@pharos/regex';
 import type { Queryable, SeriesData } from '@pharos/tsdb';
@@ -34,6 +35,26 @@ import {
 } from './extended-range.js';
 import { parseExpr, typeOf } from '../parser/parser.js';
 import {
+  HISTOGRAM_RANGE_FUNCTIONS,
+  histogramFraction,
+  histogramQuantile as nativeQuantile,
+  histogramVariance,
+  histogramBinop,
+  histogramWindow,
+  sumHistograms,
+  type HistogramNotes,
+  type WindowResult,
+} from './histograms.js';
+
+/** What histogram_count, _sum, _avg, _stddev and _stdvar take from one histogram. */
+const HISTOGRAM_STATS: Record<string, (h: FloatHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stddev: (h) => Math.sqrt(histogramVariance(h)),
+  histogram_stdvar: (h) => histogramVariance(h),
+};
+import {
   bucketFraction,
   bucketQuantile,
   DATE_FUNCTIONS,
@@ -54,6 +75,7 @@ import {
   type EvalValue,
   type QueryResult,
   type QueryStats,
+  type RangeSeries,
   type StepSeries,
 } from './types.js';
 
@@ -179,6 +201,7 @@ class Evaluation {
           labels: dropName(s.labels),
           vals: s.vals.map((x) => -x),
           has: s.has,
+          ...(s.hists ? { hists: s.hists.map((h) => h?.copy().mul(-1)) } : {}),
         }));
         return { kind: 'vector', series: mergeSameLabels(negated, f.n) };
       }
@@ -262,6 +285,7 @@ class Evaluation {
       const ts = d.timestamps;
       let j = 0;
       let any = false;
+      let hists: Array<FloatHistogram | undefined> | undefined;
       for (let i = 0; i < f.n; i++) {
         const t = times[i];
         // Times only move forward without @, so the cursor never goes back; with @ all are equal.
@@ -269,6 +293,13 @@ class Evaluation {
         while (j < ts.length && ts[j] <= t) j++;
         const k = j - 1;
         if (k >= 0 && ts[k] > t - lookback && !isStaleNaN(d.values[k])) {
+          const h = emit === 'value' ? d.histograms?.[k] : undefined;
+          if (h) {
+            (hists ??= new Array<FloatHistogram | undefined>(f.n))[i] = h;
+            has[i] = 1;
+            any = true;
+            continue;
+          }
           vals[i] =
             emit === 'value'
               ? d.values[k]
@@ -284,6 +315,7 @@ class Evaluation {
           ...(emit !== 'value' ? named(d.labels, this.delayed) : { labels: d.labels }),
           vals,
           has,
+          ...(hists ? { hists } : {}),
         });
     }
     return { kind: 'vector', series: emit !== 'value' ? mergeSameLabels(series, f.n) : series };
@@ -341,14 +373,21 @@ class Evaluation {
     for (const s of vec) {
       const ts: number[] = [];
       const vs: number[] = [];
+      const hs: Array<FloatHistogram | undefined> = [];
       for (let i = 0; i < n; i++) {
         if (s.has[i]) {
           ts.push(times[i]);
           vs.push(s.vals[i]);
+          hs.push(s.hists?.[i]);
         }
       }
       const labels = s.dropName ? dropName(s.labels) : s.labels;
-      series.push({ labels, timestamps: Float64Array.from(ts), values: Float64Array.from(vs) });
+      series.push({
+        labels,
+        timestamps: Float64Array.from(ts),
+        values: Float64Array.from(vs),
+        ...(s.hists ? { histograms: hs } : {}),
+      });
     }
     // The subquery's own offset and @ were applied when choosing its frame; the windows below
     // are taken relative to the same shifted times.
@@ -374,16 +413,21 @@ class Evaluation {
     const stepParams = params.slice();
     if (name === 'quantile_over_time') this.checkQuantiles(paramAt ? paramAt[0] : params);
     const countersOnly = name === 'rate' || name === 'increase';
-    for (const s of m.series) {
+    for (const raw of m.series) {
+      const histogramAware = raw.histograms !== undefined && HISTOGRAM_RANGE_FUNCTIONS.has(name);
+      const s = raw.histograms !== undefined && !histogramAware ? floatSamples(raw) : raw;
       const ts = s.timestamps;
       const startAware = START_TIMESTAMP_FUNCTIONS.get(name);
       const sts = startAware ? s.startTimestamps : undefined;
       let overlap = false;
       const vals = new Float64Array(f.n);
       const has = new Uint8Array(f.n);
+      let hists: Array<FloatHistogram | undefined> | undefined;
+      const hn: HistogramNotes = {};
       let lo = 0;
       let hi = 0;
       let any = false;
+      let anyFloat = false;
       for (let i = 0; i < f.n; i++) {
         const rangeEnd = (fixed ?? f.start + i * f.step) - offset;
         const rangeStart = rangeEnd - m.range;
@@ -395,23 +439,37 @@ class Evaluation {
         if (hi < lo) hi = lo;
         while (hi < ts.length && ts[hi] <= rangeEnd) hi++;
         if (paramAt) for (let p = 0; p < paramAt.length; p++) stepParams[p] = paramAt[p][i];
-        const v =
+        const floats = () =>
           startAware && sts
             ? startAware(ts, s.values, sts, lo, hi, rangeStart, rangeEnd)
             : fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams, f.start + i * f.step);
+        const r = histogramAware
+          ? histogramWindow(name, ts, s.histograms ?? [], lo, hi, rangeStart, rangeEnd, hn, floats)
+          : floatWindow(floats);
         if (sts && !overlap && hasStartOverlap(ts, sts, lo, hi)) overlap = true;
-        if (v !== undefined) {
-          vals[i] = v;
+        if (r?.h) {
+          (hists ??= new Array<FloatHistogram | undefined>(f.n))[i] = r.h;
           has[i] = 1;
           any = true;
+        } else if (r?.v !== undefined) {
+          vals[i] = r.v;
+          has[i] = 1;
+          any = anyFloat = true;
         }
       }
+      this.histogramAnnotations(hn, s.labels, 'subtraction');
       if (overlap)
         this.notes.warn(
           `sample has start time that overlaps with previous sample timestamp for metric ${JSON.stringify(valueOf(s.labels, METRIC_NAME))}`,
         );
-      if (any) out.push({ ...(keepName ? { labels: s.labels } : named(s.labels, this.delayed)), vals, has });
-      if (any && countersOnly) {
+      if (any)
+        out.push({
+          ...(keepName ? { labels: s.labels } : named(s.labels, this.delayed)),
+          vals,
+          has,
+          ...(hists ? { hists } : {}),
+        });
+      if (anyFloat && countersOnly) {
         const metric = valueOf(s.labels, METRIC_NAME);
         if (!COUNTER_SUFFIXES.some((x) => metric.endsWith(x))) {
           this.notes.info(
@@ -421,6 +479,20 @@ class Evaluation {
       }
     }
     return { kind: 'vector', series: mergeSameLabels(out, f.n) };
+  }
+
+  /** The annotations Prometheus gives for what a computation over histograms ran into. */
+  histogramAnnotations(hn: HistogramNotes, labels: Labels, operation: string): void {
+    const metric = JSON.stringify(valueOf(labels, METRIC_NAME));
+    if (hn.mixed) this.notes.warn(`encountered a mix of histograms and floats for metric name ${metric}`);
+    if (hn.schemaMix)
+      this.notes.warn(
+        `vector contains a mix of histograms with exponential and custom buckets schemas for metric name ${metric}`,
+      );
+    if (hn.notCounter) this.notes.warn(`this native histogram metric is not a counter: ${metric}`);
+    if (hn.notGauge) this.notes.warn(`this native histogram metric is not a gauge: ${metric}`);
+    if (hn.conflictingResets) this.notes.warn('conflicting counter resets during histogram aggregation');
+    if (hn.reconciled) this.notes.info(`mismatched custom buckets were reconciled during ${operation}`);
   }
 
   /** rate, increase, delta, changes and resets over anchored or smoothed windows. */
@@ -438,7 +510,8 @@ class Evaluation {
     const lookback = this.opts.lookbackDelta;
     const fn = RANGE_FUNCTIONS.get(name);
     const out: StepSeries[] = [];
-    for (const s of m.series) {
+    for (const raw of m.series) {
+      const s = floatSamples(raw);
       const ts = s.timestamps;
       const vals = new Float64Array(f.n);
       const has = new Uint8Array(f.n);
@@ -546,11 +619,13 @@ class Evaluation {
     }
     const args: EvalValue[] = [];
     for (const a of e.args) args.push(await this.eval(a, f));
-    const vec = (i: number): StepSeries[] => {
+    // Every sample, histograms included, for the functions that take them.
+    const vecAll = (i: number): StepSeries[] => {
       const v = args[i];
       if (v.kind !== 'vector') throw new QueryError(`expected instant vector argument ${i + 1} to ${name}`);
       return v.series;
     };
+    const vec = (i: number): StepSeries[] => vecAll(i).map(floatSteps);
     const scalar = (i: number): Float64Array => {
       const v = args[i];
       if (v.kind !== 'scalar') throw new QueryError(`expected scalar argument ${i + 1} to ${name}`);
@@ -661,11 +736,11 @@ class Evaluation {
           this.notes.warn('sort is ineffective for range queries since results are always ordered by labels');
         return sortSeries(
           name,
-          vec(0),
+          name.startsWith('sort_by_label') ? vecAll(0) : vec(0),
           args.slice(1).map((a) => (a.kind === 'string' ? a.value : '')),
         );
       case 'label_replace':
-        return this.labelReplace(vec(0), str(1), str(2), str(3), str(4), f.n);
+        return this.labelReplace(vecAll(0), str(1), str(2), str(3), str(4), f.n);
       case 'label_join': {
         const dst = str(1);
         const sep = str(2);
@@ -676,31 +751,35 @@ class Evaluation {
           if (!isValidLabelName(src))
             throw new QueryError(`invalid source label name in label_join(): ${src}`);
         }
-        const out = vec(0).map((s) => {
+        const out = vecAll(0).map((s) => {
           const b = new LabelsBuilder(s.labels);
           b.set(dst, srcs.map((n) => b.get(n)).join(sep));
           return { ...s, labels: b.labels(), dropName: dst === METRIC_NAME ? false : s.dropName };
         });
         return { kind: 'vector', series: mergeSameLabels(out, f.n) };
       }
+      case 'histogram_count':
+      case 'histogram_sum':
+      case 'histogram_avg':
+      case 'histogram_stddev':
+      case 'histogram_stdvar': {
+        const stat = HISTOGRAM_STATS[name];
+        return { kind: 'vector', series: this.mapHistograms(vecAll(0), f.n, (h) => stat(h)) };
+      }
       case 'histogram_quantile': {
         const q = scalar(0);
         this.checkQuantiles(q);
-        return {
-          kind: 'vector',
-          series: histogramQuantile(q, bucketGroups(vec(1), this.notes), f.n, this.notes),
-        };
+        return { kind: 'vector', series: this.quantiles(q, vecAll(1), f.n) };
       }
       case 'histogram_quantiles': {
         // One output series per quantile, told apart by a label holding the quantile.
         const label = str(1);
-        const groups = bucketGroups(vec(0), this.notes);
         const series: StepSeries[] = [];
         for (let k = 2; k < args.length; k++) {
           const q = scalar(k);
           this.checkQuantiles(q);
           const value = formatOpenMetricsFloat(q[0]);
-          for (const s of histogramQuantile(q, groups, f.n, this.notes)) {
+          for (const s of this.quantiles(q, vecAll(0), f.n)) {
             if (s.labels.some((l) => l.name === label))
               throw new QueryError(`label "${label}" already exists in the input of histogram_quantiles`);
             series.push({ ...s, labels: new LabelsBuilder(s.labels).set(label, value).labels() });
@@ -711,15 +790,86 @@ class Evaluation {
       case 'histogram_fraction': {
         const lower = scalar(0);
         const upper = scalar(1);
-        const groups = bucketGroups(vec(2), this.notes);
-        return {
-          kind: 'vector',
-          series: perBucketGroup(groups, f.n, (_g, i, bs) => bucketFraction(lower[i], upper[i], bs)),
-        };
+        const input = vecAll(2);
+        const groups = bucketGroups(input.map(floatSteps), this.notes);
+        const classic = perBucketGroup(groups, f.n, (_g, i, bs) => bucketFraction(lower[i], upper[i], bs));
+        const native = this.mapHistograms(input, f.n, (h, i, labels) => {
+          if (Number.isNaN(h.sum))
+            this.notes.info(
+              `input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name ${JSON.stringify(valueOf(labels, METRIC_NAME))}`,
+            );
+          return histogramFraction(lower[i], upper[i], h);
+        });
+        return { kind: 'vector', series: this.mixClassicAndNative(classic, native, f.n) };
       }
       default:
         throw new QueryError(`function "${name}" is not implemented yet`);
     }
+  }
+
+  /** A float per histogram step of each series; float steps give nothing. */
+  private mapHistograms(
+    series: StepSeries[],
+    n: number,
+    fn: (h: FloatHistogram, i: number, labels: Labels) => number,
+  ): StepSeries[] {
+    const out: StepSeries[] = [];
+    for (const s of series) {
+      if (!s.hists) continue;
+      const vals = new Float64Array(n);
+      const has = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const h = s.hists[i];
+        if (!h) continue;
+        vals[i] = fn(h, i, s.labels);
+        has[i] = 1;
+      }
+      if (has.includes(1)) out.push({ ...named(s.labels, this.delayed), vals, has });
+    }
+    return mergeSameLabels(out, n);
+  }
+
+  /** histogram_quantile over classic bucket series and native histograms alike. */
+  private quantiles(q: Float64Array, input: StepSeries[], n: number): StepSeries[] {
+    const classic = histogramQuantile(q, bucketGroups(input.map(floatSteps), this.notes), n, this.notes);
+    const native = this.mapHistograms(input, n, (h, i, labels) => {
+      const nan: { result?: 'nan' | 'skewed' } = {};
+      const v = nativeQuantile(q[i], h, nan);
+      if (nan.result)
+        this.notes.info(
+          `input to histogram_quantile has NaN observations, result is ${nan.result === 'nan' ? 'NaN' : 'skewed higher'} for metric name ${JSON.stringify(valueOf(labels, METRIC_NAME))}`,
+        );
+      return v;
+    });
+    return this.mixClassicAndNative(classic, native, n);
+  }
+
+  /** Results of classic and native histograms; where both give one for a series, neither counts. */
+  private mixClassicAndNative(classic: StepSeries[], native: StepSeries[], n: number): StepSeries[] {
+    if (classic.length === 0) return native;
+    if (native.length === 0) return classic;
+    const byKey = new Map(native.map((s) => [labelsKey(s.dropName ? dropName(s.labels) : s.labels), s]));
+    const out = native.slice();
+    for (const c of classic) {
+      const nat = byKey.get(labelsKey(c.dropName ? dropName(c.labels) : c.labels));
+      if (!nat) {
+        out.push(c);
+        continue;
+      }
+      for (let i = 0; i < n; i++) {
+        if (c.has[i] && nat.has[i]) {
+          c.has[i] = 0;
+          nat.has[i] = 0;
+          this.notes.warn(
+            `vector contains a mix of classic and native histograms for metric name ${JSON.stringify(valueOf(nat.labels, METRIC_NAME))}`,
+          );
+        } else if (c.has[i]) {
+          nat.vals[i] = c.vals[i];
+          nat.has[i] = 1;
+        }
+      }
+    }
+    return out.filter((s) => s.has.includes(1));
   }
 
   private labelReplace(
@@ -770,7 +920,10 @@ class Evaluation {
     }
     const groups = new Map<string, { labels: Labels; members: StepSeries[] }>();
     const grouping = new Set(e.grouping);
-    for (const s of v.series) {
+    // Histograms take part in sum, avg, count, group and the selecting limits; the others see floats.
+    const histogramAware = HISTOGRAM_AGGREGATIONS.has(e.op);
+    for (const raw of v.series) {
+      const s = histogramAware ? raw : floatSteps(raw);
       const gl = groupLabels(s.labels, grouping, e.without);
       const key = labelsKey(gl);
       let g = groups.get(key);
@@ -814,16 +967,42 @@ class Evaluation {
     for (const g of groups.values()) {
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
+      const withHistograms = (e.op === 'sum' || e.op === 'avg') && g.members.some((m) => m.hists);
+      let hists: Array<FloatHistogram | undefined> | undefined;
+      const hn: HistogramNotes = {};
       for (let i = 0; i < n; i++) {
+        if (withHistograms) {
+          const step = aggregateHistogramStep(e.op, g.members, i, hn);
+          if (step === 'floats') {
+            // No histogram at this step: the float aggregation below.
+          } else {
+            if (step) (hists ??= new Array<FloatHistogram | undefined>(n))[i] = step;
+            if (step) has[i] = 1;
+            continue;
+          }
+        }
         const r = aggregateStep(e.op, g.members, i, param ? param[i] : NaN);
         if (r !== undefined) {
           vals[i] = r;
           has[i] = 1;
         }
       }
+      if (hn.mixed) {
+        this.notes.warn(
+          `encountered a mix of histograms and floats for metric name ${JSON.stringify(valueOf(g.members[0].labels, METRIC_NAME))}`,
+        );
+        hn.mixed = false;
+      }
+      this.histogramAnnotations(hn, g.members[0].labels, 'aggregation');
       // Grouping by the name keeps it, unless a member had it marked for removal.
       if (has.includes(1))
-        out.push({ labels: g.labels, vals, has, dropName: g.members.some((m) => m.dropName) });
+        out.push({
+          labels: g.labels,
+          vals,
+          has,
+          dropName: g.members.some((m) => m.dropName),
+          ...(hists ? { hists } : {}),
+        });
     }
     return { kind: 'vector', series: out };
   }
@@ -841,16 +1020,26 @@ class Evaluation {
       }
       return { kind: 'scalar', vals };
     }
-    if (lhs.kind === 'vector' && rhs.kind === 'scalar')
-      return vectorScalar(e, lhs.series, rhs.vals, false, n, this.delayed);
-    if (lhs.kind === 'scalar' && rhs.kind === 'vector')
-      return vectorScalar(e, rhs.series, lhs.vals, true, n, this.delayed);
+    const hn: HistogramNotes = {};
+    const operation = e.op === '-' ? 'subtraction' : 'addition';
+    if (lhs.kind === 'vector' && rhs.kind === 'scalar') {
+      const r = vectorScalar(e, lhs.series, rhs.vals, false, n, this.delayed, hn);
+      this.histogramAnnotations(hn, [], operation);
+      return r;
+    }
+    if (lhs.kind === 'scalar' && rhs.kind === 'vector') {
+      const r = vectorScalar(e, rhs.series, lhs.vals, true, n, this.delayed, hn);
+      this.histogramAnnotations(hn, [], operation);
+      return r;
+    }
     if (lhs.kind !== 'vector' || rhs.kind !== 'vector')
       throw new QueryError('binary expression on unsupported types');
     const matching = e.matching ?? { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
     if (e.op === 'and' || e.op === 'or' || e.op === 'unless')
       return setOp(e.op, lhs.series, rhs.series, matching, n);
-    return vectorVector(e, lhs.series, rhs.series, matching, n, this.delayed);
+    const r = vectorVector(e, lhs.series, rhs.series, matching, n, this.delayed, hn);
+    this.histogramAnnotations(hn, [], operation);
+    return r;
   }
 }
 
@@ -871,6 +1060,35 @@ function windowShift(
   return { offset: 0, at: undefined };
 }
 
+function floatWindow(floats: () => number | undefined): WindowResult {
+  const v = floats();
+  return v === undefined ? undefined : { v };
+}
+
+/** A series' float samples, without its histograms. */
+function floatSamples(d: SeriesData): SeriesData {
+  const hs = d.histograms;
+  if (!hs) return d;
+  const keep: number[] = [];
+  for (let i = 0; i < d.timestamps.length; i++) if (!hs[i]) keep.push(i);
+  const sts = d.startTimestamps;
+  return {
+    labels: d.labels,
+    timestamps: Float64Array.from(keep, (i) => d.timestamps[i]),
+    values: Float64Array.from(keep, (i) => d.values[i]),
+    ...(sts ? { startTimestamps: Float64Array.from(keep, (i) => sts[i]) } : {}),
+  };
+}
+
+/** A step series' float steps: functions and operators that take no histograms never see them. */
+function floatSteps(s: StepSeries): StepSeries {
+  const hs = s.hists;
+  if (!hs) return s;
+  const has = s.has.slice();
+  for (let i = 0; i < has.length; i++) if (hs[i]) has[i] = 0;
+  return { labels: s.labels, vals: s.vals, has, ...(s.dropName ? { dropName: true } : {}) };
+}
+
 function withoutStaleMarkers(d: SeriesData): SeriesData {
   let stale = 0;
   for (let i = 0; i < d.values.length; i++) if (isStaleNaN(d.values[i])) stale++;
@@ -878,14 +1096,22 @@ function withoutStaleMarkers(d: SeriesData): SeriesData {
   const ts = new Float64Array(d.timestamps.length - stale);
   const vs = new Float64Array(ts.length);
   const sts = d.startTimestamps ? new Float64Array(ts.length) : undefined;
+  const hs = d.histograms ? new Array<FloatHistogram | undefined>(ts.length) : undefined;
   let j = 0;
   for (let i = 0; i < d.values.length; i++) {
     if (isStaleNaN(d.values[i])) continue;
     ts[j] = d.timestamps[i];
     if (sts) sts[j] = (d.startTimestamps as Float64Array)[i];
+    if (hs) hs[j] = d.histograms?.[i];
     vs[j++] = d.values[i];
   }
-  return { labels: d.labels, timestamps: ts, values: vs, ...(sts ? { startTimestamps: sts } : {}) };
+  return {
+    labels: d.labels,
+    timestamps: ts,
+    values: vs,
+    ...(sts ? { startTimestamps: sts } : {}),
+    ...(hs ? { histograms: hs } : {}),
+  };
 }
 
 /** The labels of a series whose name an operation drops: now, or (delayed) when the query ends. */
@@ -897,7 +1123,7 @@ function named(labels: Labels, delayed: boolean): { labels: Labels; dropName?: b
 function finishNames(series: StepSeries[], n: number): StepSeries[] {
   if (!series.some((s) => s.dropName)) return series;
   return mergeSameLabels(
-    series.map((s) => (s.dropName ? { labels: dropName(s.labels), vals: s.vals, has: s.has } : s)),
+    series.map((s) => (s.dropName ? { ...s, labels: dropName(s.labels), dropName: undefined } : s)),
     n,
   );
 }
@@ -930,17 +1156,19 @@ function mergeSameLabels(series: StepSeries[], n: number): StepSeries[] {
       out.push(s);
       continue;
     }
-    const merged = {
+    const merged: StepSeries = {
       labels: prev.labels,
       vals: prev.vals.slice(),
       has: prev.has.slice(),
       dropName: prev.dropName,
+      ...(prev.hists || s.hists ? { hists: prev.hists?.slice() ?? new Array(n) } : {}),
     };
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;
       if (merged.has[i]) throw new QueryError('vector cannot contain metrics with the same labelset');
       merged.vals[i] = s.vals[i];
       merged.has[i] = 1;
+      if (merged.hists) merged.hists[i] = s.hists?.[i];
     }
     out[out.indexOf(prev)] = merged;
     byKey.set(key, merged);
@@ -1081,6 +1309,36 @@ function groupLabels(labels: Labels, grouping: ReadonlySet<string>, without: boo
     } else if (grouping.has(l.name)) out.push(l);
   }
   return out;
+}
+
+const HISTOGRAM_AGGREGATIONS = new Set(['sum', 'avg', 'count', 'group', 'limitk', 'limit_ratio']);
+
+/**
+ * sum or avg at step i of members that hold histograms: the histogram result, undefined where
+ * floats and histograms meet or schemas cannot be combined, 'floats' where only floats are.
+ */
+function aggregateHistogramStep(
+  op: 'sum' | 'avg' | string,
+  members: StepSeries[],
+  i: number,
+  hn: HistogramNotes,
+): FloatHistogram | undefined | 'floats' {
+  const hs: FloatHistogram[] = [];
+  let floats = 0;
+  for (const m of members) {
+    if (!m.has[i]) continue;
+    const h = m.hists?.[i];
+    if (h) hs.push(h);
+    else floats++;
+  }
+  if (hs.length === 0) return 'floats';
+  if (floats > 0) {
+    hn.mixed = true;
+    return undefined;
+  }
+  const sum = sumHistograms(hs, hn);
+  if (!sum) return undefined;
+  return op === 'avg' ? sum.div(hs.length) : sum;
 }
 
 function aggregateStep(
@@ -1298,15 +1556,28 @@ function vectorScalar(
   scalarLeft: boolean,
   n: number,
   delayed: boolean,
+  hn: HistogramNotes,
 ): EvalValue {
   const isCmp = COMPARISON_OPS.has(e.op);
   const out: StepSeries[] = [];
   for (const s of series) {
     const vals = new Float64Array(n);
     const has = new Uint8Array(n);
+    let hists: Array<FloatHistogram | undefined> | undefined;
     let any = false;
     for (let i = 0; i < n; i++) {
       if (!s.has[i]) continue;
+      const h = s.hists?.[i];
+      if (h) {
+        const r = scalarLeft
+          ? histogramBinop(e.op, scalar[i], undefined, 0, h, hn)
+          : histogramBinop(e.op, 0, h, scalar[i], undefined, hn);
+        if (!r || isCmp) continue;
+        (hists ??= new Array<FloatHistogram | undefined>(n))[i] = r.h;
+        has[i] = 1;
+        any = true;
+        continue;
+      }
       const [l, r] = scalarLeft ? [scalar[i], s.vals[i]] : [s.vals[i], scalar[i]];
       const [v, keep] = binop(e.op, l, r);
       if (isCmp) {
@@ -1320,7 +1591,7 @@ function vectorScalar(
     if (any) {
       const labels =
         !isCmp || e.returnBool ? named(s.labels, delayed) : { labels: s.labels, dropName: s.dropName };
-      out.push({ ...labels, vals, has });
+      out.push({ ...labels, vals, has, ...(hists ? { hists } : {}) });
     }
   }
   return { kind: 'vector', series: mergeSameLabels(out, n) };
@@ -1365,7 +1636,7 @@ function setOp(
           any = true;
         }
       }
-      if (any) out.push({ labels: s.labels, vals: s.vals, has, dropName: s.dropName });
+      if (any) out.push({ ...s, has });
     }
     return { kind: 'vector', series: out };
   }
@@ -1387,7 +1658,7 @@ function setOp(
         any = true;
       }
     }
-    if (any) out.push({ labels: s.labels, vals: s.vals, has, dropName: s.dropName });
+    if (any) out.push({ ...s, has });
   }
   // The name-dropped sides of an `or` may carry equal labels: merged where they do not overlap.
   return { kind: 'vector', series: mergeSameLabels(out, n) };
@@ -1400,6 +1671,7 @@ function vectorVector(
   m: VectorMatching,
   n: number,
   delayed: boolean,
+  hn: HistogramNotes,
 ): EvalValue {
   const isCmp = COMPARISON_OPS.has(e.op);
   // The "one" side is looked up by signature; with group_right the sides swap roles.
@@ -1424,13 +1696,40 @@ function vectorVector(
   const fillMany = e.fill?.left;
   const fillOne = e.fill?.right;
   const manyPresent = fillMany !== undefined ? new Map<string, Uint8Array>() : undefined;
-  const emit = (labels: Labels, i: number, manyVal: number, oneVal: number, flag?: boolean): void => {
+  const emit = (
+    labels: Labels,
+    i: number,
+    manyVal: number,
+    oneVal: number,
+    flag?: boolean,
+    manyH?: FloatHistogram,
+    oneH?: FloatHistogram,
+  ): void => {
     const [l, r] = swapped ? [oneVal, manyVal] : [manyVal, oneVal];
-    const [v, keep] = binop(e.op, l, r);
-    let value = v;
-    if (isCmp) {
-      if (e.returnBool) value = keep ? 1 : 0;
-      else if (!keep) return;
+    let value: number;
+    let hist: FloatHistogram | undefined;
+    if (manyH || oneH) {
+      const [lh, rh] = swapped ? [oneH, manyH] : [manyH, oneH];
+      const res = histogramBinop(e.op, l, lh, r, rh, hn);
+      if (!res) return;
+      if (isCmp) {
+        if (e.returnBool) value = res.keep ? 1 : 0;
+        else if (!res.keep) return;
+        else {
+          value = 0;
+          hist = manyH;
+        }
+      } else {
+        value = 0;
+        hist = res.h;
+      }
+    } else {
+      const [v, keep] = binop(e.op, l, r);
+      value = v;
+      if (isCmp) {
+        if (e.returnBool) value = keep ? 1 : 0;
+        else if (!keep) return;
+      }
     }
     const key = labelsKey(labels);
     let o = outByKey.get(key);
@@ -1443,6 +1742,7 @@ function vectorVector(
     }
     o.vals[i] = value;
     o.has[i] = 1;
+    if (hist) (o.hists ??= new Array<FloatHistogram | undefined>(n))[i] = hist;
   };
   for (const ms of many) {
     const sig = signature(ms.labels, m);
@@ -1488,6 +1788,8 @@ function vectorVector(
         ms.vals[i],
         os.vals[i],
         keepFlag(ms),
+        ms.hists?.[i],
+        os.hists?.[i],
       );
     }
   }
@@ -1541,6 +1843,28 @@ function fmt(labels: Labels): string {
 }
 
 /** The PromQL engine: parses, evaluates against a Queryable and shapes the result. */
+/** A result series: its float points, and its histogram points apart, as the API reports them. */
+function splitHistogramPoints(
+  labels: Labels,
+  ts: Float64Array,
+  vs: Float64Array,
+  hs: ReadonlyArray<FloatHistogram | undefined> | undefined,
+): RangeSeries {
+  if (!hs || !hs.some((h) => h)) return { labels, timestamps: ts, values: vs };
+  const fts: number[] = [];
+  const fvs: number[] = [];
+  const histograms: Array<{ t: number; h: FloatHistogram }> = [];
+  for (let i = 0; i < ts.length; i++) {
+    const h = hs[i];
+    if (h) histograms.push({ t: ts[i], h });
+    else {
+      fts.push(ts[i]);
+      fvs.push(vs[i]);
+    }
+  }
+  return { labels, timestamps: Float64Array.from(fts), values: Float64Array.from(fvs), histograms };
+}
+
 export class Engine {
   readonly opts: EngineOptions;
 
@@ -1578,7 +1902,12 @@ export class Engine {
       case 'vector':
         return {
           resultType: 'vector',
-          result: v.series.filter((s) => s.has[0]).map((s) => ({ labels: s.labels, t: time, v: s.vals[0] })),
+          result: v.series
+            .filter((s) => s.has[0])
+            .map((s) => {
+              const h = s.hists?.[0];
+              return h ? { labels: s.labels, t: time, v: 0, h } : { labels: s.labels, t: time, v: s.vals[0] };
+            }),
           annotations,
           stats,
         };
@@ -1592,13 +1921,14 @@ export class Engine {
             while (lo < s.timestamps.length && s.timestamps[lo] <= start) lo++;
             let hi = lo;
             while (hi < s.timestamps.length && s.timestamps[hi] <= end) hi++;
-            return {
-              labels: s.labels,
-              timestamps: s.timestamps.slice(lo, hi),
-              values: s.values.slice(lo, hi),
-            };
+            return splitHistogramPoints(
+              s.labels,
+              s.timestamps.slice(lo, hi),
+              s.values.slice(lo, hi),
+              s.histograms?.slice(lo, hi),
+            );
           })
-          .filter((s) => s.timestamps.length > 0);
+          .filter((s) => s.timestamps.length > 0 || (s.histograms?.length ?? 0) > 0);
         return { resultType: 'matrix', result, annotations, stats };
       }
     }
@@ -1638,15 +1968,17 @@ export class Engine {
         for (let i = 0; i < n; i++) if (s.has[i]) count++;
         const ts = new Float64Array(count);
         const vs = new Float64Array(count);
+        const hs = s.hists ? new Array<FloatHistogram | undefined>(count) : undefined;
         let j = 0;
         for (let i = 0; i < n; i++) {
           if (!s.has[i]) continue;
           ts[j] = times[i];
+          if (hs) hs[j] = s.hists?.[i];
           vs[j++] = s.vals[i];
         }
-        return { labels: s.labels, timestamps: ts, values: vs };
+        return splitHistogramPoints(s.labels, ts, vs, hs);
       })
-      .filter((s) => s.timestamps.length > 0)
+      .filter((s) => s.timestamps.length > 0 || (s.histograms?.length ?? 0) > 0)
       .sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1));
     return { resultType: 'matrix', result, annotations: ev.notes.annotations, stats: ev.stats };
   }

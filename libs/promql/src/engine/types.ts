@@ -1,4 +1,4 @@
-import type { Labels } from '@pharos/model';
+import type { FloatHistogram, Labels } from '@pharos/model';
 import type { SeriesData } from '@pharos/tsdb';
 
 /** A series evaluated at every step of a query: `has[i]` says whether step i has a value. */
@@ -8,6 +8,8 @@ export interface StepSeries {
   readonly has: Uint8Array;
   /** Set when the metric name is to be dropped from the output. */
   dropName?: boolean;
+  /** Native histogram values: where `hists[i]` is set, step i holds it instead of vals[i]. */
+  hists?: Array<FloatHistogram | undefined>;
 }
 
 export type EvalValue =
@@ -39,12 +41,16 @@ export interface InstantSample {
   readonly labels: Labels;
   readonly t: number;
   readonly v: number;
+  /** Set for a native histogram sample (v is then 0). */
+  readonly h?: FloatHistogram;
 }
 
 export interface RangeSeries {
   readonly labels: Labels;
+  /** The float points; histogram points are in `histograms`. */
   readonly timestamps: Float64Array;
   readonly values: Float64Array;
+  readonly histograms?: ReadonlyArray<{ readonly t: number; readonly h: FloatHistogram }>;
 }
 
 /** Warnings and infos a query produced, in Prometheus' wording ("PromQL warning: ..."). */

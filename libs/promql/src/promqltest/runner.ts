@@ -1,8 +1,6 @@
-import { formatLabels, isStaleNaN, type Labels } from '@pharos/model';
+import { formatLabels, isStaleNaN, type FloatHistogram, type Labels } from '@pharos/model';
 import { MemoryQueryable } from '@pharos/tsdb';
 import { Engine } from '../engine/engine.js';
-import { vectorSelectors } from '../parser/ast.js';
-import { parseExpr } from '../parser/parser.js';
 import type { Annotations, QueryResult } from '../engine/types.js';
 import {
   parseTestFile,
@@ -12,6 +10,11 @@ import {
   type SeqValue,
   type SeriesLine,
 } from './testfile.js';
+import { classicToNHCB } from './nhcb.js';
+import { histogramsMatch } from './histogram-compare.js';
+import { almostEqual } from './almost-equal.js';
+
+export { almostEqual };
 
 export type Outcome =
   { status: 'passed' } | { status: 'failed'; reason: string } | { status: 'skipped'; reason: string };
@@ -29,22 +32,6 @@ export interface FileReport {
   evals: EvalOutcome[];
 }
 
-/** Relative tolerance of the upstream runner. */
-const EPSILON = 0.000001;
-const MIN_NORMAL = 2.2250738585072014e-308;
-
-/** Float comparison as Prometheus' util/almost.Equal: NaN equals NaN, relative error otherwise. */
-export function almostEqual(a: number, b: number): boolean {
-  if (Number.isNaN(a) && Number.isNaN(b)) return true;
-  if (a === b) return true;
-  const absSum = Math.abs(a) + Math.abs(b);
-  const diff = Math.abs(a - b);
-  if (a === 0 || b === 0 || absSum < MIN_NORMAL) return diff < EPSILON * MIN_NORMAL;
-  return diff / Math.min(absSum, Number.MAX_VALUE) < EPSILON;
-}
-
-const HISTOGRAM_SUFFIXES = ['_bucket', '_count', '_sum'];
-
 function fmt(v: number): string {
   if (isStaleNaN(v)) return 'stale';
   return String(v);
@@ -52,71 +39,46 @@ function fmt(v: number): string {
 
 class FileRun {
   private readonly db = new MemoryQueryable();
-  /** Label sets of the loaded series that hold native histograms (incl. NHCB conversions). */
-  private readonly histogramSeries: Labels[] = [];
 
   constructor(private readonly engine: Engine) {}
 
   load(cmd: LoadCmd): void {
     for (const s of cmd.series) {
-      const name = s.labels.find((l) => l.name === '__name__')?.value ?? '';
-      if (s.values.some((v) => v.kind === 'histogram')) this.histogramSeries.push(s.labels);
       const ts: number[] = [];
       const sts: number[] = [];
+      const hs: Array<FloatHistogram | undefined> = [];
       // Staleness markers must keep their NaN payload: values stay in a Float64Array.
       const vals = new Float64Array(s.values.length);
       s.values.forEach((v, i) => {
-        if (v.kind !== 'float') return;
-        vals[ts.length] = v.v;
+        if (v.kind === 'omitted') return;
         const t = i * cmd.stepMs;
         const offset = s.startOffsets?.[i];
         sts.push(offset === undefined || offset === null ? 0 : t + offset);
+        hs.push(v.kind === 'histogram' ? v.h : undefined);
+        vals[ts.length] = v.kind === 'float' ? v.v : 0;
         ts.push(t);
       });
+      const anyHistogram = hs.some((h) => h !== undefined);
       if (ts.length > 0)
-        this.db.add(s.labels, ts, vals.subarray(0, ts.length), s.startOffsets ? sts : undefined);
-      if (cmd.withNHCB) {
-        // The conversion adds a native histogram series under the base name, without `le`.
-        for (const suffix of HISTOGRAM_SUFFIXES) {
-          if (!name.endsWith(suffix)) continue;
-          const base = name.slice(0, -suffix.length);
-          this.histogramSeries.push(
-            s.labels
-              .filter((l) => l.name !== 'le')
-              .map((l) => (l.name === '__name__' ? { name: l.name, value: base } : l)),
-          );
-        }
-      }
+        this.db.add(
+          s.labels,
+          ts,
+          vals.subarray(0, ts.length),
+          s.startOffsets ? sts : undefined,
+          anyHistogram ? hs : undefined,
+        );
     }
-  }
-
-  /** A histogram series some selector of the expression selects, if any. */
-  private readsHistograms(expr: string): string | null {
-    if (this.histogramSeries.length === 0) return null;
-    let parsed;
-    try {
-      parsed = parseExpr(expr);
-    } catch {
-      return null;
+    if (cmd.withNHCB) {
+      for (const c of classicToNHCB(cmd.series, cmd.stepMs))
+        this.db.add(c.labels, c.timestamps, new Float64Array(c.timestamps.length), undefined, c.histograms);
     }
-    for (const sel of vectorSelectors(parsed)) {
-      for (const ls of this.histogramSeries) {
-        const selected = sel.matchers.every((m) => m.matches(ls.find((l) => l.name === m.name)?.value ?? ''));
-        if (selected) return formatLabels(ls);
-      }
-    }
-    return null;
   }
 
   clear(): void {
     this.db.clear();
-    this.histogramSeries.length = 0;
   }
 
   async eval(cmd: EvalCmd): Promise<Outcome> {
-    if (cmd.usesHistograms) return { status: 'skipped', reason: 'native histogram in the expected result' };
-    const reads = this.readsHistograms(cmd.expr);
-    if (reads) return { status: 'skipped', reason: `reads native histograms (${reads})` };
     const fail = cmd.expectations.find((e) => e.type === 'fail');
     let result: QueryResult;
     try {
@@ -206,8 +168,15 @@ class FileRun {
       const s = r.result[i];
       const key = formatLabels(s.labels);
       const e = want.get(key);
-      if (!e) return `unexpected series ${key} ${fmt(s.v)}`;
+      if (!e) return `unexpected series ${key} ${s.h ? s.h.toString() : fmt(s.v)}`;
       if (ordered && e.pos !== i) return `series ${key} at position ${i}, want ${e.pos}`;
+      if (e.v.kind === 'histogram') {
+        if (!s.h) return `series ${key}: float ${fmt(s.v)}, want histogram ${e.v.h.toString()}`;
+        if (!histogramsMatch(e.v.h, s.h, e.v.hintSet))
+          return `series ${key}: histogram ${s.h.toString()}, want ${e.v.h.toString()}`;
+        continue;
+      }
+      if (s.h) return `series ${key}: histogram ${s.h.toString()}, want a float`;
       if (e.v.kind !== 'float') return `series ${key}: expected no value`;
       if (!almostEqual(s.v, e.v.v)) return `series ${key}: value ${fmt(s.v)}, want ${fmt(e.v.v)}`;
     }
@@ -216,7 +185,12 @@ class FileRun {
 
   private compareMatrix(
     expected: SeriesLine[],
-    got: ReadonlyArray<{ labels: Labels; timestamps: Float64Array; values: Float64Array }>,
+    got: ReadonlyArray<{
+      labels: Labels;
+      timestamps: Float64Array;
+      values: Float64Array;
+      histograms?: ReadonlyArray<{ t: number; h: FloatHistogram }>;
+    }>,
     frame: { start: number; end: number; step: number },
     instant: boolean,
   ): string | null {
@@ -230,9 +204,23 @@ class FileRun {
       const e = want.get(key);
       if (!e) return `unexpected series ${key}`;
       const points: Array<[number, number]> = [];
+      const hpoints: Array<{ t: number; h: FloatHistogram; hintSet: boolean }> = [];
       e.values.forEach((v, i) => {
-        if (v.kind === 'float') points.push([frame.start + i * frame.step, v.v]);
+        const t = frame.start + i * frame.step;
+        if (v.kind === 'float') points.push([t, v.v]);
+        else if (v.kind === 'histogram') hpoints.push({ t, h: v.h, hintSet: v.hintSet });
       });
+      const gotH = s.histograms ?? [];
+      if (gotH.length !== hpoints.length) {
+        const g = gotH.map((p) => `${p.h.toString()}@${p.t / 1000}`).join(' ');
+        return `series ${key}: ${gotH.length} histogram points (${g}), want ${hpoints.length}`;
+      }
+      for (let i = 0; i < hpoints.length; i++) {
+        if (gotH[i].t !== hpoints[i].t)
+          return `series ${key}: histogram ${i} at ${gotH[i].t / 1000}s, want ${hpoints[i].t / 1000}s`;
+        if (!histogramsMatch(hpoints[i].h, gotH[i].h, hpoints[i].hintSet))
+          return `series ${key}: histogram ${gotH[i].h.toString()} at ${gotH[i].t / 1000}s, want ${hpoints[i].h.toString()}`;
+      }
       if (points.length !== s.timestamps.length) {
         const gotPts = Array.from(s.timestamps, (t, i) => `${fmt(s.values[i])}@${t / 1000}`).join(' ');
         const wantPts = points.map(([t, v]) => `${fmt(v)}@${t / 1000}`).join(' ');

@@ -34,3 +34,37 @@ describe('test file: start timestamp lines', () => {
     assert.deepEqual(load.series[1].startOffsets, [0, 0]);
   });
 });
+
+describe('test file: native histogram literals', () => {
+  const cases: Array<[string, string[]]> = [
+    ['{{}}', ['{{count:0 sum:0}}']],
+    ['{{schema:1 sum:5 count:4 buckets:[1 2 1]}}', ['{{schema:1 count:4 sum:5 buckets:[1 2 1]}}']],
+    [
+      '{{sum:-0.3 count:3 z_bucket:1 z_bucket_w:0.5 n_buckets:[2] n_offset:-1 counter_reset_hint:gauge}}',
+      ['{{count:3 sum:-0.3 z_bucket_w:0.5 z_bucket:1 n_offset:-1 n_buckets:[2] counter_reset_hint:gauge}}'],
+    ],
+    ['{{count:1 sum:1 buckets:[1]}}x2', Array(3).fill('{{count:1 sum:1 buckets:[1]}}')],
+    [
+      '{{count:1 sum:1 buckets:[1]}}+{{count:2 sum:3 buckets:[1 1] offset:1}}x2',
+      [
+        '{{count:1 sum:1 buckets:[1]}}',
+        '{{count:3 sum:4 buckets:[1 1 1]}}',
+        '{{count:5 sum:7 buckets:[1 2 2]}}',
+      ],
+    ],
+  ];
+  for (const [tok, want] of cases) {
+    it(tok, () => {
+      const [s] = (parseTestFile(`load 1m\n  m ${tok}\n`)[0] as { series: Array<{ values: unknown[] }> })
+        .series;
+      assert.deepEqual(
+        s.values.map((v) => (v as { h: { toString(): string } }).h.toString()),
+        want,
+      );
+    });
+  }
+
+  it('refuses unknown fields with the line', () => {
+    assert.throws(() => parseTestFile('load 1m\n  m {{bogus:1}}\n'), /line 2: unknown histogram field bogus/);
+  });
+});

@@ -1,12 +1,18 @@
 // The PromQL test-file format of the Prometheus project (promql/promqltest), as its files use it:
 // load / load_with_nhcb / clear / eval instant|range with expected results and expectations.
-import { STALE_NAN, type Label, type Labels } from '@pharos/model';
+import { STALE_NAN, type FloatHistogram, type Label, type Labels } from '@pharos/model';
 import { parseDuration } from '@pharos/config';
 import { parseMetricSelector } from '../parser/parser.js';
+import { expandHistogramToken } from './histogram-literal.js';
 
-/** One step of a series description: a value, a gap, or a native histogram (kept as text). */
+/**
+ * One step of a series description: a value, a gap, or a native histogram (`hintSet`: its
+ * counter reset hint was written out, so a comparison checks it).
+ */
 export type SeqValue =
-  { kind: 'float'; v: number } | { kind: 'omitted' } | { kind: 'histogram'; text: string };
+  | { kind: 'float'; v: number }
+  | { kind: 'omitted' }
+  | { kind: 'histogram'; h: FloatHistogram; hintSet: boolean };
 
 export interface SeriesLine {
   labels: Labels;
@@ -109,9 +115,11 @@ function splitValueTokens(text: string): string[] {
 /** Expands one token of a series description into its values. */
 export function expandToken(tok: string, line: number): SeqValue[] {
   if (tok.startsWith('{{')) {
-    const m = /^(\{\{.*\}\})(?:(?:[+-]\{\{.*\}\})?x(\d+))?$/.exec(tok);
-    const n = m && m[2] ? Number(m[2]) + 1 : 1;
-    return Array.from({ length: n }, () => ({ kind: 'histogram' as const, text: tok }));
+    try {
+      return expandHistogramToken(tok).map((x) => ({ kind: 'histogram' as const, ...x }));
+    } catch (e) {
+      throw new TestFileError(line, (e as Error).message);
+    }
   }
   if (tok === '_') return [{ kind: 'omitted' }];
   if (tok === 'stale') return [{ kind: 'float', v: STALE_NAN }];
