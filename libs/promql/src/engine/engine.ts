@@ -457,7 +457,7 @@ class Evaluation {
           any = anyFloat = true;
         }
       }
-      this.histogramAnnotations(hn, s.labels, 'subtraction');
+      this.histogramAnnotations(hn, s.labels, name.endsWith('_over_time') ? 'aggregation' : 'subtraction');
       if (overlap)
         this.notes.warn(
           `sample has start time that overlaps with previous sample timestamp for metric ${JSON.stringify(valueOf(s.labels, METRIC_NAME))}`,
@@ -791,7 +791,7 @@ class Evaluation {
         const lower = scalar(0);
         const upper = scalar(1);
         const input = vecAll(2);
-        const groups = bucketGroups(input.map(floatSteps), this.notes);
+        const groups = bucketGroups(classicInput(input), this.notes);
         const classic = perBucketGroup(groups, f.n, (_g, i, bs) => bucketFraction(lower[i], upper[i], bs));
         const native = this.mapHistograms(input, f.n, (h, i, labels) => {
           if (Number.isNaN(h.sum))
@@ -831,7 +831,7 @@ class Evaluation {
 
   /** histogram_quantile over classic bucket series and native histograms alike. */
   private quantiles(q: Float64Array, input: StepSeries[], n: number): StepSeries[] {
-    const classic = histogramQuantile(q, bucketGroups(input.map(floatSteps), this.notes), n, this.notes);
+    const classic = histogramQuantile(q, bucketGroups(classicInput(input), this.notes), n, this.notes);
     const native = this.mapHistograms(input, n, (h, i, labels) => {
       const nan: { result?: 'nan' | 'skewed' } = {};
       const v = nativeQuantile(q[i], h, nan);
@@ -1078,6 +1078,11 @@ function floatSamples(d: SeriesData): SeriesData {
     values: Float64Array.from(keep, (i) => d.values[i]),
     ...(sts ? { startTimestamps: Float64Array.from(keep, (i) => sts[i]) } : {}),
   };
+}
+
+/** The series of a histogram function's input that hold classic buckets (floats). */
+function classicInput(series: StepSeries[]): StepSeries[] {
+  return series.map(floatSteps).filter((s) => s.has.includes(1));
 }
 
 /** A step series' float steps: functions and operators that take no histograms never see them. */
