@@ -43,17 +43,7 @@ import {
   histogramWindow,
   sumHistograms,
   type HistogramNotes,
-  type WindowResult,
 } from './histograms.js';
-
-/** What histogram_count, _sum, _avg, _stddev and _stdvar take from one histogram. */
-const HISTOGRAM_STATS: Record<string, (h: FloatHistogram) => number> = {
-  histogram_count: (h) => h.count,
-  histogram_sum: (h) => h.sum,
-  histogram_avg: (h) => h.sum / h.count,
-  histogram_stddev: (h) => Math.sqrt(histogramVariance(h)),
-  histogram_stdvar: (h) => histogramVariance(h),
-};
 import {
   bucketFraction,
   bucketQuantile,
@@ -121,6 +111,15 @@ const QUERY_CONSTANTS: Record<string, ((f: Frame) => number) | undefined> = {
 };
 
 const COUNTER_SUFFIXES = ['_total', '_sum', '_count', '_bucket'];
+
+/** What histogram_count, _sum, _avg, _stddev and _stdvar take from one histogram. */
+const HISTOGRAM_STATS: Record<string, (h: FloatHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stddev: (h) => Math.sqrt(histogramVariance(h)),
+  histogram_stdvar: (h) => histogramVariance(h),
+};
 
 function frameTimes(f: Frame): Float64Array {
   const out = new Float64Array(f.n);
@@ -439,20 +438,22 @@ class Evaluation {
         if (hi < lo) hi = lo;
         while (hi < ts.length && ts[hi] <= rangeEnd) hi++;
         if (paramAt) for (let p = 0; p < paramAt.length; p++) stepParams[p] = paramAt[p][i];
-        const floats = () =>
+        const floats = (): number | undefined =>
           startAware && sts
             ? startAware(ts, s.values, sts, lo, hi, rangeStart, rangeEnd)
             : fn(ts, s.values, lo, hi, rangeStart, rangeEnd, stepParams, f.start + i * f.step);
+        if (sts && !overlap && hasStartOverlap(ts, sts, lo, hi)) overlap = true;
+        // Float series, the common case, take the float function straight, with no result object.
         const r = histogramAware
           ? histogramWindow(name, ts, s.histograms ?? [], lo, hi, rangeStart, rangeEnd, hn, floats)
-          : floatWindow(floats);
-        if (sts && !overlap && hasStartOverlap(ts, sts, lo, hi)) overlap = true;
+          : undefined;
+        const v = histogramAware ? r?.v : floats();
         if (r?.h) {
           (hists ??= new Array<FloatHistogram | undefined>(f.n))[i] = r.h;
           has[i] = 1;
           any = true;
-        } else if (r?.v !== undefined) {
-          vals[i] = r.v;
+        } else if (v !== undefined) {
+          vals[i] = v;
           has[i] = 1;
           any = anyFloat = true;
         }
@@ -764,7 +765,7 @@ class Evaluation {
       case 'histogram_stddev':
       case 'histogram_stdvar': {
         const stat = HISTOGRAM_STATS[name];
-        return { kind: 'vector', series: this.mapHistograms(vecAll(0), f.n, (h) => stat(h)) };
+        return { kind: 'vector', series: this.mapHistograms(vecAll(0), f.n, stat) };
       }
       case 'histogram_quantile': {
         const q = scalar(0);
@@ -971,27 +972,19 @@ class Evaluation {
       let hists: Array<FloatHistogram | undefined> | undefined;
       const hn: HistogramNotes = {};
       for (let i = 0; i < n; i++) {
-        if (withHistograms) {
-          const step = aggregateHistogramStep(e.op, g.members, i, hn);
-          if (step === 'floats') {
-            // No histogram at this step: the float aggregation below.
-          } else {
-            if (step) (hists ??= new Array<FloatHistogram | undefined>(n))[i] = step;
-            if (step) has[i] = 1;
-            continue;
+        const step = withHistograms ? aggregateHistogramStep(e.op, g.members, i, hn) : 'floats';
+        if (step !== 'floats') {
+          if (step) {
+            (hists ??= new Array<FloatHistogram | undefined>(n))[i] = step;
+            has[i] = 1;
           }
+          continue;
         }
         const r = aggregateStep(e.op, g.members, i, param ? param[i] : NaN);
         if (r !== undefined) {
           vals[i] = r;
           has[i] = 1;
         }
-      }
-      if (hn.mixed) {
-        this.notes.warn(
-          `encountered a mix of histograms and floats for metric name ${JSON.stringify(valueOf(g.members[0].labels, METRIC_NAME))}`,
-        );
-        hn.mixed = false;
       }
       this.histogramAnnotations(hn, g.members[0].labels, 'aggregation');
       // Grouping by the name keeps it, unless a member had it marked for removal.
@@ -1020,25 +1013,25 @@ class Evaluation {
       }
       return { kind: 'scalar', vals };
     }
-    const hn: HistogramNotes = {};
-    const operation = e.op === '-' ? 'subtraction' : 'addition';
-    if (lhs.kind === 'vector' && rhs.kind === 'scalar') {
-      const r = vectorScalar(e, lhs.series, rhs.vals, false, n, this.delayed, hn);
-      this.histogramAnnotations(hn, [], operation);
-      return r;
-    }
-    if (lhs.kind === 'scalar' && rhs.kind === 'vector') {
-      const r = vectorScalar(e, rhs.series, lhs.vals, true, n, this.delayed, hn);
-      this.histogramAnnotations(hn, [], operation);
-      return r;
-    }
-    if (lhs.kind !== 'vector' || rhs.kind !== 'vector')
+    if (lhs.kind !== 'vector' && rhs.kind !== 'vector')
       throw new QueryError('binary expression on unsupported types');
     const matching = e.matching ?? { card: 'one-to-one', matchingLabels: [], on: false, include: [] };
-    if (e.op === 'and' || e.op === 'or' || e.op === 'unless')
+    if (
+      lhs.kind === 'vector' &&
+      rhs.kind === 'vector' &&
+      (e.op === 'and' || e.op === 'or' || e.op === 'unless')
+    )
       return setOp(e.op, lhs.series, rhs.series, matching, n);
-    const r = vectorVector(e, lhs.series, rhs.series, matching, n, this.delayed, hn);
-    this.histogramAnnotations(hn, [], operation);
+    const hn: HistogramNotes = {};
+    let r: EvalValue;
+    if (lhs.kind === 'vector' && rhs.kind === 'vector')
+      r = vectorVector(e, lhs.series, rhs.series, matching, n, this.delayed, hn);
+    else if (lhs.kind === 'vector' && rhs.kind === 'scalar')
+      r = vectorScalar(e, lhs.series, rhs.vals, false, n, this.delayed, hn);
+    else if (lhs.kind === 'scalar' && rhs.kind === 'vector')
+      r = vectorScalar(e, rhs.series, lhs.vals, true, n, this.delayed, hn);
+    else throw new QueryError('binary expression on unsupported types');
+    this.histogramAnnotations(hn, [], e.op === '-' ? 'subtraction' : 'addition');
     return r;
   }
 }
@@ -1058,11 +1051,6 @@ function windowShift(
   if (arg.type === 'MatrixSelector') return { offset: arg.vector.offset, at: undefined };
   if (arg.type === 'ParenExpr') return windowShift(arg.expr, m);
   return { offset: 0, at: undefined };
-}
-
-function floatWindow(floats: () => number | undefined): WindowResult {
-  const v = floats();
-  return v === undefined ? undefined : { v };
 }
 
 /** A series' float samples, without its histograms. */
@@ -1574,10 +1562,12 @@ function vectorScalar(
       if (!s.has[i]) continue;
       const h = s.hists?.[i];
       if (h) {
+        // A histogram compared with a number has no result.
+        if (isCmp) continue;
         const r = scalarLeft
           ? histogramBinop(e.op, scalar[i], undefined, 0, h, hn)
           : histogramBinop(e.op, 0, h, scalar[i], undefined, hn);
-        if (!r || isCmp) continue;
+        if (!r) continue;
         (hists ??= new Array<FloatHistogram | undefined>(n))[i] = r.h;
         has[i] = 1;
         any = true;

@@ -329,7 +329,7 @@ export function histogramWindow(
   let nh = 0;
   for (let i = lo; i < hi; i++) if (hs[i]) nh++;
   const n = hi - lo;
-  if (nh === 0 && name !== 'changes' && name !== 'resets') {
+  if (nh === 0) {
     const v = floats();
     return v === undefined ? undefined : { v };
   }
@@ -385,11 +385,6 @@ export function histogramWindow(
     }
     case 'changes':
     case 'resets': {
-      if (n === 0) return undefined;
-      if (nh === 0) {
-        const v = floats();
-        return v === undefined ? undefined : { v };
-      }
       let count = 0;
       for (let i = lo + 1; i < hi; i++) {
         const a = hs[i - 1];
