@@ -70,7 +70,31 @@ describe('prometheus.yml', () => {
     assert.equal(node.relabelConfigs[0].action, 'replace');
     assert.equal(node.relabelConfigs[0].replacement, '$1');
     assert.equal(node.relabelConfigs[0].separator, ';');
-    assert.match(c.warnings[0], /rule_files/);
+    assert.deepEqual(c.warnings, []);
+  });
+
+  it('reads alerting: alertmanagers with their defaults and alert relabeling', () => {
+    const c = parsePrometheusConfig(
+      [
+        'alerting:',
+        '  alert_relabel_configs: [{action: labeldrop, regex: replica}]',
+        '  alertmanagers:',
+        '    - static_configs: [{targets: ["127.0.0.1:9093"]}]',
+        '    - scheme: https',
+        '      path_prefix: /am',
+        '      timeout: 3s',
+        '      static_configs: [{targets: ["am:443"]}]',
+      ].join('\n'),
+    );
+    assert.equal(c.alerting.alertRelabelConfigs[0].action, 'labeldrop');
+    const [a, b] = c.alerting.alertmanagers;
+    assert.deepEqual([a.scheme, a.pathPrefix, a.timeout, a.apiVersion], ['http', '', 10_000, 'v2']);
+    assert.deepEqual(a.staticConfigs[0].targets, ['127.0.0.1:9093']);
+    assert.deepEqual([b.scheme, b.pathPrefix, b.timeout], ['https', '/am', 3_000]);
+    assert.throws(
+      () => parsePrometheusConfig('alerting:\n  alertmanagers:\n    - api_version: v1\n'),
+      /api version to be one of \[v2\] but got v1/,
+    );
   });
 
   it('accepts an empty file as all defaults', () => {

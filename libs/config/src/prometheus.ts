@@ -97,9 +97,29 @@ export interface ScrapeConfig extends ScrapeLimits, ServiceDiscoveryConfigs {
   readonly http: HTTPClientConfig;
 }
 
+/** One `alerting.alertmanagers` entry: where and how alerts are posted (API v2). */
+export interface AlertmanagerConfig {
+  readonly scheme: 'http' | 'https';
+  readonly pathPrefix: string;
+  readonly timeout: number;
+  readonly apiVersion: 'v2';
+  readonly staticConfigs: readonly StaticConfig[];
+  /** Applied to each Alertmanager's target labels (`__address__`, `__scheme__`...). */
+  readonly relabelConfigs: readonly RelabelConfig[];
+  /** Applied to the alerts sent to this Alertmanager only. */
+  readonly alertRelabelConfigs: readonly RelabelConfig[];
+  readonly http: HTTPClientConfig;
+}
+
+export interface AlertingConfig {
+  readonly alertRelabelConfigs: readonly RelabelConfig[];
+  readonly alertmanagers: readonly AlertmanagerConfig[];
+}
+
 export interface PrometheusConfig {
   readonly global: GlobalConfig;
   readonly ruleFiles: readonly string[];
+  readonly alerting: AlertingConfig;
   readonly scrapeConfigs: readonly ScrapeConfig[];
   /** The file as written, for /api/v1/status/config. */
   readonly source: string;
@@ -382,23 +402,56 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
   };
 }
 
+function parseAlerting(d: Decoder, node: Node | null): AlertingConfig {
+  const f = d.fields(node, 'config.AlertingConfig', ['alert_relabel_configs', 'alertmanagers']);
+  return {
+    alertRelabelConfigs: parseRelabelConfigs(d, f.seq('alert_relabel_configs')),
+    alertmanagers: f.seq('alertmanagers').map((n) => parseAlertmanager(d, n)),
+  };
+}
+
+function parseAlertmanager(d: Decoder, node: Node): AlertmanagerConfig {
+  const f = d.fields(
+    node,
+    'config.AlertmanagerConfig',
+    [
+      'scheme',
+      'path_prefix',
+      'timeout',
+      'api_version',
+      'static_configs',
+      'relabel_configs',
+      'alert_relabel_configs',
+      ...HTTP_CLIENT_FIELDS,
+    ],
+    [...LATER_HTTP_CLIENT_FIELDS, 'sigv4', ...SD_CONFIG_FIELDS.filter((s) => s !== 'static_configs')],
+  );
+  const scheme = f.str('scheme', 'http');
+  if (scheme !== 'http' && scheme !== 'https')
+    d.fail(f.raw('scheme'), `unsupported scheme ${JSON.stringify(scheme)}`);
+  const apiVersion = f.str('api_version', 'v2');
+  if (apiVersion !== 'v2')
+    d.fail(f.raw('api_version'), `expected Alertmanager api version to be one of [v2] but got ${apiVersion}`);
+  return {
+    scheme,
+    pathPrefix: f.str('path_prefix', ''),
+    timeout: f.duration('timeout', 10_000),
+    apiVersion,
+    staticConfigs: parseStaticConfigs(d, f.seq('static_configs')),
+    relabelConfigs: parseRelabelConfigs(d, f.seq('relabel_configs')),
+    alertRelabelConfigs: parseRelabelConfigs(d, f.seq('alert_relabel_configs')),
+    http: parseHTTPClientConfig(d, f),
+  };
+}
+
 /** Parses prometheus.yml text; `file` names it in errors. */
 export function parsePrometheusConfig(text: string, file = 'prometheus.yml'): PrometheusConfig {
   const d = new Decoder(file, text);
   const top = d.fields(
     d.root,
     'config.Config',
-    ['global', 'rule_files', 'scrape_configs'],
-    [
-      'alerting',
-      'remote_write',
-      'remote_read',
-      'storage',
-      'tracing',
-      'otlp',
-      'runtime',
-      'scrape_config_files',
-    ],
+    ['global', 'rule_files', 'scrape_configs', 'alerting'],
+    ['remote_write', 'remote_read', 'storage', 'tracing', 'otlp', 'runtime', 'scrape_config_files'],
   );
   const global = parseGlobal(d, top.raw('global'));
   const scrapeConfigs: ScrapeConfig[] = [];
@@ -411,9 +464,8 @@ export function parsePrometheusConfig(text: string, file = 'prometheus.yml'): Pr
     scrapeConfigs.push(sc);
   }
   const ruleFiles = top.strList('rule_files');
-  if (ruleFiles.length > 0)
-    d.warn(top.raw('rule_files'), 'rule_files are loaded but not evaluated until the ruler lands');
-  return { global, ruleFiles, scrapeConfigs, source: text, warnings: d.warnings };
+  const alerting = parseAlerting(d, top.raw('alerting'));
+  return { global, ruleFiles, alerting, scrapeConfigs, source: text, warnings: d.warnings };
 }
 
 export function loadPrometheusConfig(path: string): PrometheusConfig {
