@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
@@ -7,6 +8,15 @@ import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@ph
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
+import {
+  engineRuleQuery,
+  Notifier,
+  RuleManager,
+  ruleSamplesToBatch,
+  storageForStateQuery,
+  toNotifierAlerts,
+  type RuleSettings,
+} from '@pharos/rules';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
 import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
 import { FileLog, SampleBus } from '@pharos/transport';
@@ -120,6 +130,54 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     unsubscribe();
   });
 
+  const engine = new Engine({
+    lookbackDelta: flags.lookbackDelta,
+    timeout: flags.queryTimeout,
+    maxSamples: flags.queryMaxSamples,
+    delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
+  });
+
+  // The ruler: queries the local engine, writes results through the ingester (visible to the
+  // next rule once pushed), and posts alerts to the configured Alertmanagers.
+  const externalURL = flags.externalURL || `http://${hostname()}:${port}/`;
+  const notifier = new Notifier(logger, registry, flags.notificationQueueCapacity);
+  notifier.applyConfig(config.alerting, config.global.externalLabels);
+  lifecycle.onStop('notifier', () => notifier.stop());
+  const rules = new RuleManager({
+    query: engineRuleQuery(engine, db),
+    append: async (samples) => {
+      const batch = ruleSamplesToBatch(samples);
+      if (batch.refs.length === 0) return;
+      const r = await ingester.push(batch);
+      if (r.firstError !== undefined) logger.debug({ reason: r.firstError }, 'rule results rejected');
+    },
+    notify: (expr, alerts) => notifier.send(toNotifierAlerts(expr, alerts, externalURL)),
+    readForState: storageForStateQuery(db),
+    logger,
+    registry,
+    resendDelay: flags.alertResendDelay,
+    outageTolerance: flags.alertForOutageTolerance,
+    gracePeriod: flags.alertForGracePeriod,
+  });
+  const ruleSettings = (c: PrometheusConfig): RuleSettings => ({
+    patterns: c.ruleFiles,
+    baseDir: dirname(flags.configFile),
+    evaluationInterval: c.global.evaluationInterval,
+    queryOffset: c.global.ruleQueryOffset,
+    externalLabels: c.global.externalLabels,
+    externalURL,
+  });
+  try {
+    await rules.update(ruleSettings(config));
+  } catch (e) {
+    logger.error({ file: flags.configFile, err: (e as Error).message }, 'error loading rules');
+    process.stderr.write(`pharos: error loading rules: ${(e as Error).message}\n`);
+    await lifecycle.stop();
+    process.exitCode = 1;
+    return;
+  }
+  lifecycle.onStop('rules', () => rules.stop());
+
   let lastReload = { success: true, time: startTime };
   const reload = async () => {
     try {
@@ -128,6 +186,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       const problems = await scrape.applyConfig(next);
       distributor.applyConfig(next.scrapeConfigs);
       discovery.apply(next.scrapeConfigs);
+      await rules.update(ruleSettings(next));
+      notifier.applyConfig(next.alerting, next.global.externalLabels);
       config = next;
       // The rest of the configuration is in force; the failed jobs keep what they had, as upstream.
       if (problems.length > 0) throw new Error(problems.join('; '));
@@ -147,12 +207,6 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   };
 
   let ready = false;
-  const engine = new Engine({
-    lookbackDelta: flags.lookbackDelta,
-    timeout: flags.queryTimeout,
-    maxSamples: flags.queryMaxSamples,
-    delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
-  });
   if (flags.grpcListenAddress !== '') {
     const grpc = createIngesterServer(ingesterBackend(ingester, db));
     addQueryService(grpc, { queryable: db, engine });
@@ -185,6 +239,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     maxConcurrency: flags.queryMaxConcurrency,
     // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.
     remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => bus.publish(batch) : undefined,
+    rules,
+    alertmanagers: () => notifier.alertmanagers(),
     startTime,
   });
   try {

@@ -22,6 +22,12 @@ export interface ServerFlags {
   /** --enable-feature values, as Prometheus takes them (comma-separated, repeatable). */
   readonly features: ReadonlySet<string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** --web.external-url; empty: derived from the listen address. */
+  readonly externalURL: string;
+  readonly alertForOutageTolerance: number;
+  readonly alertForGracePeriod: number;
+  readonly alertResendDelay: number;
+  readonly notificationQueueCapacity: number;
   /** Every flag as given or defaulted, for /api/v1/status/flags. */
   readonly all: Record<string, string>;
 }
@@ -140,6 +146,44 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       ).argParser((v: string, prev: string | undefined) => (prev ? `${prev},${v}` : v)),
     )
     .addOption(
+      new Option(
+        '--web.external-url <url>',
+        'The URL under which Pharos is externally reachable (for generator URLs of alerts).',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--rules.alert.for-outage-tolerance <duration>',
+        "Max time to tolerate prometheus outage for restoring \"for\" state of alert.",
+      )
+        .default('1h')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--rules.alert.for-grace-period <duration>',
+        "Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.",
+      )
+        .default('10m')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--rules.alert.resend-delay <duration>',
+        'Minimum amount of time to wait before resending an alert to Alertmanager.',
+      )
+        .default('1m')
+        .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--alertmanager.notification-queue-capacity <n>',
+        'The capacity of the queue for pending Alertmanager notifications.',
+      )
+        .default('10000')
+        .argParser(positiveInt),
+    )
+    .addOption(
       new Option('--log.level <level>', 'Only log messages with the given severity or above.')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -181,6 +225,11 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
             .filter((x) => x !== ''),
         ),
         logLevel: opts['log.level'] as ServerFlags['logLevel'],
+        externalURL: String(opts['web.external-url'] ?? ''),
+        alertForOutageTolerance: parseDuration(String(opts['rules.alert.for-outage-tolerance'])),
+        alertForGracePeriod: parseDuration(String(opts['rules.alert.for-grace-period'])),
+        alertResendDelay: parseDuration(String(opts['rules.alert.resend-delay'])),
+        notificationQueueCapacity: Number(opts['alertmanager.notification-queue-capacity']),
         all,
       });
     });

@@ -15,6 +15,7 @@ import {
   type Engine,
   type QueryResult,
 } from '@pharos/promql';
+import type { RuleManager } from '@pharos/rules';
 import type { ScrapeManager } from '@pharos/scrape';
 import type { Queryable } from '@pharos/tsdb';
 import { ApiError, badData } from './errors.js';
@@ -23,6 +24,7 @@ import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
 import { Gate } from './gate.js';
 import { registerRemoteRoutes } from './remote-routes.js';
+import { alertsJSON, rulesJSON } from './rules.js';
 import { metadataJSON, targetsJSON, targetsMetadataJSON } from './targets.js';
 
 export interface ApiDeps {
@@ -49,6 +51,10 @@ export interface ApiDeps {
   readonly maxConcurrency?: number;
   /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
   readonly tsdbStatus?: () => TsdbStatus;
+  /** The ruler, for /api/v1/rules and /api/v1/alerts. */
+  readonly rules?: RuleManager;
+  /** Alertmanager URLs alerts are sent to, for /api/v1/alertmanagers. */
+  readonly alertmanagers?: () => readonly string[];
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
   readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
 }
@@ -413,6 +419,26 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.get(
     '/api/v1/metadata',
     handle(async (p) => successJSON(metadataJSON(scrape, p))),
+  );
+
+  app.get(
+    '/api/v1/rules',
+    handle(async (p) => successJSON(rulesJSON(deps.rules, p))),
+  );
+  app.get(
+    '/api/v1/alerts',
+    handle(async () => successJSON(alertsJSON(deps.rules))),
+  );
+  app.get(
+    '/api/v1/alertmanagers',
+    handle(async () =>
+      successJSON(
+        JSON.stringify({
+          activeAlertmanagers: (deps.alertmanagers?.() ?? []).map((url) => ({ url })),
+          droppedAlertmanagers: [],
+        }),
+      ),
+    ),
   );
 
   app.get('/metrics', async (_req, reply) => {

@@ -32,7 +32,7 @@ export interface GoFunc {
   /** The type of the arguments after `params`, for variadic functions. */
   readonly variadic?: ParamType;
   /** Throwing is how a Go function returns an error: "error calling NAME: message". */
-  readonly fn: (...args: GoValue[]) => GoValue;
+  readonly fn: (...args: GoValue[]) => GoValue | Promise<GoValue>;
 }
 
 export type FuncMap = ReadonlyMap<string, GoFunc>;
@@ -250,7 +250,7 @@ export class Template {
     return this.trees.has(name);
   }
 
-  execute(data: GoValue, name = this.name): string {
+  async execute(data: GoValue, name = this.name): Promise<string> {
     const tree = this.trees.get(name);
     if (!tree)
       throw new TemplateExecError(
@@ -258,7 +258,7 @@ export class Template {
       );
     const st = new State(this, tree, this.funcs, this.missingKey, 0);
     st.vars.push({ name: '$', value: data });
-    st.walkList(data, tree.root);
+    await st.walkList(data, tree.root);
     return st.out;
   }
 
@@ -295,31 +295,31 @@ class State {
     throw new TemplateExecError(`template: ${where}: executing ${goQuote(this.tree.name)}${ctx}: ${reason}`);
   }
 
-  walkList(dot: GoValue, list: readonly Node[]): void {
-    for (const n of list) this.walk(dot, n);
+  async walkList(dot: GoValue, list: readonly Node[]): Promise<void> {
+    for (const n of list) await this.walk(dot, n);
   }
 
-  private walk(dot: GoValue, n: Node): void {
+  private async walk(dot: GoValue, n: Node): Promise<void> {
     switch (n.type) {
       case 'text':
         this.out += n.text;
         return;
       case 'action': {
-        const v = this.evalPipeline(dot, n.pipe);
+        const v = await this.evalPipeline(dot, n.pipe);
         if (n.pipe.decl.length === 0) this.out += formatValue(v);
         return;
       }
       case 'if':
       case 'with': {
         const mark = this.vars.length;
-        const v = this.evalPipeline(dot, n.pipe);
-        if (isTrue(v)) this.walkList(n.type === 'with' ? v : dot, n.list);
-        else if (n.elseList) this.walkList(dot, n.elseList);
+        const v = await this.evalPipeline(dot, n.pipe);
+        if (isTrue(v)) await this.walkList(n.type === 'with' ? v : dot, n.list);
+        else if (n.elseList) await this.walkList(dot, n.elseList);
         this.vars.length = mark;
         return;
       }
       case 'range':
-        this.walkRange(dot, n);
+        await this.walkRange(dot, n);
         return;
       case 'template': {
         const t = this.tmpl.tree(n.name);
@@ -329,10 +329,10 @@ class State {
             `template: no template ${goQuote(n.name)} associated with template ${goQuote(this.tmpl.name)}`,
           );
         if (this.depth >= MAX_EXEC_DEPTH) this.fail(`exceeded maximum template depth (${MAX_EXEC_DEPTH})`);
-        const newDot = n.pipe ? this.evalPipeline(dot, n.pipe) : null;
+        const newDot = n.pipe ? await this.evalPipeline(dot, n.pipe) : null;
         const st = new State(this.tmpl, t, this.funcs, this.missingKey, this.depth + 1);
         st.vars.push({ name: '$', value: newDot });
-        st.walkList(newDot, t.root);
+        await st.walkList(newDot, t.root);
         this.out += st.out;
         return;
       }
@@ -343,18 +343,18 @@ class State {
     }
   }
 
-  private walkRange(dot: GoValue, n: ControlNode): void {
+  private async walkRange(dot: GoValue, n: ControlNode): Promise<void> {
     const mark = this.vars.length;
-    const v = this.evalPipeline(dot, n.pipe);
+    const v = await this.evalPipeline(dot, n.pipe);
     // The pipeline's declarations are the loop variables, set per element below.
     this.vars.length = mark;
     const decl = n.pipe.decl;
-    const one = (key: GoValue, elem: GoValue): boolean => {
+    const one = async (key: GoValue, elem: GoValue): Promise<boolean> => {
       if (decl.length === 1) this.vars.push({ name: decl[0], value: elem });
       else if (decl.length === 2)
         this.vars.push({ name: decl[0], value: key }, { name: decl[1], value: elem });
       try {
-        this.walkList(elem, n.list);
+        await this.walkList(elem, n.list);
       } catch (e) {
         if (e instanceof BreakSignal) return false;
         if (!(e instanceof ContinueSignal)) throw e;
@@ -367,28 +367,28 @@ class State {
     if (v instanceof GoSlice) {
       for (let i = 0; i < v.items.length; i++) {
         ran = true;
-        if (!one(BigInt(i), v.items[i])) break;
+        if (!(await one(BigInt(i), v.items[i]))) break;
       }
     } else if (v instanceof GoMap) {
       for (const k of [...v.entries.keys()].sort()) {
         ran = true;
-        if (!one(k, v.entries.get(k))) break;
+        if (!(await one(k, v.entries.get(k)))) break;
       }
     } else if (typeof v === 'bigint') {
       for (let i = 0n; i < v; i++) {
         ran = true;
-        if (!one(i, i)) break;
+        if (!(await one(i, i))) break;
       }
     } else if (v !== null && v !== undefined) {
       this.at(n.pos, `range ${n.pipe.cmds.map(commandString).join(' | ')}`);
       this.fail(`range can't iterate over ${formatValue(v)}`);
     }
-    if (!ran && n.elseList) this.walkList(dot, n.elseList);
+    if (!ran && n.elseList) await this.walkList(dot, n.elseList);
   }
 
-  private evalPipeline(dot: GoValue, pipe: Pipe): GoValue {
+  private async evalPipeline(dot: GoValue, pipe: Pipe): Promise<GoValue> {
     let v: GoValue | typeof NO_FINAL = NO_FINAL;
-    for (const c of pipe.cmds) v = this.evalCommand(dot, c, v);
+    for (const c of pipe.cmds) v = await this.evalCommand(dot, c, v);
     const value = v === NO_FINAL ? undefined : v;
     if (pipe.isAssign) {
       for (let i = this.vars.length - 1; i >= 0; i--) {
@@ -401,29 +401,29 @@ class State {
     return value;
   }
 
-  private evalCommand(dot: GoValue, cmd: Command, final: GoValue | typeof NO_FINAL): GoValue {
+  private async evalCommand(dot: GoValue, cmd: Command, final: GoValue | typeof NO_FINAL): Promise<GoValue> {
     const first = cmd.args[0];
     const rest = cmd.args.slice(1);
     switch (first.type) {
       case 'field':
-        return this.evalFieldChain(dot, dot, first, first.idents, rest, final);
+        return await this.evalFieldChain(dot, dot, first, first.idents, rest, final);
       case 'variable': {
         const v = this.variable(first.pos, first.idents[0]);
         if (first.idents.length === 1) {
           this.notAFunction(first, rest, final);
           return v;
         }
-        return this.evalFieldChain(dot, v, first, first.idents.slice(1), rest, final);
+        return await this.evalFieldChain(dot, v, first, first.idents.slice(1), rest, final);
       }
       case 'chain': {
-        const base = this.evalArgValue(dot, first.node);
-        return this.evalFieldChain(dot, base, first, first.fields, rest, final);
+        const base = await this.evalArgValue(dot, first.node);
+        return await this.evalFieldChain(dot, base, first, first.fields, rest, final);
       }
       case 'identifier':
-        return this.evalFunction(dot, first.name, cmd, rest, final);
+        return await this.evalFunction(dot, first.name, cmd, rest, final);
       case 'pipe':
         this.notAFunction(first, rest, final);
-        return this.evalPipeline(dot, first.pipe);
+        return await this.evalPipeline(dot, first.pipe);
       case 'dot':
         this.notAFunction(first, rest, final);
         return dot;
@@ -462,30 +462,30 @@ class State {
   }
 
   /** Evaluates .A.B.C on `receiver`; the last one gets the command's arguments. */
-  private evalFieldChain(
+  private async evalFieldChain(
     dot: GoValue,
     receiver: GoValue,
     node: Arg,
     idents: readonly string[],
     args: readonly Arg[],
     final: GoValue | typeof NO_FINAL,
-  ): GoValue {
+  ): Promise<GoValue> {
     let v = receiver;
     for (let i = 0; i < idents.length; i++) {
       const last = i === idents.length - 1;
-      v = this.evalField(dot, idents[i], node, last ? args : [], last ? final : NO_FINAL, v);
+      v = await this.evalField(dot, idents[i], node, last ? args : [], last ? final : NO_FINAL, v);
     }
     return v;
   }
 
-  private evalField(
+  private async evalField(
     dot: GoValue,
     name: string,
     node: Arg,
     args: readonly Arg[],
     final: GoValue | typeof NO_FINAL,
     receiver: GoValue,
-  ): GoValue {
+  ): Promise<GoValue> {
     this.at(node.pos, argString(node));
     if (receiver === undefined) {
       if (this.missingKey === 'error') this.fail(`nil data; no entry for key ${goQuote(name)}`);
@@ -498,10 +498,11 @@ class State {
         : {};
     const method = Object.prototype.hasOwnProperty.call(methods, name) ? methods[name] : undefined;
     if (method) {
-      const vals = args.map((a) => this.evalArgValue(dot, a));
+      const vals: GoValue[] = [];
+      for (const a of args) vals.push(await this.evalArgValue(dot, a));
       if (final !== NO_FINAL) vals.push(final);
       try {
-        return method(...vals);
+        return await method(...vals);
       } catch (e) {
         this.at(node.pos, argString(node));
         return this.fail(`error calling ${name}: ${(e as Error).message}`);
@@ -521,13 +522,13 @@ class State {
     return this.fail(`can't evaluate field ${name} in type ${typeName(receiver)}`);
   }
 
-  private evalFunction(
+  private async evalFunction(
     dot: GoValue,
     name: string,
     cmd: Command,
     args: readonly Arg[],
     final: GoValue | typeof NO_FINAL,
-  ): GoValue {
+  ): Promise<GoValue> {
     const f = this.funcs.get(name);
     this.at(cmd.args[0].pos, name);
     if (!f) this.fail(`"${name}" is not a defined function`);
@@ -541,14 +542,15 @@ class State {
       let v: GoValue = null;
       const all = [...args];
       for (let i = 0; i < all.length; i++) {
-        v = this.evalArgValue(dot, all[i]);
+        v = await this.evalArgValue(dot, all[i]);
         if (name === 'and' ? !isTrue(v) : isTrue(v)) return v;
       }
       if (final !== NO_FINAL) v = final;
       return v;
     }
     const vals: GoValue[] = [];
-    args.forEach((a, i) => vals.push(this.evalArg(dot, a, f.params[i] ?? f.variadic ?? 'any')));
+    for (let i = 0; i < args.length; i++)
+      vals.push(await this.evalArg(dot, args[i], f.params[i] ?? f.variadic ?? 'any'));
     if (final !== NO_FINAL) {
       const t = f.params[args.length] ?? f.variadic ?? 'any';
       if (!accepts(t, final)) {
@@ -558,7 +560,7 @@ class State {
       vals.push(final);
     }
     try {
-      return f.fn(...vals);
+      return await f.fn(...vals);
     } catch (e) {
       if (e instanceof TemplateExecError) throw e;
       this.at(cmd.pos, commandString(cmd));
@@ -567,7 +569,7 @@ class State {
   }
 
   /** An argument for a parameter of type `t`: literals convert as Go's constants do. */
-  private evalArg(dot: GoValue, a: Arg, t: ParamType): GoValue {
+  private async evalArg(dot: GoValue, a: Arg, t: ParamType): Promise<GoValue> {
     this.at(a.pos, argString(a));
     if (a.type === 'number' || a.type === 'string' || a.type === 'bool' || a.type === 'nil') {
       if (t === 'any') return this.literal(a);
@@ -593,7 +595,7 @@ class State {
         }
       }
     }
-    const v = this.evalArgValue(dot, a);
+    const v = await this.evalArgValue(dot, a);
     if (!accepts(t, v)) {
       this.at(a.pos, argString(a));
       this.fail(`wrong type for value; expected ${paramName(t)}; got ${typeName(v)}`);
@@ -601,22 +603,31 @@ class State {
     return v;
   }
 
-  private evalArgValue(dot: GoValue, a: Arg): GoValue {
+  private async evalArgValue(dot: GoValue, a: Arg): Promise<GoValue> {
     switch (a.type) {
       case 'dot':
         return dot;
       case 'field':
-        return this.evalFieldChain(dot, dot, a, a.idents, [], NO_FINAL);
+        return await this.evalFieldChain(dot, dot, a, a.idents, [], NO_FINAL);
       case 'variable': {
         const v = this.variable(a.pos, a.idents[0]);
-        return a.idents.length === 1 ? v : this.evalFieldChain(dot, v, a, a.idents.slice(1), [], NO_FINAL);
+        return a.idents.length === 1
+          ? v
+          : await this.evalFieldChain(dot, v, a, a.idents.slice(1), [], NO_FINAL);
       }
       case 'pipe':
-        return this.evalPipeline(dot, a.pipe);
+        return await this.evalPipeline(dot, a.pipe);
       case 'chain':
-        return this.evalFieldChain(dot, this.evalArgValue(dot, a.node), a, a.fields, [], NO_FINAL);
+        return await this.evalFieldChain(
+          dot,
+          await this.evalArgValue(dot, a.node),
+          a,
+          a.fields,
+          [],
+          NO_FINAL,
+        );
       case 'identifier':
-        return this.evalFunction(dot, a.name, { pos: a.pos, args: [a] }, [], NO_FINAL);
+        return await this.evalFunction(dot, a.name, { pos: a.pos, args: [a] }, [], NO_FINAL);
       default:
         return this.literal(a);
     }

@@ -20,7 +20,7 @@ export type GoValue =
   | GoTime
   | GoDuration;
 
-export type GoMethod = (...args: GoValue[]) => GoValue;
+export type GoMethod = (...args: GoValue[]) => GoValue | Promise<GoValue>;
 
 /** A map with its element type's zero value (what a missing key gives under missingkey=zero). */
 export class GoMap {

@@ -1,0 +1,105 @@
+import { labelsToRecord, type LabelMatcher } from '@pharos/model';
+import { parseMetricSelector } from '@pharos/promql';
+import { AlertingRule, type Alert, type Group, type Rule, type RuleManager } from '@pharos/rules';
+import { formatFloat } from '@pharos/template';
+import { badData } from './errors.js';
+import type { Params } from './params.js';
+
+/** Go's RFC3339Nano in UTC: no fraction for whole seconds, the zero time as year 1. */
+export function goTimeJSON(ms: number): string {
+  if (ms === 0) return '0001-01-01T00:00:00Z';
+  return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
+}
+
+function alertJSON(a: Alert) {
+  return {
+    labels: labelsToRecord(a.labels),
+    annotations: labelsToRecord(a.annotations),
+    state: a.state,
+    activeAt: goTimeJSON(a.activeAt),
+    ...(a.keepFiringSince !== 0 ? { keepFiringSince: goTimeJSON(a.keepFiringSince) } : {}),
+    value: formatFloat(a.value, 'e', -1),
+  };
+}
+
+function ruleJSON(r: Rule, excludeAlerts: boolean) {
+  const common = {
+    name: r.name,
+    query: r.query,
+    labels: labelsToRecord(r.labels),
+    health: r.health,
+    ...(r.lastError !== '' ? { lastError: r.lastError } : {}),
+    evaluationTime: r.evaluationDurationMs / 1000,
+    lastEvaluation: goTimeJSON(r.evaluationTimestamp),
+  };
+  if (!(r instanceof AlertingRule)) return { ...common, type: 'recording' };
+  const state = r.state();
+  return {
+    state: state === 'unknown' ? 'inactive' : state,
+    name: r.name,
+    query: r.query,
+    duration: r.cfg.for / 1000,
+    keepFiringFor: r.cfg.keepFiringFor / 1000,
+    labels: common.labels,
+    annotations: labelsToRecord(r.annotations),
+    ...(excludeAlerts ? {} : { alerts: r.activeAlerts().map(alertJSON) }),
+    health: common.health,
+    ...(r.lastError !== '' ? { lastError: r.lastError } : {}),
+    evaluationTime: common.evaluationTime,
+    lastEvaluation: common.lastEvaluation,
+    type: 'alerting',
+  };
+}
+
+function matchesAny(r: Rule, sets: readonly (readonly LabelMatcher[])[]): boolean {
+  if (sets.length === 0) return true;
+  const labels = labelsToRecord(r.labels);
+  return sets.some((ms) => ms.every((m) => m.matches(labels[m.name] ?? '')));
+}
+
+/** GET /api/v1/rules with upstream's filters: type, rule_name[], rule_group[], file[], match[], exclude_alerts. */
+export function rulesJSON(m: RuleManager | undefined, p: Params): string {
+  const type = p.get('type') ?? '';
+  if (type !== '' && type !== 'alert' && type !== 'record') throw badData(`invalid query parameter type='${type}'`);
+  const names = new Set(p.getAll('rule_name[]'));
+  const groupNames = new Set(p.getAll('rule_group[]'));
+  const files = new Set(p.getAll('file[]'));
+  const excludeText = p.get('exclude_alerts') ?? 'false';
+  if (excludeText !== 'true' && excludeText !== 'false')
+    throw badData(`parsing exclude_alerts: strconv.ParseBool: parsing ${JSON.stringify(excludeText)}: invalid syntax`);
+  const excludeAlerts = excludeText === 'true';
+  let matchSets: LabelMatcher[][];
+  try {
+    matchSets = p.getAll('match[]').map((s) => parseMetricSelector(s));
+  } catch (e) {
+    throw badData((e as Error).message);
+  }
+  const filtered = names.size > 0 || groupNames.size > 0 || files.size > 0 || matchSets.length > 0 || type !== '';
+  const groups = (m?.groups() ?? [])
+    .filter((g: Group) => (groupNames.size === 0 || groupNames.has(g.name)) && (files.size === 0 || files.has(g.file)))
+    .map((g) => {
+      const rules = g.rules.filter(
+        (r) =>
+          (type === '' || (type === 'alert') === r instanceof AlertingRule) &&
+          (names.size === 0 || names.has(r.name)) &&
+          matchesAny(r, matchSets),
+      );
+      return {
+        name: g.name,
+        file: g.file,
+        rules: rules.map((r) => ruleJSON(r, excludeAlerts)),
+        interval: g.interval / 1000,
+        limit: g.limit,
+        evaluationTime: g.evaluationDurationMs / 1000,
+        lastEvaluation: goTimeJSON(g.lastEvaluation),
+      };
+    })
+    .filter((g) => !filtered || g.rules.length > 0);
+  return JSON.stringify({ groups });
+}
+
+/** GET /api/v1/alerts: every pending or firing alert. */
+export function alertsJSON(m: RuleManager | undefined): string {
+  const alerts = (m?.alertingRules() ?? []).flatMap((r) => r.activeAlerts().map(alertJSON));
+  return JSON.stringify({ alerts });
+}
