@@ -154,7 +154,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     .addOption(
       new Option(
         '--rules.alert.for-outage-tolerance <duration>',
-        "Max time to tolerate prometheus outage for restoring \"for\" state of alert.",
+        'Max time to tolerate prometheus outage for restoring "for" state of alert.',
       )
         .default('1h')
         .argParser(duration),
@@ -162,7 +162,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     .addOption(
       new Option(
         '--rules.alert.for-grace-period <duration>',
-        "Minimum duration between alert and restored \"for\" state. This is maintained only for alerts with configured \"for\" time greater than grace period.",
+        'Minimum duration between alert and restored "for" state. This is maintained only for alerts with configured "for" time greater than grace period.',
       )
         .default('10m')
         .argParser(duration),

@@ -60,13 +60,16 @@ function matchesAny(r: Rule, sets: readonly (readonly LabelMatcher[])[]): boolea
 /** GET /api/v1/rules with upstream's filters: type, rule_name[], rule_group[], file[], match[], exclude_alerts. */
 export function rulesJSON(m: RuleManager | undefined, p: Params): string {
   const type = p.get('type') ?? '';
-  if (type !== '' && type !== 'alert' && type !== 'record') throw badData(`invalid query parameter type='${type}'`);
+  if (type !== '' && type !== 'alert' && type !== 'record')
+    throw badData(`invalid query parameter type='${type}'`);
   const names = new Set(p.getAll('rule_name[]'));
   const groupNames = new Set(p.getAll('rule_group[]'));
   const files = new Set(p.getAll('file[]'));
   const excludeText = p.get('exclude_alerts') ?? 'false';
   if (excludeText !== 'true' && excludeText !== 'false')
-    throw badData(`parsing exclude_alerts: strconv.ParseBool: parsing ${JSON.stringify(excludeText)}: invalid syntax`);
+    throw badData(
+      `parsing exclude_alerts: strconv.ParseBool: parsing ${JSON.stringify(excludeText)}: invalid syntax`,
+    );
   const excludeAlerts = excludeText === 'true';
   let matchSets: LabelMatcher[][];
   try {
@@ -74,9 +77,13 @@ export function rulesJSON(m: RuleManager | undefined, p: Params): string {
   } catch (e) {
     throw badData((e as Error).message);
   }
-  const filtered = names.size > 0 || groupNames.size > 0 || files.size > 0 || matchSets.length > 0 || type !== '';
+  const filtered =
+    names.size > 0 || groupNames.size > 0 || files.size > 0 || matchSets.length > 0 || type !== '';
   const groups = (m?.groups() ?? [])
-    .filter((g: Group) => (groupNames.size === 0 || groupNames.has(g.name)) && (files.size === 0 || files.has(g.file)))
+    .filter(
+      (g: Group) =>
+        (groupNames.size === 0 || groupNames.has(g.name)) && (files.size === 0 || files.has(g.file)),
+    )
     .map((g) => {
       const rules = g.rules.filter(
         (r) =>
