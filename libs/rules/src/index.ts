@@ -5,3 +5,4 @@ export * from './group.js';
 export * from './manager.js';
 export * from './notifier.js';
 export * from './query.js';
+export * from './unittest.js';

@@ -143,11 +143,16 @@ function parseRule(
   const alert = f.str('alert');
   const name = record ?? alert ?? '';
   const problems: string[] = [];
-  const bad = (reason: string, at = line) =>
+  // Where upstream points: line:column of the field concerned (the expr, the name), else the rule.
+  const at = (n: Node | null) => {
+    const p = d.lines.linePos((n ?? node).range?.[0] ?? 0);
+    return `${p.line}:${p.col}`;
+  };
+  const nameNode = f.raw('record') ?? f.raw('alert');
+  const bad = (reason: string, where = at(nameNode)) =>
     problems.push(
-      `${file}:${at}: group ${JSON.stringify(group)}, rule ${index}, ${JSON.stringify(name)}: ${reason}`,
+      `${file}: ${where}: group ${JSON.stringify(group)}, rule ${index}, ${JSON.stringify(name)}: ${reason}`,
     );
-  const exprLine = d.lineOf(f.raw('expr')) || line;
   const expr = f.str('expr', '');
   let parsed: Expr | undefined;
   if (record !== undefined && alert !== undefined) bad("only one of 'record' and 'alert' must be set");
@@ -157,7 +162,7 @@ function parseRule(
     try {
       parsed = parseExpr(expr);
     } catch (e) {
-      bad(`could not parse expression: ${(e as Error).message}`, exprLine);
+      bad(`could not parse expression: ${(e as Error).message}`, at(f.raw('expr')));
     }
   }
   const labels = stringMap(d, f.raw('labels'), 'label');

@@ -279,9 +279,9 @@ groups:
         const p = e.problems;
         assert.match(
           p[0],
-          /^f\.yml:5: group "g", rule 1, "both": only one of 'record' and 'alert' must be set$/,
+          /^f\.yml: 5:17: group "g", rule 1, "both": only one of 'record' and 'alert' must be set$/,
         );
-        assert.match(p[1], /^f\.yml:9: group "g", rule 2, "A": could not parse expression: /);
+        assert.match(p[1], /^f\.yml: 9:15: group "g", rule 2, "A": could not parse expression: 1:5: parse error: unclosed left parenthesis$/);
         assert.match(p[2], /rule 3, "r": invalid field 'for' in recording rule/);
         assert.match(p[3], /rule 4, "T": .*function "nope" not defined/);
         assert.match(p[4], /groupname: "g" is repeated in the same file/);
@@ -337,7 +337,7 @@ describe('rule manager', () => {
     );
     await assert.rejects(
       m.update(settings),
-      /b\.rules\.yml:5: group "b", rule 1, "y": could not parse expression/,
+      /b\.rules\.yml: 5:15: group "b", rule 1, "y": could not parse expression/,
     );
     assert.equal(m.groups().length, 2, 'the old rules stay in force');
     await m.stop();

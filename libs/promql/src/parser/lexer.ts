@@ -79,6 +79,7 @@ export function lex(input: string): Token[] {
   const out: Token[] = [];
   let i = 0;
   let bracketDepth = 0;
+  let parenDepth = 0;
   const fail = (at: number, reason: string): never => {
     throw ParseError.at(input, at, reason);
   };
@@ -120,6 +121,8 @@ export function lex(input: string): Token[] {
     if ('{}[](),@'.includes(ch)) {
       if (ch === '[') bracketDepth++;
       if (ch === ']') bracketDepth = Math.max(0, bracketDepth - 1);
+      if (ch === '(') parenDepth++;
+      if (ch === ')') parenDepth = Math.max(0, parenDepth - 1);
       push(ch as TokenKind, ch, start, ++i);
       continue;
     }
@@ -131,7 +134,10 @@ export function lex(input: string): Token[] {
     if (ch === '!') fail(i, "unexpected character after '!'");
     fail(i, `unexpected character: ${JSON.stringify(ch)}`);
   }
-  push('EOF', '', input.length, input.length);
+  // Upstream's lexer reports these when the parser reaches the end; the EOF token carries them.
+  const eofError =
+    parenDepth > 0 ? 'unclosed left parenthesis' : bracketDepth > 0 ? 'unclosed left bracket' : '';
+  push('EOF', eofError, input.length, input.length);
   return out;
 }
 

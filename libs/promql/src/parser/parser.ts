@@ -165,6 +165,8 @@ class Parser {
   }
 
   private fail(t: Token | number, reason: string): never {
+    if (typeof t !== 'number' && t.kind === 'EOF' && t.text !== '')
+      throw ParseError.at(this.input, t.start, t.text);
     throw ParseError.at(this.input, typeof t === 'number' ? t : t.start, reason);
   }
 

@@ -1,0 +1,22 @@
+import { Command } from 'commander';
+import { runUnitTestFile } from '@pharos/rules';
+
+/** `pharos test rules <file>...`: promtool's rule unit tests, with its output and exit status. */
+export function testCommand(): Command {
+  const test = new Command('test').description('Unit testing.');
+  test
+    .command('rules')
+    .description('Unit tests for rules (the promtool test rules format).')
+    .argument('<test-rule-file...>', 'The unit test file.')
+    .action(async (files: string[]) => {
+      let failed = false;
+      for (const f of files) {
+        const r = await runUnitTestFile(f);
+        process.stdout.write(r.stdout);
+        process.stderr.write(r.stderr);
+        if (!r.ok) failed = true;
+      }
+      process.exitCode = failed ? 1 : 0;
+    });
+  return test;
+}
