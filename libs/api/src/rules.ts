@@ -33,9 +33,9 @@ function ruleJSON(r: Rule, excludeAlerts: boolean) {
     lastEvaluation: goTimeJSON(r.evaluationTimestamp),
   };
   if (!(r instanceof AlertingRule)) return { ...common, type: 'recording' };
-  const state = r.state();
   return {
-    state: state === 'unknown' ? 'inactive' : state,
+    // "unknown" until the first evaluation, as Prometheus 3 reports it.
+    state: r.state(),
     name: r.name,
     query: r.query,
     duration: r.cfg.for / 1000,
