@@ -281,7 +281,10 @@ groups:
           p[0],
           /^f\.yml: 5:17: group "g", rule 1, "both": only one of 'record' and 'alert' must be set$/,
         );
-        assert.match(p[1], /^f\.yml: 9:15: group "g", rule 2, "A": could not parse expression: 1:5: parse error: unclosed left parenthesis$/);
+        assert.match(
+          p[1],
+          /^f\.yml: 9:15: group "g", rule 2, "A": could not parse expression: 1:5: parse error: unclosed left parenthesis$/,
+        );
         assert.match(p[2], /rule 3, "r": invalid field 'for' in recording rule/);
         assert.match(p[3], /rule 4, "T": .*function "nope" not defined/);
         assert.match(p[4], /groupname: "g" is repeated in the same file/);
