@@ -233,9 +233,7 @@ export class RuleManager {
       cfg,
       {
         query: this.opts.query,
-        append: async (samples) => {
-          await this.opts.append(samples);
-        },
+        append: this.opts.append,
         notify: this.opts.notify,
         externalLabels: s.externalLabels,
         externalURL: s.externalURL,

@@ -180,14 +180,16 @@ function parseRule(
     if (!isValidLabelName(k)) bad(`invalid annotation name: ${k}`);
   }
   if (alert !== undefined) {
-    for (const [k, v] of [...Object.entries(labels), ...Object.entries(annotations)]) {
-      const err = checkTemplate(alert, v);
-      if (err !== null)
-        bad(
-          `msg=${JSON.stringify(k in labels && labels[k] === v ? 'invalid label template' : 'invalid annotation template')}: ${err}`,
-        );
-    }
+    const check = (entries: Record<string, string>, what: string) => {
+      for (const v of Object.values(entries)) {
+        const err = checkTemplate(alert, v);
+        if (err !== null) bad(`msg=${JSON.stringify(`invalid ${what} template`)}: ${err}`);
+      }
+    };
+    check(labels, 'label');
+    check(annotations, 'annotation');
   }
+
   if (problems.length > 0 || parsed === undefined) return { problems };
   return {
     record,

@@ -61,35 +61,33 @@ function toFloat(v: GoValue): number {
   if (typeof v === 'bigint') return Number(v);
   if (v instanceof GoDuration) return v.ns / 1e9;
   if (typeof v === 'string') {
-    const t = v.trim() === v ? v : '';
-    const n = /^[+-]?(inf(inity)?|nan)$/i.test(t) ? parseSpecial(t) : t === '' ? NaN : Number(t);
-    if (Number.isNaN(n) && !/^[+-]?nan$/i.test(t))
-      throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
+    if (/^[+-]?inf(inity)?$/i.test(v)) return v.startsWith('-') ? -Infinity : Infinity;
+    if (/^[+-]?nan$/i.test(v)) return NaN;
+    const n = v !== '' && v.trim() === v ? Number(v) : NaN;
+    if (Number.isNaN(n)) throw new Error(`strconv.ParseFloat: parsing ${JSON.stringify(v)}: invalid syntax`);
     return n;
   }
   throw new Error(`can't convert ${typeName(v)} to float`);
 }
 
-function parseSpecial(t: string): number {
-  if (/nan/i.test(t)) return NaN;
-  return t.startsWith('-') ? -Infinity : Infinity;
+const g4 = (v: number) => formatFloat(v, 'g', 4);
+const SMALL_PREFIXES = ['m', 'u', 'n', 'p', 'f', 'a', 'z', 'y'];
+
+/** Divides by `step` while |v| is at least `step`, naming the last prefix used. */
+function scaleUp(v: number, step: number, prefixes: readonly string[]): string {
+  let prefix = '';
+  for (const p of prefixes) {
+    if (Math.abs(v) < step) break;
+    prefix = p;
+    v /= step;
+  }
+  return g4(v) + prefix;
 }
 
-const g4 = (v: number) => formatFloat(v, 'g', 4);
-
-function humanize(v: number): string {
-  if (v === 0 || !Number.isFinite(v)) return g4(v);
-  if (Math.abs(v) >= 1) {
-    let prefix = '';
-    for (const p of ['k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y']) {
-      if (Math.abs(v) < 1000) break;
-      prefix = p;
-      v /= 1000;
-    }
-    return g4(v) + prefix;
-  }
+/** Multiplies by 1000 while |v| is below 1: milli, micro, nano... */
+function scaleDown(v: number): string {
   let prefix = '';
-  for (const p of ['m', 'u', 'n', 'p', 'f', 'a', 'z', 'y']) {
+  for (const p of SMALL_PREFIXES) {
     if (Math.abs(v) >= 1) break;
     prefix = p;
     v *= 1000;
@@ -97,40 +95,31 @@ function humanize(v: number): string {
   return g4(v) + prefix;
 }
 
+function humanize(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return g4(v);
+  return Math.abs(v) >= 1 ? scaleUp(v, 1000, ['k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y']) : scaleDown(v);
+}
+
 function humanize1024(v: number): string {
   if (Math.abs(v) <= 1 || !Number.isFinite(v)) return g4(v);
-  let prefix = '';
-  for (const p of ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']) {
-    if (Math.abs(v) < 1024) break;
-    prefix = p;
-    v /= 1024;
-  }
-  return g4(v) + prefix;
+  return scaleUp(v, 1024, ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']);
 }
 
 function humanizeDuration(v: number): string {
   if (!Number.isFinite(v)) return g4(v);
   if (v === 0) return `${g4(v)}s`;
-  if (Math.abs(v) >= 1) {
-    const sign = v < 0 ? '-' : '';
-    v = Math.abs(v);
-    const whole = Math.trunc(v);
-    const seconds = whole % 60;
-    const minutes = Math.trunc(whole / 60) % 60;
-    const hours = Math.trunc(whole / 3600) % 24;
-    const days = Math.trunc(whole / 86400);
-    if (days !== 0) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`;
-    if (hours !== 0) return `${sign}${hours}h ${minutes}m ${seconds}s`;
-    if (minutes !== 0) return `${sign}${minutes}m ${seconds}s`;
-    return `${sign}${g4(v)}s`;
-  }
-  let prefix = '';
-  for (const p of ['m', 'u', 'n', 'p', 'f', 'a', 'z', 'y']) {
-    if (Math.abs(v) >= 1) break;
-    prefix = p;
-    v *= 1000;
-  }
-  return `${g4(v)}${prefix}s`;
+  if (Math.abs(v) < 1) return `${scaleDown(v)}s`;
+  const sign = v < 0 ? '-' : '';
+  v = Math.abs(v);
+  const whole = Math.trunc(v);
+  const seconds = whole % 60;
+  const minutes = Math.trunc(whole / 60) % 60;
+  const hours = Math.trunc(whole / 3600) % 24;
+  const days = Math.trunc(whole / 86400);
+  if (days !== 0) return `${sign}${days}d ${hours}h ${minutes}m ${seconds}s`;
+  if (hours !== 0) return `${sign}${hours}h ${minutes}m ${seconds}s`;
+  if (minutes !== 0) return `${sign}${minutes}m ${seconds}s`;
+  return `${sign}${g4(v)}s`;
 }
 
 function floatToTime(v: number): GoTime | 'nan' {

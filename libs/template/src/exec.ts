@@ -540,9 +540,8 @@ class State {
     if (name === 'and' || name === 'or') {
       // Short-circuit: the first falsy (and) or truthy (or) argument, without evaluating the rest.
       let v: GoValue = null;
-      const all = [...args];
-      for (let i = 0; i < all.length; i++) {
-        v = await this.evalArgValue(dot, all[i]);
+      for (const a of args) {
+        v = await this.evalArgValue(dot, a);
         if (name === 'and' ? !isTrue(v) : isTrue(v)) return v;
       }
       if (final !== NO_FINAL) v = final;
