@@ -161,7 +161,10 @@ export class Notifier {
         }
       }
     }
+    // Each reload builds new connection pools; the old ones would otherwise stay open.
+    const old = new Set(this.targets.map((t) => t.dispatcher));
     this.targets = targets;
+    for (const d of old) d.close().catch(() => undefined);
   }
 
   /** Alertmanager URLs in use, for /api/v1/alertmanagers. */
@@ -256,5 +259,8 @@ export class Notifier {
   async stop(): Promise<void> {
     while (this.sending) await this.sending;
     this.stopped = true;
+    await Promise.all(
+      [...new Set(this.targets.map((t) => t.dispatcher))].map((d) => d.close().catch(() => undefined)),
+    );
   }
 }
