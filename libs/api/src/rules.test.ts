@@ -9,7 +9,8 @@ import { Engine } from '@pharos/promql';
 import { engineRuleQuery, RuleManager, storageForStateQuery } from '@pharos/rules';
 import { MemoryQueryable } from '@pharos/tsdb';
 import { Params } from './params.js';
-import { alertsJSON, goTimeJSON, rulesJSON } from './rules.js';
+import { goTimeJSON } from '@pharos/template';
+import { alertsJSON, rulesJSON } from './rules.js';
 
 describe('/api/v1/rules and /api/v1/alerts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pharos-api-rules-'));

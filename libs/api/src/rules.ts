@@ -1,15 +1,9 @@
 import { labelsToRecord, type LabelMatcher } from '@pharos/model';
 import { parseMetricSelector } from '@pharos/promql';
 import { AlertingRule, type Alert, type Group, type Rule, type RuleManager } from '@pharos/rules';
-import { formatFloat } from '@pharos/template';
+import { formatFloat, goTimeJSON } from '@pharos/template';
 import { badData } from './errors.js';
 import type { Params } from './params.js';
-
-/** Go's RFC3339Nano in UTC: no fraction for whole seconds, the zero time as year 1. */
-export function goTimeJSON(ms: number): string {
-  if (ms === 0) return '0001-01-01T00:00:00Z';
-  return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
-}
 
 function alertJSON(a: Alert) {
   return {

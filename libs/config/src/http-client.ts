@@ -54,7 +54,8 @@ export const LATER_HTTP_CLIENT_FIELDS = [
 
 const TLS_VERSIONS = ['TLS10', 'TLS11', 'TLS12', 'TLS13'] as const;
 
-function secret(d: Decoder, f: Fields, key: string, what: string): SecretRef | undefined {
+/** A secret given as `key` or `key_file`, at most one of them. */
+export function secretField(d: Decoder, f: Fields, key: string, what: string): SecretRef | undefined {
   const inline = f.str(key);
   const file = f.str(`${key}_file`);
   if (inline !== undefined && file !== undefined)
@@ -83,14 +84,14 @@ export function parseTLSConfig(d: Decoder, node: Node | null): TLSConfig {
     if (!(TLS_VERSIONS as readonly string[]).includes(v)) d.fail(f.raw(key), `unknown TLS version: ${v}`);
     return v as TLSConfig['minVersion'];
   };
-  const cert = secret(d, f, 'cert', 'tls_config');
-  const key = secret(d, f, 'key', 'tls_config');
+  const cert = secretField(d, f, 'cert', 'tls_config');
+  const key = secretField(d, f, 'key', 'tls_config');
   if (cert && !key)
     d.fail(node, 'exactly one of key or key_file must be configured when a client certificate is configured');
   if (key && !cert)
     d.fail(node, 'exactly one of cert or cert_file must be configured when a client key is configured');
   return {
-    ca: secret(d, f, 'ca', 'tls_config'),
+    ca: secretField(d, f, 'ca', 'tls_config'),
     cert,
     key,
     serverName: f.str('server_name'),
@@ -111,8 +112,8 @@ export function parseHTTPClientConfig(d: Decoder, f: Fields): HTTPClientConfig {
       'password_file',
     ]);
     basicAuth = {
-      username: secret(d, b, 'username', 'basic_auth'),
-      password: secret(d, b, 'password', 'basic_auth'),
+      username: secretField(d, b, 'username', 'basic_auth'),
+      password: secretField(d, b, 'password', 'basic_auth'),
     };
   }
   let authorization: HTTPClientConfig['authorization'];
@@ -125,7 +126,7 @@ export function parseHTTPClientConfig(d: Decoder, f: Fields): HTTPClientConfig {
     const type = a.str('type', 'Bearer');
     if (type.toLowerCase() === 'basic')
       d.fail(a.raw('type'), `authorization type cannot be set to "basic", use "basic_auth" instead`);
-    authorization = { type, credentials: secret(d, a, 'credentials', 'authorization') };
+    authorization = { type, credentials: secretField(d, a, 'credentials', 'authorization') };
   }
   if (basicAuth && authorization)
     d.fail(f.raw('authorization'), 'at most one of basic_auth, oauth2 & authorization must be configured');

@@ -4,3 +4,4 @@ export * from './prometheus.js';
 export * from './http-client.js';
 export * from './sd.js';
 export * from './listen-address.js';
+export * from './glob.js';

@@ -468,10 +468,10 @@ export function parsePrometheusConfig(text: string, file = 'prometheus.yml'): Pr
   return { global, ruleFiles, alerting, scrapeConfigs, source: text, warnings: d.warnings };
 }
 
-export function loadPrometheusConfig(path: string): PrometheusConfig {
-  let text: string;
+/** Reads a config file; an unreadable file is a ConfigError naming it. */
+export function readConfigFile(path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError(
       path,
@@ -479,5 +479,8 @@ export function loadPrometheusConfig(path: string): PrometheusConfig {
       `cannot read file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  return parsePrometheusConfig(text, path);
+}
+
+export function loadPrometheusConfig(path: string): PrometheusConfig {
+  return parsePrometheusConfig(readConfigFile(path), path);
 }

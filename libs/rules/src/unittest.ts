@@ -8,7 +8,7 @@ import { parseSeriesLine } from '@pharos/promql/promqltest';
 import { formatFloat, goQuote } from '@pharos/template';
 import { MemoryQueryable } from '@pharos/tsdb';
 import { Group } from './group.js';
-import { globFiles } from './manager.js';
+import { globFiles } from '@pharos/config';
 import { parseRuleFile, RuleFileError, type RuleGroupConfig } from './rule-file.js';
 import { AlertingRule, type RuleSample } from './rules.js';
 import { engineRuleQuery } from './query.js';

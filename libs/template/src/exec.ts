@@ -228,6 +228,8 @@ export class Template {
     private readonly trees: Map<string, Tree>,
     private readonly funcs: FuncMap,
     private readonly missingKey: MissingKey,
+    /** html/template's place: action output is HTML-escaped unless it is safeHtml's GoHTML. */
+    readonly escapeHTML: boolean,
   ) {}
 
   /** Parses `text`; throws TemplateParseError with Go's message on a syntax error. */
@@ -236,9 +238,10 @@ export class Template {
     text: string,
     funcs: FuncMap = new Map(),
     missingKey: MissingKey = 'default',
+    escapeHTML = false,
   ): Template {
     const all = new Map<string, GoFunc>([...BUILTINS, ...funcs]);
-    return new Template(name, parseTemplates(name, text, all), all, missingKey);
+    return new Template(name, parseTemplates(name, text, all), all, missingKey, escapeHTML);
   }
 
   /** Adds the templates defined in `text` (as template.ParseFiles does with more files). */
@@ -306,7 +309,10 @@ class State {
         return;
       case 'action': {
         const v = await this.evalPipeline(dot, n.pipe);
-        if (n.pipe.decl.length === 0) this.out += formatValue(v);
+        if (n.pipe.decl.length === 0) {
+          this.out +=
+            this.tmpl.escapeHTML && !(v instanceof GoHTML) ? htmlEscape(formatValue(v)) : formatValue(v);
+        }
         return;
       }
       case 'if':

@@ -11,3 +11,4 @@ export { TemplateParseError } from './parse.js';
 export { formatFloat } from './float.js';
 export { sprintf, sprint, goQuote } from './printf.js';
 export * from './values.js';
+export * from './text-funcs.js';

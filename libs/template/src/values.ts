@@ -186,3 +186,9 @@ export function basicKind(v: GoValue): 'string' | 'int' | 'float' | 'bool' | 'ot
   if (v instanceof GoHTML) return 'string';
   return 'other';
 }
+
+/** Go's RFC3339Nano in UTC: no fraction for whole seconds, the zero time as year 1. */
+export function goTimeJSON(ms: number): string {
+  if (ms === 0) return '0001-01-01T00:00:00Z';
+  return new Date(ms).toISOString().replace(/\.?0*Z$/, 'Z');
+}

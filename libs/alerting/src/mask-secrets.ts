@@ -1,0 +1,45 @@
+import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+
+/** Fields whose values are secrets upstream (config.Secret, SecretURL): shown as <secret>. */
+const SECRET_KEYS = new Set([
+  'smtp_auth_password',
+  'smtp_auth_secret',
+  'slack_api_url',
+  'auth_password',
+  'auth_secret',
+  'api_url',
+  'routing_key',
+  'service_key',
+  'password',
+  'credentials',
+  'url',
+  'pagerduty_url',
+]);
+
+function walk(node: Node | null | undefined, inSecretParent: boolean): void {
+  if (!node) return;
+  if (isMap(node)) {
+    for (const item of node.items) {
+      const key = isScalar(item.key) ? String(item.key.value) : '';
+      if (
+        SECRET_KEYS.has(key) &&
+        isScalar(item.value) &&
+        item.value.value !== null &&
+        item.value.value !== ''
+      ) {
+        // A webhook's url is a secret (it often carries a token); a pagerduty url is not.
+        if (key !== 'pagerduty_url' && !(key === 'url' && !inSecretParent)) item.value.value = '<secret>';
+      }
+      walk(item.value as Node, key === 'webhook_configs');
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) walk(item as Node, inSecretParent);
+  }
+}
+
+/** The config as /api/v2/status shows it: as written, with every secret replaced by <secret>. */
+export function maskSecrets(text: string): string {
+  const doc = parseDocument(text);
+  walk(doc.contents as Node | null, false);
+  return doc.toString();
+}

@@ -1,0 +1,111 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Alert } from './alert.js';
+import type { NflogEntry, NotificationLog } from './nflog.js';
+import { toRecord, type SilenceRecord, type Silences } from './silences.js';
+
+export interface PeerInfo {
+  readonly name: string;
+  readonly address: string;
+}
+
+/** What the state shares: silences and the notification log, plus alerts for HA replicas. */
+export interface StateParts {
+  readonly silences: Silences;
+  readonly nflog: NotificationLog;
+  /** Alerts a peer received, to be put into this replica's store. */
+  readonly receiveAlerts: (alerts: readonly Alert[]) => void;
+}
+
+/**
+ * Where silences and the notification log live beyond the process: a directory in embedded
+ * mode, Redis for replicas. Peers are the replicas sharing it.
+ */
+export interface SharedState {
+  start(parts: StateParts): Promise<void>;
+  /** Alerts this replica accepted, for its peers. */
+  shareAlerts(alerts: readonly Alert[]): void;
+  /** This replica's index among live peers: the first sends at once, the next waits a peer timeout. */
+  position(): number;
+  peers(): PeerInfo[];
+  status(): 'ready' | 'settling' | 'disabled';
+  stop(): Promise<void>;
+}
+
+function readJSON<T>(path: string): T[] {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T[];
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Atomic snapshot files in --storage.path, written soon after each change and on stop. */
+export class FileState implements SharedState {
+  private parts: StateParts | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(parts: StateParts): Promise<void> {
+    this.parts = parts;
+    mkdirSync(this.dir, { recursive: true });
+    for (const r of readJSON<SilenceRecord>(join(this.dir, 'silences.json'))) parts.silences.merge(r);
+    for (const e of readJSON<NflogEntry>(join(this.dir, 'nflog.json'))) parts.nflog.merge(e);
+    this.unsubscribe.push(parts.silences.onChange(() => this.schedule(50)));
+    this.unsubscribe.push(parts.nflog.onChange(() => this.schedule(1000)));
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      try {
+        this.flush();
+      } catch (e) {
+        this.logger.error({ err: (e as Error).message }, 'writing alertmanager state failed');
+      }
+    }, ms);
+  }
+
+  private write(name: string, data: unknown): void {
+    const path = join(this.dir, name);
+    writeFileSync(`${path}.tmp`, JSON.stringify(data));
+    renameSync(`${path}.tmp`, path);
+  }
+
+  flush(): void {
+    if (!this.parts) return;
+    this.parts.silences.gc();
+    this.parts.nflog.gc();
+    this.write('silences.json', this.parts.silences.list().map(toRecord));
+    this.write('nflog.json', this.parts.nflog.list());
+  }
+
+  shareAlerts(): void {}
+
+  position(): number {
+    return 0;
+  }
+
+  peers(): PeerInfo[] {
+    return [];
+  }
+
+  status(): 'disabled' {
+    return 'disabled';
+  }
+
+  async stop(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flush();
+  }
+}
