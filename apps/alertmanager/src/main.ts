@@ -1,4 +1,57 @@
-import { runRole } from '@pharos/observability';
+import { hostname } from 'node:os';
+import { Option } from 'commander';
+import { Alertmanager, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
+import { splitHostPort } from '@pharos/config';
+import { durationFlag, roleCommand, roleRuntime, runRoleCommand, type LogLevel } from '@pharos/observability';
 
-// Not built yet (its issue is still open): the process says so and exits 2.
-runRole('alertmanager');
+const command = roleCommand(
+  'pharos-alertmanager',
+  'The alertmanager role: groups, inhibits, silences and routes alerts to receivers; serves the Alertmanager API v2.',
+  [
+    new Option('--config.file <path>', 'Alertmanager configuration file name.').default('alertmanager.yml'),
+    new Option('--storage.path <dir>', 'Base path for data storage (silences, notification log).').default(
+      'data/',
+    ),
+    new Option('--data.retention <duration>', 'How long to keep data for.').default('120h'),
+    new Option('--web.listen-address <address>', 'Address to listen on for the API and telemetry.').default(
+      '0.0.0.0:9093',
+    ),
+    new Option('--web.external-url <url>', 'The URL under which Alertmanager is externally reachable.'),
+    new Option(
+      '--cluster.peer-timeout <duration>',
+      'Time to wait between peers to send notifications.',
+    ).default('15s'),
+  ],
+  async (opts) => {
+    const { logger, registry, lifecycle } = roleRuntime('alertmanager', opts['log.level'] as LogLevel);
+    const { host, port } = splitHostPort(opts['web.listen-address']);
+    const am = new Alertmanager({
+      configFile: opts['config.file'],
+      externalURL: (opts['web.external-url'] ?? `http://${hostname()}:${port}`).replace(/\/$/, ''),
+      state: new FileState(opts['storage.path'], logger),
+      logger,
+      registry,
+      retention: durationFlag(opts, 'data.retention'),
+      peerTimeout: durationFlag(opts, 'cluster.peer-timeout'),
+    });
+    await am.start();
+    lifecycle.onStop('alertmanager', () => am.stop());
+    lifecycle.installSignalHandlers(() => {
+      try {
+        reloadLogged(am, logger);
+      } catch {
+        // Logged; the old configuration stays in force.
+      }
+    });
+    let ready = false;
+    const http = await serveAlertmanager(am, { host, port, registry, logger, ready: () => ready });
+    lifecycle.onStop('http', async () => {
+      ready = false;
+      await http.close();
+    });
+    ready = true;
+    logger.info({ receivers: am.config.receivers.length }, 'alertmanager serving');
+  },
+);
+
+runRoleCommand(command);

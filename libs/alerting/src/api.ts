@@ -8,8 +8,17 @@ import { Matcher, matchesAll, parseMatchers } from './matchers.js';
 import { SilenceError, silenceState, sortSilences, type Silence } from './silences.js';
 import { maskSecrets } from './mask-secrets.js';
 
-export interface AlertmanagerAPIOptions {
+export interface VersionInfo {
+  readonly branch: string;
+  readonly buildDate: string;
+  readonly buildUser: string;
+  readonly goVersion: string;
+  readonly revision: string;
   readonly version: string;
+}
+
+export interface AlertmanagerAPIOptions {
+  readonly versionInfo: VersionInfo;
   /** Called by POST /-/reload; throws with the reason when the new config is refused. */
   readonly reload: () => Promise<void>;
 }
@@ -150,14 +159,7 @@ export function registerAlertmanagerAPI(
     },
     config: { original: maskSecrets(am.config.original) },
     uptime: goTimeJSON(am.startedAt),
-    versionInfo: {
-      branch: 'main',
-      buildDate: '',
-      buildUser: 'pharos',
-      goVersion: 'none (TypeScript)',
-      revision: '',
-      version: opts.version,
-    },
+    versionInfo: opts.versionInfo,
   }));
 
   app.get('/api/v2/receivers', async () => am.config.receivers.map((r) => ({ name: r.name })));

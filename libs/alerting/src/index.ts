@@ -17,3 +17,4 @@ export * from './state.js';
 export * from './alertmanager.js';
 export * from './api.js';
 export * from './mask-secrets.js';
+export * from './server.js';

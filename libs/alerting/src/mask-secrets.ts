@@ -16,6 +16,15 @@ const SECRET_KEYS = new Set([
   'pagerduty_url',
 ]);
 
+function redactURL(s: string): string {
+  try {
+    const u = new URL(s);
+    return `${u.protocol}//${u.host}/<secret>`;
+  } catch {
+    return '<secret>';
+  }
+}
+
 function walk(node: Node | null | undefined, inSecretParent: boolean): void {
   if (!node) return;
   if (isMap(node)) {
@@ -27,8 +36,13 @@ function walk(node: Node | null | undefined, inSecretParent: boolean): void {
         item.value.value !== null &&
         item.value.value !== ''
       ) {
-        // A webhook's url is a secret (it often carries a token); a pagerduty url is not.
-        if (key !== 'pagerduty_url' && !(key === 'url' && !inSecretParent)) item.value.value = '<secret>';
+        if (key === 'url') {
+          // A webhook URL often carries a token in its path or query. Its scheme and host stay
+          // readable so that older amtool versions, which parse the URL, still load the config.
+          if (inSecretParent) item.value.value = redactURL(String(item.value.value));
+        } else if (key !== 'pagerduty_url') {
+          item.value.value = '<secret>';
+        }
       }
       walk(item.value as Node, key === 'webhook_configs');
     }
