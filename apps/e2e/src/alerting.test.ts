@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   freePort,
+  listen,
   Proc,
   removeDir,
   requireBinary,
@@ -21,13 +22,6 @@ import {
 interface WebhookMessage {
   status: string;
   alerts: Array<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((res, rej) => {
-    server.once('error', rej);
-    server.listen(port, '127.0.0.1', () => res());
-  });
 }
 
 describe('alerting through the real Alertmanager', { timeout: 120_000 }, () => {

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
-import { freePort, Proc, removeDir, requireBinary, ROOT, tempDir, waitFor } from './harness.js';
+import { freePort, listen, Proc, removeDir, requireBinary, ROOT, tempDir, waitFor } from './harness.js';
 
 const AM_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
 const EXAMPLE = join(ROOT, 'apps/alertmanager/config/alertmanager.yml');
@@ -31,13 +31,6 @@ async function startPharosAM(dir: string, config: string, port: number): Promise
     return (await fetch(`http://127.0.0.1:${port}/-/ready`)).ok ? true : undefined;
   });
   return p;
-}
-
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise((res, rej) => {
-    server.once('error', rej);
-    server.listen(port, '127.0.0.1', () => res());
-  });
 }
 
 describe('amtool against Pharos and the real Alertmanager', { timeout: 120_000 }, () => {

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -140,4 +141,12 @@ export async function instantQuery(url: string, q: string): Promise<VectorSample
   const body = (await r.json()) as { status: string; data: { result: VectorSample[] }; error?: string };
   if (body.status !== 'success') throw new Error(`query ${q} failed: ${body.error}`);
   return body.data.result;
+}
+
+/** Starts a test server on 127.0.0.1. */
+export function listen(server: Server, port: number): Promise<void> {
+  return new Promise((res, rej) => {
+    server.once('error', rej);
+    server.listen(port, '127.0.0.1', () => res());
+  });
 }
