@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
+import { Alertmanager, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
-import type { SampleBatch } from '@pharos/model';
+import { labelsToRecord, type SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import {
@@ -143,6 +144,56 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   const notifier = new Notifier(logger, registry, flags.notificationQueueCapacity);
   notifier.applyConfig(config.alerting, config.global.externalLabels);
   lifecycle.onStop('notifier', () => notifier.stop());
+
+  let ready = false;
+
+  // The embedded Alertmanager: the ruler's alerts reach it in-process (the alert bus of this mode),
+  // and it serves the Alertmanager API v2 on its own port as the real one does.
+  let alertmanager: Alertmanager | undefined;
+  if (flags.alertmanagerConfigFile !== '') {
+    const amAddress = splitHostPort(flags.alertmanagerListenAddress);
+    const amLogger = logger.child({ component: 'alertmanager' });
+    const am = new Alertmanager({
+      configFile: flags.alertmanagerConfigFile,
+      externalURL: `http://${hostname()}:${amAddress.port}`,
+      state: new FileState(flags.alertmanagerStoragePath, amLogger),
+      logger: amLogger,
+      registry,
+    });
+    try {
+      await am.start();
+    } catch (e) {
+      logger.error(
+        { file: flags.alertmanagerConfigFile, err: (e as Error).message },
+        'error loading alertmanager config',
+      );
+      process.stderr.write(`pharos: error loading alertmanager config: ${(e as Error).message}\n`);
+      await lifecycle.stop();
+      process.exitCode = 1;
+      return;
+    }
+    lifecycle.onStop('alertmanager', () => am.stop());
+    notifier.addSink((alerts) => {
+      const errors = am.putAlerts(
+        alerts.map((a) => ({
+          labels: labelsToRecord(a.labels),
+          annotations: labelsToRecord(a.annotations),
+          startsAt: a.startsAt,
+          endsAt: a.endsAt,
+          generatorURL: a.generatorURL,
+        })),
+      );
+      for (const err of errors) amLogger.warn({ err }, 'alert from the ruler refused');
+    });
+    const amServer = await serveAlertmanager(am, {
+      ...amAddress,
+      registry,
+      logger: amLogger,
+      ready: () => ready,
+    });
+    lifecycle.onStop('alertmanager-http', () => amServer.close());
+    alertmanager = am;
+  }
   const rules = new RuleManager({
     query: engineRuleQuery(engine, db),
     append: async (samples) => {
@@ -206,7 +257,6 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     logger.info({ file: flags.configFile }, 'configuration reloaded');
   };
 
-  let ready = false;
   if (flags.grpcListenAddress !== '') {
     const grpc = createIngesterServer(ingesterBackend(ingester, db));
     addQueryService(grpc, { queryable: db, engine });
@@ -258,6 +308,13 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   });
   lifecycle.installSignalHandlers(() => {
     reload().catch(() => undefined);
+    if (alertmanager) {
+      try {
+        reloadLogged(alertmanager, logger);
+      } catch {
+        // Logged; the old Alertmanager configuration stays in force.
+      }
+    }
   });
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
   ready = true;

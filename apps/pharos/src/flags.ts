@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseByteSize, parseDuration, splitHostPort } from '@pharos/config';
 
@@ -28,6 +29,10 @@ export interface ServerFlags {
   readonly alertForGracePeriod: number;
   readonly alertResendDelay: number;
   readonly notificationQueueCapacity: number;
+  /** The embedded Alertmanager: its alertmanager.yml ('' runs none), address and state directory. */
+  readonly alertmanagerConfigFile: string;
+  readonly alertmanagerListenAddress: string;
+  readonly alertmanagerStoragePath: string;
   /** Every flag as given or defaulted, for /api/v1/status/flags. */
   readonly all: Record<string, string>;
 }
@@ -184,6 +189,24 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         .argParser(positiveInt),
     )
     .addOption(
+      new Option(
+        '--alertmanager.config.file <path>',
+        'alertmanager.yml of the embedded Alertmanager, which the ruler sends its alerts to in-process; none runs without it.',
+      ).default(''),
+    )
+    .addOption(
+      new Option(
+        '--alertmanager.listen-address <address>',
+        'Where the embedded Alertmanager serves its API v2.',
+      ).default('0.0.0.0:9093'),
+    )
+    .addOption(
+      new Option(
+        '--alertmanager.storage.path <dir>',
+        'Silences and notification log of the embedded Alertmanager (default: alertmanager/ under the TSDB path).',
+      ),
+    )
+    .addOption(
       new Option('--log.level <level>', 'Only log messages with the given severity or above.')
         .choices(['debug', 'info', 'warn', 'error'])
         .default('info'),
@@ -230,6 +253,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         alertForGracePeriod: parseDuration(String(opts['rules.alert.for-grace-period'])),
         alertResendDelay: parseDuration(String(opts['rules.alert.resend-delay'])),
         notificationQueueCapacity: Number(opts['alertmanager.notification-queue-capacity']),
+        alertmanagerConfigFile: String(opts['alertmanager.config.file'] ?? ''),
+        alertmanagerListenAddress: String(opts['alertmanager.listen-address']),
+        alertmanagerStoragePath: String(
+          opts['alertmanager.storage.path'] ??
+            join(String(opts['storage.path'] ?? opts['storage.tsdb.path']), 'alertmanager'),
+        ),
         all,
       });
     });
