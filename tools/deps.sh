@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests talk to, once: Debian's promtool, node exporter and Alertmanager, Kafka's
-# broker jars, helm.
+# Installs what the tests talk to, once: Debian's promtool, node exporter, Alertmanager and
+# redis-server, Kafka's broker jars, helm.
 # Idempotent: does nothing when they are already there.
 set -euo pipefail
 
@@ -20,6 +20,8 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)
 # The real Alertmanager (and amtool) that the ruler's notifications are checked against.
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# Shared Alertmanager state for the HA tests (tools/redis.sh starts it).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # Validates docker-compose.yml (`docker-compose config`) where no Docker compose plugin is.
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
 [ ${#need[@]} -eq 0 ] && exit 0

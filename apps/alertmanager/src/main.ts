@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
-import { Alertmanager, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
+import { Alertmanager, FileState, RedisState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
 import { splitHostPort } from '@pharos/config';
 import { durationFlag, roleCommand, roleRuntime, runRoleCommand, type LogLevel } from '@pharos/observability';
 
@@ -21,6 +21,15 @@ const command = roleCommand(
       '--cluster.peer-timeout <duration>',
       'Time to wait between peers to send notifications.',
     ).default('15s'),
+    new Option(
+      '--redis.url <url>',
+      'Share silences, the notification log and alerts with the other replicas through this Redis (redis:// or rediss://); without it, state stays in --storage.path.',
+    ).env('PHAROS_REDIS_URL'),
+    new Option(
+      '--cluster.name <name>',
+      'Replicas with the same name share state (the Redis key prefix).',
+    ).default('pharos-alertmanager'),
+    new Option('--cluster.peer-name <name>', 'This replica among its peers (default: host:port).'),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('alertmanager', opts['log.level'] as LogLevel);
@@ -28,7 +37,15 @@ const command = roleCommand(
     const am = new Alertmanager({
       configFile: opts['config.file'],
       externalURL: (opts['web.external-url'] ?? `http://${hostname()}:${port}`).replace(/\/$/, ''),
-      state: new FileState(opts['storage.path'], logger),
+      state: opts['redis.url']
+        ? new RedisState({
+            url: opts['redis.url'],
+            prefix: opts['cluster.name'],
+            name: opts['cluster.peer-name'] ?? `${hostname()}:${port}`,
+            address: `${host}:${port}`,
+            logger,
+          })
+        : new FileState(opts['storage.path'], logger),
       logger,
       registry,
       retention: durationFlag(opts, 'data.retention'),

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   freePort,
   listen,
+  webhookReceiver,
   Proc,
   removeDir,
   requireBinary,
@@ -28,7 +29,7 @@ interface WebhookMessage {
 for (const mode of ['real', 'embedded'] as const)
   describe(`alerting through the ${mode} Alertmanager`, { timeout: 120_000 }, () => {
     const dir = tempDir('pharos-alerting-');
-    const received: WebhookMessage[] = [];
+    let received: WebhookMessage[] = [];
     let am: Proc;
     let pharos: Pharos;
     let targetPort: number;
@@ -52,16 +53,10 @@ for (const mode of ['real', 'embedded'] as const)
     before(async () => {
       const amBin = mode === 'real' ? requireBinary('prometheus-alertmanager') : '';
       [targetPort, amPort] = [await freePort(), await freePort()];
-      const hookPort = await freePort();
-      webhook = createServer((req, res) => {
-        let body = '';
-        req.on('data', (d: Buffer) => (body += d.toString()));
-        req.on('end', () => {
-          received.push(JSON.parse(body) as WebhookMessage);
-          res.end();
-        });
-      });
-      await listen(webhook, hookPort);
+      const receiver = await webhookReceiver<WebhookMessage>();
+      webhook = receiver.server;
+      received = receiver.received;
+      const hookPort = receiver.port;
       writeFileSync(
         join(dir, 'alertmanager.yml'),
         `route:

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer as createHTTPServer, type Server } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -149,4 +149,20 @@ export function listen(server: Server, port: number): Promise<void> {
     server.once('error', rej);
     server.listen(port, '127.0.0.1', () => res());
   });
+}
+
+/** A local webhook receiver that keeps every JSON body posted to it. */
+export async function webhookReceiver<T>(): Promise<{ server: Server; port: number; received: T[] }> {
+  const received: T[] = [];
+  const server = createHTTPServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push(JSON.parse(body) as T);
+      res.end();
+    });
+  });
+  const port = await freePort();
+  await listen(server, port);
+  return { server, port, received };
 }

@@ -18,3 +18,4 @@ export * from './alertmanager.js';
 export * from './api.js';
 export * from './mask-secrets.js';
 export * from './server.js';
+export * from './redis-state.js';

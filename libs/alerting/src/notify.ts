@@ -91,10 +91,11 @@ export function notifyMetrics(registry: Registry): NotifyMetrics {
       registers: [registry],
     }),
   };
+  // Every integration shows up at 0 from the start, as upstream's do.
   for (const i of INTEGRATIONS) {
-    m.total.labels(i);
-    m.requests.labels(i);
-    m.requestsFailed.labels(i);
+    m.total.labels(i).inc(0);
+    m.requests.labels(i).inc(0);
+    m.requestsFailed.labels(i).inc(0);
   }
   return m;
 }
