@@ -4,13 +4,7 @@ import { Gauge } from 'prom-client';
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { addDiscoveryService, instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { listenGrpc } from '@pharos/ingest';
-import {
-  roleCommand,
-  roleRuntime,
-  runRoleCommand,
-  startRoleServer,
-  type LogLevel,
-} from '@pharos/observability';
+import { roleCommand, roleRuntime, runRoleCommand, serveRole, type LogLevel } from '@pharos/observability';
 
 interface DiscoveryFlags {
   configFile: string;
@@ -85,27 +79,13 @@ async function runDiscovery(flags: DiscoveryFlags): Promise<void> {
   // Subscriptions are streams that never end by themselves: cut them; scrapers resubscribe.
   lifecycle.onStop('grpc', async () => grpc.forceShutdown());
 
-  let ready = false;
-  const http = await startRoleServer({
+  const http = await serveRole(lifecycle, {
     ...splitHostPort(flags.listenAddress),
     registry,
     logger,
-    ready: () => ready,
-    routes: (app) =>
-      app.post('/-/reload', async (_req, reply) => {
-        try {
-          await reload();
-          return reply.send('');
-        } catch (e) {
-          return reply.code(500).send(`failed to reload config: ${(e as Error).message}\n`);
-        }
-      }),
+    reload,
   });
-  lifecycle.onStop('http', async () => {
-    ready = false;
-    await http.close();
-  });
-  ready = true;
+  http.ready();
   logger.info({ grpc: grpcPort, jobs: config.scrapeConfigs.length }, 'discovery serving scrapers');
 }
 

@@ -21,6 +21,7 @@ import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
 import { startFakeConsul } from '@pharos/discovery/testing';
 import {
   freePort,
+  webhookReceiver,
   PHAROS_NODE_FLAGS,
   Proc,
   removeDir,
@@ -35,6 +36,8 @@ const INGESTER_MAIN = join(ROOT, 'dist/apps/ingester/main.js');
 const QUERIER_MAIN = join(ROOT, 'dist/apps/querier/main.js');
 const DISCOVERY_MAIN = join(ROOT, 'dist/apps/discovery/main.js');
 const SCRAPER_MAIN = join(ROOT, 'dist/apps/scraper/main.js');
+const RULER_MAIN = join(ROOT, 'dist/apps/ruler/main.js');
+const ALERTMANAGER_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
 const SERIES = 40;
 
 interface Ingester {
@@ -48,7 +51,14 @@ const dirs: string[] = [];
 const procs: Proc[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 before(() => {
-  for (const main of [INGESTER_MAIN, QUERIER_MAIN, DISCOVERY_MAIN, SCRAPER_MAIN])
+  for (const main of [
+    INGESTER_MAIN,
+    QUERIER_MAIN,
+    DISCOVERY_MAIN,
+    SCRAPER_MAIN,
+    RULER_MAIN,
+    ALERTMANAGER_MAIN,
+  ])
     if (!existsSync(main)) throw new Error(`${main} is missing: build it (nx run-many -t build)`);
   broker = startTestBroker();
 });
@@ -291,7 +301,7 @@ describe('distributed mode on Kafka', () => {
     }
   });
 
-  it('discovery, two scrapers, two ingesters and a querier answer as the embedded mode does', async () => {
+  it('discovery, two scrapers, two ingesters, a querier, a ruler and an alertmanager answer as the embedded mode does', async () => {
     const topic = `samples.${randomBytes(4).toString('hex')}`;
     const exporters = await Promise.all([
       exporter('demo_a', 30),
@@ -300,15 +310,43 @@ describe('distributed mode on Kafka', () => {
     ]);
     const dir = tempDir('pharos-distributed-');
     dirs.push(dir);
+    const amPort = await freePort();
+    const hook = await webhookReceiver<{
+      status: string;
+      alerts: Array<{ labels: Record<string, string> }>;
+    }>();
+    cleanups.push(async () => void hook.server.close());
     const config = `global:
   scrape_interval: 1s
   scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files: [${join(dir, 'rules.yml')}]
+alerting:
+  alertmanagers: [{static_configs: [{targets: ['127.0.0.1:${amPort}']}]}]
 scrape_configs:
   - job_name: demo
     static_configs: [{targets: [${exporters.map((e) => `'${e.address}'`).join(', ')}]}]
 `;
     const { writeFileSync } = await import('node:fs');
     writeFileSync(join(dir, 'prometheus.yml'), config);
+    writeFileSync(
+      join(dir, 'rules.yml'),
+      `groups:
+  - name: demo
+    rules:
+      - record: job:demo_a:count
+        expr: count by (job) (demo_a)
+      - alert: DemoSeriesPresent
+        expr: job:demo_a:count > 0
+        labels: {severity: info}
+`,
+    );
+    writeFileSync(
+      join(dir, 'alertmanager.yml'),
+      `route: {receiver: hook, group_by: [alertname], group_wait: 1s, group_interval: 1s}
+receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/'}]}]
+`,
+    );
     try {
       const kafka = [
         `--kafka.brokers=${broker.brokers.join(',')}`,
@@ -339,6 +377,15 @@ scrape_configs:
           ...kafka,
         ]);
       const q = await startQuerier(`--consul.address=${consul.address}`);
+      await startRole(ALERTMANAGER_MAIN, amPort, [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'alertmanager')}`,
+      ]);
+      await startRole(RULER_MAIN, await freePort(), [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--consul.address=${consul.address}`,
+        ...kafka,
+      ]);
       const embedded = await startPharos(() => config);
       try {
         const queries = [
@@ -346,6 +393,8 @@ scrape_configs:
           'sum(demo_a) + sum(demo_b) + sum(demo_c)',
           'count by (__name__) ({__name__=~"demo_.*"})',
           'sort(sum by (instance) (scrape_samples_scraped))',
+          'job:demo_a:count',
+          'ALERTS',
         ];
         const answer = async (url: string, query: string) => {
           const r = await instant(url, query, Date.now() / 1000);
@@ -359,13 +408,27 @@ scrape_configs:
           async () => {
             const d = await answer(q.url, 'count(count_over_time(up[1m]) >= 2)');
             const e = await answer(embedded.url, 'count(count_over_time(up[1m]) >= 2)');
-            return d[0]?.value === '3' && e[0]?.value === '3' ? true : undefined;
+            // …and both rulers have recorded the count and fire the alert on it.
+            const rules = await Promise.all(
+              [q.url, embedded.url].map(
+                async (u) => (await answer(u, 'job:demo_a:count + on() count(ALERTS)'))[0]?.value,
+              ),
+            );
+            return d[0]?.value === '3' && e[0]?.value === '3' && rules.every((v) => v === '31')
+              ? true
+              : undefined;
           },
           60_000,
         );
         for (const query of queries) {
           assert.deepEqual(await answer(q.url, query), await answer(embedded.url, query), query);
         }
+        // The ruler's alert reached the alertmanager role, which notified the webhook.
+        const firing = await waitFor('the ruler’s alert at the webhook', async () =>
+          hook.received.find((m) => m.status === 'firing'),
+        );
+        assert.equal(firing.alerts[0].labels.alertname, 'DemoSeriesPresent');
+        assert.equal(firing.alerts[0].labels.job, 'demo');
         const qm = await (await fetch(`${q.url}/metrics`)).text();
         assert.match(
           qm,

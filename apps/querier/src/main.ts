@@ -1,11 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Server } from '@grpc/grpc-js';
 import { Option } from 'commander';
-import { Gauge } from 'prom-client';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parsePrometheusConfig, splitHostPort } from '@pharos/config';
-import { watchMembers } from '@pharos/discovery';
-import { IngesterGrpcClient, listenGrpc } from '@pharos/ingest';
+import { ingesterSet, listenGrpc } from '@pharos/ingest';
 import {
   durationFlag,
   positiveIntFlag,
@@ -15,7 +13,6 @@ import {
   type LogLevel,
 } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
-import { FanoutQueryable } from '@pharos/tsdb';
 
 interface QuerierFlags {
   ingesters: string[];
@@ -99,50 +96,16 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     ? loadPrometheusConfig(flags.configFile)
     : parsePrometheusConfig('{}', flags.configFile);
 
-  const clients = new Map<string, IngesterGrpcClient>();
-  const queryable = new FanoutQueryable([]);
-  const useIngesters = (addresses: readonly string[]) => {
-    for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a));
-    for (const [a, c] of clients) {
-      if (addresses.includes(a)) continue;
-      c.close();
-      clients.delete(a);
-    }
-    queryable.setStores([...clients.values()]);
-  };
-  lifecycle.onStop('ingester clients', async () => clients.forEach((c) => c.close()));
-  useIngesters(flags.ingesters);
-  const consul = flags.consul;
-  if (consul) {
-    let unowned = flags.partitions;
-    new Gauge({
-      name: 'pharos_querier_partitions_without_ingester',
-      help: 'Partitions of the sample topic that no healthy ingester announces: their series are missing from answers.',
-      registers: [registry],
-      collect() {
-        this.set(unowned);
-      },
-    });
-    const watch = watchMembers(
-      consul,
-      'pharos-ingester',
-      (members) => {
-        useIngesters(members.map((m) => m.address));
-        const owned = new Set(
-          members.flatMap((m) => (m.meta.partitions ?? '').split(',').filter((p) => p !== '')),
-        );
-        unowned = Array.from({ length: flags.partitions }, (_, p) => p).filter(
-          (p) => !owned.has(String(p)),
-        ).length;
-        logger.info(
-          { ingesters: members.map((m) => m.address), unownedPartitions: unowned },
-          'ingesters changed',
-        );
-      },
-      (message) => logger.warn({ consul }, message),
-    );
-    lifecycle.onStop('consul watch', async () => watch.close());
-  }
+  const ingesters = ingesterSet({
+    addresses: flags.ingesters,
+    consul: flags.consul,
+    partitions: flags.partitions,
+    registry,
+    logger,
+    role: 'querier',
+  });
+  lifecycle.onStop('ingesters', async () => ingesters.close());
+  const queryable = ingesters.queryable;
   const engine = new Engine({
     lookbackDelta: flags.lookbackDelta,
     timeout: flags.queryTimeout,

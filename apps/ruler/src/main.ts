@@ -1,4 +1,164 @@
-import { runRole } from '@pharos/observability';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
+import { Option } from 'commander';
+import { loadPrometheusConfig, splitHostPort, type PrometheusConfig } from '@pharos/config';
+import { ingesterSet } from '@pharos/ingest';
+import {
+  durationFlag,
+  positiveIntFlag,
+  roleCommand,
+  roleRuntime,
+  runRoleCommand,
+  serveRole,
+  type LogLevel,
+} from '@pharos/observability';
+import { Engine } from '@pharos/promql';
+import {
+  engineRuleQuery,
+  Notifier,
+  ruleSamplesToBatch,
+  RuleManager,
+  storageForStateQuery,
+  toNotifierAlerts,
+  type RuleSettings,
+} from '@pharos/rules';
+import { openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
 
-// Not built yet (its issue is still open): the process says so and exits 2.
-runRole('ruler');
+// The ruler reads storage the way the querier does (every ingester, as one Queryable) and runs
+// its own engine on it, as Mimir's ruler does, rather than a round trip through the querier per
+// rule. Results go into the sample topic like scraped samples; alerts go to the Alertmanagers of
+// `alerting.alertmanagers` over API v2 (the alertmanager role serves it).
+const command = roleCommand(
+  'pharos-ruler',
+  'The ruler role: evaluates recording and alerting rules, writes results to the sample topic, and sends alerts to Alertmanagers.',
+  [
+    new Option(
+      '--config.file <path>',
+      'Prometheus configuration file (rule_files, alerting, global).',
+    ).default('prometheus.yml'),
+    new Option('--web.listen-address <address>', 'HTTP: /metrics, /-/healthy, /-/ready, /-/reload.').default(
+      '0.0.0.0:9097',
+    ),
+    new Option('--web.external-url <url>', 'The URL alerts link back to (generatorURL): the querier’s.'),
+    new Option('--ingester.addresses <list>', 'gRPC addresses of the ingesters, comma-separated.'),
+    new Option(
+      '--consul.address <host:port>',
+      'Find the ingesters in Consul instead of --ingester.addresses.',
+    ),
+    new Option('--kafka.brokers <list>', 'Kafka bootstrap brokers, comma-separated.')
+      .env('PHAROS_KAFKA_BROKERS')
+      .makeOptionMandatory(),
+    new Option('--kafka.topic <name>', 'The sample topic.').default('pharos.samples'),
+    new Option('--kafka.partitions <n>', 'Partitions of the sample topic.')
+      .env('PHAROS_KAFKA_PARTITIONS')
+      .default('4'),
+    new Option('--kafka.compression <codec>', 'Compression of produced records.')
+      .choices(['none', 'gzip', 'snappy'])
+      .default('snappy'),
+    new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
+    new Option(
+      '--rules.alert.for-outage-tolerance <duration>',
+      'Max outage for restoring "for" state.',
+    ).default('1h'),
+    new Option(
+      '--rules.alert.for-grace-period <duration>',
+      'Minimum time between alert and restored "for".',
+    ).default('10m'),
+    new Option('--rules.alert.resend-delay <duration>', 'Minimum time before resending an alert.').default(
+      '1m',
+    ),
+    new Option('--alertmanager.notification-queue-capacity <n>', 'Pending notifications kept.').default(
+      '10000',
+    ),
+  ],
+  async (opts) => {
+    const { logger, registry, lifecycle } = roleRuntime('ruler', opts['log.level'] as LogLevel);
+    const consul = opts['consul.address'];
+    const addresses = (opts['ingester.addresses'] ?? '')
+      .split(',')
+      .map((a) => a.trim())
+      .filter((a) => a !== '');
+    if (addresses.length === 0 && !consul)
+      throw new Error('give the ingesters: --ingester.addresses or --consul.address');
+    const configFile = opts['config.file'];
+    let config: PrometheusConfig = loadPrometheusConfig(configFile);
+    const partitions = positiveIntFlag(opts, 'kafka.partitions');
+    const { host, port } = splitHostPort(opts['web.listen-address']);
+    const externalURL = opts['web.external-url'] ?? `http://${hostname()}:9090/`;
+
+    const ingesters = ingesterSet({ addresses, consul, partitions, registry, logger, role: 'ruler' });
+    lifecycle.onStop('ingesters', async () => ingesters.close());
+    const log = await openSampleTopic(
+      {
+        brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
+        topic: opts['kafka.topic'],
+        partitions,
+        compression: opts['kafka.compression'] as KafkaCompression,
+      },
+      'pharos-ruler',
+      logger,
+    );
+    lifecycle.onStop('kafka', () => log.close());
+    const bus = new SampleBus(log);
+    const engine = new Engine({ lookbackDelta: durationFlag(opts, 'query.lookback-delta') });
+    const notifier = new Notifier(
+      logger,
+      registry,
+      positiveIntFlag(opts, 'alertmanager.notification-queue-capacity'),
+    );
+    notifier.applyConfig(config.alerting, config.global.externalLabels);
+    lifecycle.onStop('notifier', () => notifier.stop());
+    const rules = new RuleManager({
+      query: engineRuleQuery(engine, ingesters.queryable),
+      append: async (samples) => {
+        const batch = ruleSamplesToBatch(samples);
+        if (batch.refs.length > 0) await bus.publish(batch);
+      },
+      notify: (expr, alerts) => notifier.send(toNotifierAlerts(expr, alerts, externalURL)),
+      readForState: storageForStateQuery(ingesters.queryable),
+      logger,
+      registry,
+      resendDelay: durationFlag(opts, 'rules.alert.resend-delay'),
+      outageTolerance: durationFlag(opts, 'rules.alert.for-outage-tolerance'),
+      gracePeriod: durationFlag(opts, 'rules.alert.for-grace-period'),
+    });
+    const settings = (c: PrometheusConfig): RuleSettings => ({
+      patterns: c.ruleFiles,
+      baseDir: dirname(configFile),
+      evaluationInterval: c.global.evaluationInterval,
+      queryOffset: c.global.ruleQueryOffset,
+      externalLabels: c.global.externalLabels,
+      externalURL,
+    });
+    await rules.update(settings(config));
+    lifecycle.onStop('rules', () => rules.stop());
+
+    const reload = async () => {
+      try {
+        const next = loadPrometheusConfig(configFile);
+        await rules.update(settings(next));
+        notifier.applyConfig(next.alerting, next.global.externalLabels);
+        config = next;
+        logger.info({ file: configFile }, 'configuration reloaded');
+      } catch (e) {
+        logger.error(
+          { file: configFile, err: (e as Error).message },
+          'error reloading config; keeping the old one',
+        );
+        throw e;
+      }
+    };
+    lifecycle.installSignalHandlers(() => void reload().catch(() => undefined));
+    const http = await serveRole(lifecycle, {
+      host,
+      port,
+      registry,
+      logger,
+      reload,
+    });
+    http.ready();
+    logger.info({ groups: config.ruleFiles, ingesters: addresses, consul }, 'ruler evaluating rules');
+  },
+);
+
+runRoleCommand(command);

@@ -1,2 +1,3 @@
 export * from './ingester.js';
 export * from './grpc.js';
+export * from './ingester-set.js';

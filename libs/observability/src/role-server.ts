@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { Lifecycle } from './lifecycle.js';
 
 export interface RoleServerOptions {
   readonly host: string;
@@ -11,6 +12,8 @@ export interface RoleServerOptions {
   readonly ready: () => boolean;
   /** The role's own routes, registered before the server listens. */
   readonly routes?: (app: FastifyInstance) => void;
+  /** POST /-/reload runs this; a refused config answers 500 with the reason, as Prometheus does. */
+  readonly reload?: () => Promise<void>;
   /** Largest request body accepted (remote_write on a scraper); Fastify's 1 MiB otherwise. */
   readonly bodyLimit?: number;
 }
@@ -22,6 +25,17 @@ export interface RoleServerOptions {
 export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
   opts.routes?.(app);
+  const reload = opts.reload;
+  if (reload) {
+    app.post('/-/reload', async (_req, reply) => {
+      try {
+        await reload();
+        return reply.send('');
+      } catch (e) {
+        return reply.code(500).send(`failed to reload config: ${(e as Error).message}\n`);
+      }
+    });
+  }
   app.get('/metrics', async (_req, reply) =>
     reply.type(opts.registry.contentType).send(await opts.registry.metrics()),
   );
@@ -34,4 +48,21 @@ export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyI
   await app.listen({ host: opts.host, port: opts.port });
   opts.logger.info({ address: `${opts.host}:${opts.port}` }, 'HTTP endpoints listening');
   return app;
+}
+
+/**
+ * A role's HTTP server tied to its lifecycle: not ready until `ready()` is called, unready again
+ * and closed when the role stops.
+ */
+export async function serveRole(
+  lifecycle: Lifecycle,
+  opts: Omit<RoleServerOptions, 'ready'>,
+): Promise<{ readonly app: FastifyInstance; ready: () => void }> {
+  let isReady = false;
+  const app = await startRoleServer({ ...opts, ready: () => isReady });
+  lifecycle.onStop('http', async () => {
+    isReady = false;
+    await app.close();
+  });
+  return { app, ready: () => void (isReady = true) };
 }

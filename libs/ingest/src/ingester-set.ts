@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
+import { watchMembers } from '@pharos/discovery';
+import { FanoutQueryable } from '@pharos/tsdb';
+import { IngesterGrpcClient } from './grpc.js';
+
+export interface IngesterSetOptions {
+  /** Fixed ingester gRPC addresses (--ingester.addresses). */
+  readonly addresses: readonly string[];
+  /** Or follow the healthy `pharos-ingester` instances in this Consul. */
+  readonly consul?: string;
+  /** Partitions of the sample topic, to report those no ingester announces. */
+  readonly partitions: number;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** The role's name in the gauge of unowned partitions (pharos_<role>_partitions_without_ingester). */
+  readonly role: string;
+}
+
+/**
+ * Every ingester as one Queryable: the querier's and the ruler's view of storage. Members come
+ * from the flag or from Consul, where ingesters announce the partitions they own.
+ */
+export function ingesterSet(opts: IngesterSetOptions): { queryable: FanoutQueryable; close: () => void } {
+  const clients = new Map<string, IngesterGrpcClient>();
+  const queryable = new FanoutQueryable([]);
+  const use = (addresses: readonly string[]) => {
+    for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a));
+    for (const [a, c] of clients) {
+      if (addresses.includes(a)) continue;
+      c.close();
+      clients.delete(a);
+    }
+    queryable.setStores([...clients.values()]);
+  };
+  use(opts.addresses);
+  let watch: { close: () => void } | undefined;
+  const consul = opts.consul;
+  if (consul) {
+    let unowned = opts.partitions;
+    new Gauge({
+      name: `pharos_${opts.role}_partitions_without_ingester`,
+      help: 'Partitions of the sample topic that no healthy ingester announces: their series are missing from answers.',
+      registers: [opts.registry],
+      collect() {
+        this.set(unowned);
+      },
+    });
+    watch = watchMembers(
+      consul,
+      'pharos-ingester',
+      (members) => {
+        use(members.map((m) => m.address));
+        const owned = new Set(
+          members.flatMap((m) => (m.meta.partitions ?? '').split(',').filter((p) => p !== '')),
+        );
+        unowned = Array.from({ length: opts.partitions }, (_, p) => p).filter(
+          (p) => !owned.has(String(p)),
+        ).length;
+        opts.logger.info(
+          { ingesters: members.map((m) => m.address), unownedPartitions: unowned },
+          'ingesters changed',
+        );
+      },
+      (message) => opts.logger.warn({ consul }, message),
+    );
+  }
+  return {
+    queryable,
+    close: () => {
+      watch?.close();
+      clients.forEach((c) => c.close());
+    },
+  };
+}
