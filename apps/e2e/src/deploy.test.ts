@@ -6,11 +6,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parseAlertmanagerConfig } from '@pharos/alerting';
 import { parsePrometheusConfig } from '@pharos/config';
-import { ROOT } from './harness.js';
+import { parseRuleFile } from '@pharos/rules';
+import { requireBinary, ROOT } from './harness.js';
 
 const CHART = join(ROOT, 'deploy/helm/pharos');
-const ROLES = ['discovery', 'scraper', 'ingester', 'querier'];
+const ROLES = ['discovery', 'scraper', 'ingester', 'querier', 'ruler', 'alertmanager'];
 
 function findHelm(): string {
   const local = join(ROOT, '.cache/bin/helm');
@@ -74,6 +76,8 @@ describe('Helm chart deploy/helm/pharos', () => {
       get('Deployment', 'obs-scraper'),
       get('StatefulSet', 'obs-ingester'),
       get('Deployment', 'obs-querier'),
+      get('Deployment', 'obs-ruler'),
+      get('Deployment', 'obs-alertmanager'),
     ];
     for (const [i, w] of workloads.entries()) {
       const [c] = containers(w);
@@ -97,6 +101,13 @@ describe('Helm chart deploy/helm/pharos', () => {
       assert.ok(resources.includes(r), `discovery may watch ${r}`);
     const config = parsePrometheusConfig(get('ConfigMap', 'obs-config').data?.['prometheus.yml'] ?? '');
     assert.equal(config.scrapeConfigs[0].jobName, 'kubernetes-pods');
+    const ruler = parsePrometheusConfig(get('ConfigMap', 'obs-config').data?.['ruler.yml'] ?? '');
+    assert.deepEqual(ruler.ruleFiles, ['/etc/pharos/rules/*.yml']);
+    assert.equal(ruler.alerting.alertmanagers[0].staticConfigs[0].targets[0], 'obs-alertmanager:9093');
+    for (const [file, text] of Object.entries(get('ConfigMap', 'obs-rules').data ?? {}))
+      parseRuleFile(text, file);
+    parseAlertmanagerConfig(get('ConfigMap', 'obs-alertmanager').data?.['alertmanager.yml'] ?? '');
+    assert.equal((get('Deployment', 'obs-alertmanager').spec as { replicas: number }).replicas, 2);
   });
 });
 
@@ -123,6 +134,11 @@ describe('docker-compose.yml', () => {
     const grafana = readFileSync(join(ROOT, 'deploy/compose/grafana/datasource.yml'), 'utf8');
     assert.match(grafana, /url: http:\/\/querier:9090/);
     parsePrometheusConfig(readFileSync(join(ROOT, 'deploy/compose/prometheus.yml'), 'utf8'));
+    parseRuleFile(readFileSync(join(ROOT, 'deploy/compose/rules.yml'), 'utf8'), 'rules.yml');
+    const am = join(ROOT, 'deploy/compose/alertmanager.yml');
+    parseAlertmanagerConfig(readFileSync(am, 'utf8'), am);
+    const check = spawnSync(requireBinary('amtool'), ['check-config', am], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stdout + check.stderr);
   });
 
   it('is valid for `docker compose config`', (t) => {
