@@ -298,6 +298,21 @@ receivers:
     );
   });
 
+  it('refuses a broken config on POST /-/reload and keeps the old one', async () => {
+    const config = join(dir, 'alertmanager.yml');
+    const good = readFileSync(config, 'utf8');
+    writeFileSync(config, good.replace('receiver: hook\n', 'receiver: nobody\n'));
+    const r = await fetch(`${url}/-/reload`, { method: 'POST' });
+    assert.equal(r.status, 500);
+    assert.match(await r.text(), /undefined receiver "nobody" used in route/);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^alertmanager_config_last_reload_successful 0$/m);
+    const receivers = (await (await fetch(`${url}/api/v2/receivers`)).json()) as Array<{ name: string }>;
+    assert.deepEqual(receivers.map((x) => x.name).sort(), ['hook', 'mail']);
+    writeFileSync(config, good);
+    assert.equal((await fetch(`${url}/-/reload`, { method: 'POST' })).status, 200);
+  });
+
   it('refuses invalid alerts with a 400 and keeps serving', async () => {
     const r = await fetch(`${url}/api/v2/alerts`, {
       method: 'POST',
