@@ -88,7 +88,9 @@ const command = roleCommand(
 
     const ingesters = ingesterSet({ addresses, consul, partitions, registry, logger, role: 'ruler' });
     lifecycle.onStop('ingesters', async () => ingesters.close());
-    const log = await openSampleTopic(
+    // Opened in the background: a broken rule file is reported at once, not after Kafka answers,
+    // and results wait for the topic.
+    const opening = openSampleTopic(
       {
         brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
         topic: opts['kafka.topic'],
@@ -98,8 +100,14 @@ const command = roleCommand(
       'pharos-ruler',
       logger,
     );
-    lifecycle.onStop('kafka', () => log.close());
-    const bus = new SampleBus(log);
+    let opened: Awaited<typeof opening> | undefined;
+    // Registered now so the topic closes after the rules stop, as in the other roles.
+    lifecycle.onStop('kafka', async () => opened?.close());
+    const bus = opening.then((log) => {
+      opened = log;
+      return new SampleBus(log);
+    });
+    bus.catch(() => undefined);
     const engine = new Engine({ lookbackDelta: durationFlag(opts, 'query.lookback-delta') });
     const notifier = new Notifier(
       logger,
@@ -112,7 +120,7 @@ const command = roleCommand(
       query: engineRuleQuery(engine, ingesters.queryable),
       append: async (samples) => {
         const batch = ruleSamplesToBatch(samples);
-        if (batch.refs.length > 0) await bus.publish(batch);
+        if (batch.refs.length > 0) await (await bus).publish(batch);
       },
       notify: (expr, alerts) => notifier.send(toNotifierAlerts(expr, alerts, externalURL)),
       readForState: storageForStateQuery(ingesters.queryable),
