@@ -272,6 +272,20 @@ receivers:
       firing.alerts.map((a) => a.labels),
       [labels],
     );
+    const groups = (await (await fetch(`${url}/api/v2/alerts/groups`)).json()) as Array<{
+      labels: Record<string, string>;
+      receiver: { name: string };
+      alerts: Array<{ receivers: Array<{ name: string }> }>;
+    }>;
+    assert.deepEqual(
+      groups.map((g) => [g.receiver.name, g.labels, g.alerts[0].receivers.map((r) => r.name)]),
+      [
+        ['hook', { alertname: 'BackendDown' }, ['mail', 'hook']],
+        ['mail', { alertname: 'BackendDown' }, ['mail', 'hook']],
+      ],
+    );
+    const onlyMail = (await (await fetch(`${url}/api/v2/alerts/groups?receiver=mail`)).json()) as unknown[];
+    assert.equal(onlyMail.length, 1);
     const mail = await waitFor('the firing email', async () => mails[0]);
     assert.equal(mail.user, 'am');
     assert.equal(mail.secure, true, 'the session was upgraded with STARTTLS');

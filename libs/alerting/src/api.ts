@@ -3,7 +3,7 @@ import { goTimeJSON } from '@pharos/template';
 import { anchoredRegex } from '@pharos/regex';
 import { compareAlerts, type Alert } from './alert.js';
 import type { Alertmanager, PostableAlert } from './alertmanager.js';
-import { labelSetBefore } from './labelset.js';
+import { labelSetBefore, labelSetString } from './labelset.js';
 import { Matcher, matchesAll, parseMatchers } from './matchers.js';
 import { SilenceError, silenceState, sortSilences, type Silence } from './silences.js';
 import { maskSecrets } from './mask-secrets.js';
@@ -26,6 +26,12 @@ export interface AlertmanagerAPIOptions {
 type Query = Record<string, string | string[] | undefined>;
 
 class BadRequest extends Error {}
+
+interface AlertView {
+  readonly alert: Alert;
+  readonly receivers: readonly string[];
+  readonly status: ReturnType<Alertmanager['alertStatus']>;
+}
 
 const list = (v: string | string[] | undefined): string[] =>
   v === undefined ? [] : Array.isArray(v) ? v : [v];
@@ -164,20 +170,24 @@ export function registerAlertmanagerAPI(
 
   app.get('/api/v2/receivers', async () => am.config.receivers.map((r) => ({ name: r.name })));
 
-  const alertJSON = (a: Alert) => {
-    const status = am.alertStatus(a);
-    return {
-      annotations: a.annotations,
-      endsAt: goTimeJSON(a.endsAt),
-      fingerprint: a.fingerprint,
-      receivers: am.receiversFor(a).map((name) => ({ name })),
-      startsAt: goTimeJSON(a.startsAt),
-      status,
-      updatedAt: goTimeJSON(a.updatedAt),
-      generatorURL: a.generatorURL,
-      labels: a.labels,
-    };
-  };
+  /** An alert with its receivers and status, worked out once per request. */
+  const view = (a: Alert): AlertView => ({
+    alert: a,
+    receivers: am.receiversFor(a),
+    status: am.alertStatus(a),
+  });
+
+  const alertJSON = ({ alert: a, receivers, status }: AlertView) => ({
+    annotations: a.annotations,
+    endsAt: goTimeJSON(a.endsAt),
+    fingerprint: a.fingerprint,
+    receivers: receivers.map((name) => ({ name })),
+    startsAt: goTimeJSON(a.startsAt),
+    status,
+    updatedAt: goTimeJSON(a.updatedAt),
+    generatorURL: a.generatorURL,
+    labels: a.labels,
+  });
 
   /** The filters /alerts and /alerts/groups share. */
   const alertFilter = (q: Query) => {
@@ -195,10 +205,9 @@ export function registerAlertmanagerAPI(
         throw new BadRequest(`failed to parse receiver param: ${(e as Error).message}`);
       }
     }
-    return (a: Alert, receivers: readonly string[]): boolean => {
+    return ({ alert: a, status: st }: AlertView, receivers: readonly string[]): boolean => {
       if (re && !receivers.some((r) => re!.matches(r))) return false;
       if (!matchesAll(matchers, a.labels)) return false;
-      const st = am.alertStatus(a);
       if (!active && st.state === 'active') return false;
       if (!silenced && st.silencedBy.length > 0) return false;
       if (!inhibited && st.inhibitedBy.length > 0) return false;
@@ -212,8 +221,9 @@ export function registerAlertmanagerAPI(
       const keep = alertFilter(req.query as Query);
       return am
         .visibleAlerts()
-        .filter((a) => keep(a, am.receiversFor(a)))
         .sort((x, y) => (x.fingerprint < y.fingerprint ? -1 : x.fingerprint > y.fingerprint ? 1 : 0))
+        .map(view)
+        .filter((v) => keep(v, v.receivers))
         .map(alertJSON);
     }),
   );
@@ -243,12 +253,13 @@ export function registerAlertmanagerAPI(
           receiver: { name: g.receiver },
           alerts: g.alerts
             .filter((a) => a.endsAt === 0 || a.endsAt > now)
-            .filter((a) => keep(a, [g.receiver]))
-            .sort(compareAlerts),
+            .sort(compareAlerts)
+            .map(view)
+            .filter((v) => keep(v, [g.receiver])),
         }))
         .filter((g) => g.alerts.length > 0);
       groups.sort((a, b) => {
-        if (JSON.stringify(a.labels) === JSON.stringify(b.labels))
+        if (labelSetString(a.labels) === labelSetString(b.labels))
           return a.receiver.name < b.receiver.name ? -1 : 1;
         return labelSetBefore(a.labels, b.labels) ? -1 : 1;
       });

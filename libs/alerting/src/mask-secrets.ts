@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { redactURL } from './integrations/http.js';
 
 /** Fields whose values are secrets upstream (config.Secret, SecretURL): shown as <secret>. */
 const SECRET_KEYS = new Set([
@@ -16,15 +17,6 @@ const SECRET_KEYS = new Set([
   'pagerduty_url',
 ]);
 
-function redactURL(s: string): string {
-  try {
-    const u = new URL(s);
-    return `${u.protocol}//${u.host}/<secret>`;
-  } catch {
-    return '<secret>';
-  }
-}
-
 function walk(node: Node | null | undefined, inSecretParent: boolean): void {
   if (!node) return;
   if (isMap(node)) {
@@ -39,7 +31,7 @@ function walk(node: Node | null | undefined, inSecretParent: boolean): void {
         if (key === 'url') {
           // A webhook URL often carries a token in its path or query. Its scheme and host stay
           // readable so that older amtool versions, which parse the URL, still load the config.
-          if (inSecretParent) item.value.value = redactURL(String(item.value.value));
+          if (inSecretParent) item.value.value = redactURL(String(item.value.value), '<secret>');
         } else if (key !== 'pagerduty_url') {
           item.value.value = '<secret>';
         }

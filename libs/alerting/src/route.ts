@@ -29,8 +29,6 @@ export class Route {
   readonly opts: RouteOpts;
   readonly matchers: readonly Matcher[];
   readonly continue: boolean;
-  /** Position among the parent's children, for ID(). */
-  private index = 0;
 
   constructor(
     cfg: RouteConfig,
@@ -48,11 +46,7 @@ export class Route {
     };
     this.matchers = cfg.matchers;
     this.continue = cfg.continue;
-    this.routes = cfg.routes.map((c, i) => {
-      const r = new Route(c, this);
-      r.index = i;
-      return r;
-    });
+    this.routes = cfg.routes.map((c) => new Route(c, this));
   }
 
   /** The routes an alert goes to: the deepest matching children, following `continue`. */
@@ -71,16 +65,5 @@ export class Route {
   key(): string {
     const own = matchersString(this.matchers);
     return this.parent ? `${this.parent.key()}/${own}` : own;
-  }
-
-  /** Route.ID(): like the key, with each child's index among its siblings, so it is unique. */
-  id(): string {
-    const own = matchersString(this.matchers);
-    return this.parent ? `${this.parent.id()}/${own}/${this.index}` : own;
-  }
-
-  walk(fn: (r: Route) => void): void {
-    fn(this);
-    for (const r of this.routes) r.walk(fn);
   }
 }

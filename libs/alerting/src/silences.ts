@@ -105,9 +105,10 @@ export class Silences {
       this.store({ ...prev, ...input, id: prev.id, updatedAt: now });
       return prev.id;
     }
+    // Checked before the old one expires, so a refused replacement leaves it in force.
+    if (input.endsAt < now) throw new SilenceError('end time cannot be in the past');
     if (prev && silenceState(prev, now) !== 'expired') this.expire(prev.id);
     const startsAt = input.startsAt < now ? now : input.startsAt;
-    if (input.endsAt < now) throw new SilenceError('end time cannot be in the past');
     const id = randomUUID();
     this.store({ ...input, id, startsAt, updatedAt: now });
     return id;

@@ -56,7 +56,7 @@ export function humanize1024(v: number): string {
   return scaleUp(v, 1024, ['ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'Zi', 'Yi']);
 }
 
-export function humanizeDuration(v: number): string {
+function humanizeDuration(v: number): string {
   if (!Number.isFinite(v)) return g4(v);
   if (v === 0) return `${g4(v)}s`;
   if (Math.abs(v) < 1) return `${scaleDown(v)}s`;
@@ -73,7 +73,7 @@ export function humanizeDuration(v: number): string {
   return `${sign}${g4(v)}s`;
 }
 
-export function compile(pattern: string): RE2JS {
+function compile(pattern: string): RE2JS {
   try {
     return RE2JS.compile(pattern);
   } catch (e) {
@@ -82,7 +82,7 @@ export function compile(pattern: string): RE2JS {
 }
 
 /** Go's regexp.ReplaceAllString: `$1` and `${name}` expand, unanchored, every match. */
-export function replaceAll(re: RE2JS, repl: string, text: string): string {
+function replaceAll(re: RE2JS, repl: string, text: string): string {
   const m = re.matcher(text);
   const names = new Map(Object.entries(re.namedGroups() as Record<string, number>));
   let out = '';
@@ -105,7 +105,7 @@ export function replaceAll(re: RE2JS, repl: string, text: string): string {
   return out + text.slice(copied);
 }
 
-export function title(s: string): string {
+function title(s: string): string {
   return s.replace(/(^|[^\p{L}\p{N}_'])(\p{L})/gu, (_, sep: string, c: string) => sep + c.toUpperCase());
 }
 

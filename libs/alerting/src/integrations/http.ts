@@ -39,13 +39,13 @@ export async function postJSON(
   }
 }
 
-/** Webhook and Slack URLs carry tokens: errors name the host only, as upstream redacts them. */
-export function redactURL(url: string): string {
+/** Webhook and Slack URLs carry tokens in path and query: only scheme and host stay readable. */
+export function redactURL(url: string, placeholder = '<redacted>'): string {
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}/<redacted>`;
+    return `${u.protocol}//${u.host}/${placeholder}`;
   } catch {
-    return '<redacted>';
+    return placeholder;
   }
 }
 
