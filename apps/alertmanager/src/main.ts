@@ -1,7 +1,15 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
-import { Alertmanager, FileState, RedisState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
+import {
+  Alertmanager,
+  consumeAlertBus,
+  FileState,
+  RedisState,
+  reloadLogged,
+  serveAlertmanager,
+} from '@pharos/alerting';
 import { splitHostPort } from '@pharos/config';
+import { AlertBus, openAlertTopic, type GroupSubscription } from '@pharos/transport';
 import { durationFlag, roleCommand, roleRuntime, runRoleCommand, type LogLevel } from '@pharos/observability';
 
 const command = roleCommand(
@@ -30,10 +38,16 @@ const command = roleCommand(
       'Replicas with the same name share state (the Redis key prefix).',
     ).default('pharos-alertmanager'),
     new Option('--cluster.peer-name <name>', 'This replica among its peers (default: host:port).'),
+    new Option(
+      '--kafka.brokers <list>',
+      'Also take the rulers’ alerts off the alert bus on these Kafka brokers (comma-separated).',
+    ).env('PHAROS_KAFKA_BROKERS'),
+    new Option('--kafka.alerts-topic <name>', 'The alert bus topic.').default('pharos.alerts'),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('alertmanager', opts['log.level'] as LogLevel);
     const { host, port } = splitHostPort(opts['web.listen-address']);
+    const peerName = opts['cluster.peer-name'] ?? `${hostname()}:${port}`;
     const am = new Alertmanager({
       configFile: opts['config.file'],
       externalURL: (opts['web.external-url'] ?? `http://${hostname()}:${port}`).replace(/\/$/, ''),
@@ -41,7 +55,7 @@ const command = roleCommand(
         ? new RedisState({
             url: opts['redis.url'],
             prefix: opts['cluster.name'],
-            name: opts['cluster.peer-name'] ?? `${hostname()}:${port}`,
+            name: peerName,
             address: `${host}:${port}`,
             logger,
           })
@@ -53,6 +67,7 @@ const command = roleCommand(
     });
     await am.start();
     lifecycle.onStop('alertmanager', () => am.stop());
+    if (opts['kafka.brokers']) consumeAlertTopic(am, opts['kafka.brokers'], opts['kafka.alerts-topic']);
     lifecycle.installSignalHandlers(() => {
       try {
         reloadLogged(am, logger);
@@ -67,6 +82,32 @@ const command = roleCommand(
       await http.close();
     });
     ready = true;
+
+    // In the background: the API serves while the broker is away, and alerts wait in Kafka.
+    function consumeAlertTopic(target: Alertmanager, brokers: string, topic: string): void {
+      const opening = openAlertTopic(
+        { brokers: brokers.split(',').map((b) => b.trim()), topic },
+        `pharos-alertmanager-${peerName}`,
+        logger,
+      );
+      let closing = false;
+      let log: Awaited<typeof opening> | undefined;
+      let sub: GroupSubscription | undefined;
+      lifecycle.onStop('alert-bus', async () => {
+        closing = true;
+        await sub?.stop();
+        await log?.close();
+      });
+      void opening
+        .then(async (l) => {
+          log = l;
+          if (closing) return;
+          // A group per replica: every replica sees every alert, as from a Prometheus that lists them all.
+          sub = await consumeAlertBus(target, new AlertBus(l), `${opts['cluster.name']}-${peerName}`, logger);
+          logger.info({ topic }, 'consuming the alert bus');
+        })
+        .catch((e: unknown) => logger.error({ err: String(e) }, 'cannot consume the alert bus'));
+    }
     logger.info({ receivers: am.config.receivers.length }, 'alertmanager serving');
   },
 );

@@ -103,7 +103,16 @@ describe('Helm chart deploy/helm/pharos', () => {
     assert.equal(config.scrapeConfigs[0].jobName, 'kubernetes-pods');
     const ruler = parsePrometheusConfig(get('ConfigMap', 'obs-config').data?.['ruler.yml'] ?? '');
     assert.deepEqual(ruler.ruleFiles, ['/etc/pharos/rules/*.yml']);
-    assert.equal(ruler.alerting.alertmanagers[0].staticConfigs[0].targets[0], 'obs-alertmanager:9093');
+    assert.equal(ruler.alerting.alertmanagers.length, 0, 'alerts travel over the alert bus');
+    const amEnv = (
+      get('Deployment', 'obs-alertmanager').spec as {
+        template: { spec: { containers: Array<{ env: Array<{ name: string; value?: string }> }> } };
+      }
+    ).template.spec.containers[0].env;
+    assert.ok(
+      amEnv.some((e) => e.name === 'PHAROS_KAFKA_BROKERS' && e.value),
+      'the alertmanager consumes the alert bus',
+    );
     for (const [file, text] of Object.entries(get('ConfigMap', 'obs-rules').data ?? {}))
       parseRuleFile(text, file);
     parseAlertmanagerConfig(get('ConfigMap', 'obs-alertmanager').data?.['alertmanager.yml'] ?? '');

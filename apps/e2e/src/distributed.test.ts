@@ -321,8 +321,6 @@ describe('distributed mode on Kafka', () => {
   scrape_timeout: 1s
   evaluation_interval: 1s
 rule_files: [${join(dir, 'rules.yml')}]
-alerting:
-  alertmanagers: [{static_configs: [{targets: ['127.0.0.1:${amPort}']}]}]
 scrape_configs:
   - job_name: demo
     static_configs: [{targets: [${exporters.map((e) => `'${e.address}'`).join(', ')}]}]
@@ -353,6 +351,11 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
         `--kafka.topic=${topic}`,
         '--kafka.partitions=4',
       ];
+      // No alerting.alertmanagers: the ruler's alerts reach the alertmanager over the alert bus only.
+      const alertBus = [
+        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.alerts-topic=alerts.${topic}`,
+      ];
       const discoveryGrpc = await freePort();
       await startRole(DISCOVERY_MAIN, await freePort(), [
         `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -369,22 +372,28 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
         (consul.consul.services.get('pharos-ingester') ?? []).map((i) => i.meta?.partitions).sort(),
         ['0,1', '2,3'],
       );
-      for (const id of ['scraper-1', 'scraper-2'])
-        await startRole(SCRAPER_MAIN, await freePort(), [
+      const scrapers: Array<{ proc: Proc; url: string }> = [];
+      for (const id of ['scraper-1', 'scraper-2']) {
+        const port = await freePort();
+        const proc = await startRole(SCRAPER_MAIN, port, [
           `--config.file=${join(dir, 'prometheus.yml')}`,
           `--discovery.address=127.0.0.1:${discoveryGrpc}`,
           `--scraper.id=${id}`,
           ...kafka,
         ]);
+        scrapers.push({ proc, url: `http://127.0.0.1:${port}` });
+      }
       const q = await startQuerier(`--consul.address=${consul.address}`);
       await startRole(ALERTMANAGER_MAIN, amPort, [
         `--config.file=${join(dir, 'alertmanager.yml')}`,
         `--storage.path=${join(dir, 'alertmanager')}`,
+        ...alertBus,
       ]);
       await startRole(RULER_MAIN, await freePort(), [
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--consul.address=${consul.address}`,
         ...kafka,
+        `--kafka.alerts-topic=alerts.${topic}`,
       ]);
       const embedded = await startPharos(() => config);
       try {
@@ -423,7 +432,7 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
         for (const query of queries) {
           assert.deepEqual(await answer(q.url, query), await answer(embedded.url, query), query);
         }
-        // The ruler's alert reached the alertmanager role, which notified the webhook.
+        // The ruler's alert reached the alertmanager role over the alert bus; it notified the webhook.
         const firing = await waitFor('the ruler’s alert at the webhook', async () =>
           hook.received.find((m) => m.status === 'firing'),
         );
@@ -444,6 +453,37 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
             ['demo_c', '10'],
           ],
         );
+
+        // A scraper killed: the discovery sees its stream end and hands its targets to the other.
+        const held = async (url: string) => {
+          const m = /^prometheus_target_scrape_pool_targets\{scrape_job="demo"\} (\d+)$/m.exec(
+            await (await fetch(`${url}/metrics`)).text(),
+          );
+          return Number(m?.[1] ?? 0);
+        };
+        const counts = await Promise.all(scrapers.map((s) => held(s.url)));
+        assert.equal(counts[0] + counts[1], 3, `each target with one scraper: ${counts.join(' + ')}`);
+        const victim = counts[0] >= counts[1] ? 0 : 1;
+        const survivor = scrapers[1 - victim];
+        assert.ok(counts[victim] > 0);
+        scrapers[victim].proc.child.kill('SIGKILL');
+        await scrapers[victim].proc.exited;
+        const killedAt = Date.now();
+        await waitFor('the surviving scraper to take every target', async () =>
+          (await held(survivor.url)) === 3 ? true : undefined,
+        );
+        const movedInMs = Date.now() - killedAt;
+        // Every target scraped again after the kill, by the survivor.
+        await waitFor(
+          'fresh samples from every target',
+          async () => {
+            const r = await instant(q.url, 'timestamp(up) * 1000', Date.now() / 1000);
+            return r.length === 3 && r.every((x) => Number(x.value[1]) > killedAt + 1000) ? true : undefined;
+          },
+          20_000,
+        );
+        // Within one refresh: the move waits for no timeout (the scrape interval is 1 s).
+        assert.ok(movedInMs < 5000, `targets moved in ${movedInMs} ms`);
       } finally {
         await embedded.proc.stop();
         removeDir(embedded.dir);

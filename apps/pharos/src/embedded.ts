@@ -1,12 +1,12 @@
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
-import { Alertmanager, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
+import { Alertmanager, consumeAlertBus, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
-import { labelsToRecord, type SampleBatch } from '@pharos/model';
+import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import {
@@ -15,12 +15,13 @@ import {
   RuleManager,
   ruleSamplesToBatch,
   storageForStateQuery,
+  toBusAlerts,
   toNotifierAlerts,
   type RuleSettings,
 } from '@pharos/rules';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
 import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
-import { FileLog, SampleBus } from '@pharos/transport';
+import { AlertBus, FileLog, InProcessLog, SampleBus, type BusAlert } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
@@ -173,18 +174,11 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       return;
     }
     lifecycle.onStop('alertmanager', () => am.stop());
-    notifier.addSink((alerts) => {
-      const errors = am.putAlerts(
-        alerts.map((a) => ({
-          labels: labelsToRecord(a.labels),
-          annotations: labelsToRecord(a.annotations),
-          startsAt: a.startsAt,
-          endsAt: a.endsAt,
-          generatorURL: a.generatorURL,
-        })),
-      );
-      for (const err of errors) amLogger.warn({ err }, 'alert from the ruler refused');
-    });
+    const alertBus = new AlertBus(new InProcessLog<BusAlert[]>(1));
+    lifecycle.onStop('alert-bus', () => alertBus.close());
+    const consuming = await consumeAlertBus(am, alertBus, 'alertmanager', amLogger);
+    lifecycle.onStop('alert-bus-consumer', () => consuming.stop());
+    notifier.addSink((alerts) => alertBus.publish(toBusAlerts(alerts)));
     const amServer = await serveAlertmanager(am, {
       ...amAddress,
       registry,

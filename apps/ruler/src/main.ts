@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Option } from 'commander';
+import { Counter } from 'prom-client';
 import { loadPrometheusConfig, splitHostPort, type PrometheusConfig } from '@pharos/config';
 import { ingesterSet } from '@pharos/ingest';
 import {
@@ -19,15 +20,22 @@ import {
   ruleSamplesToBatch,
   RuleManager,
   storageForStateQuery,
+  toBusAlerts,
   toNotifierAlerts,
   type RuleSettings,
 } from '@pharos/rules';
-import { openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
+import {
+  AlertBus,
+  openAlertTopic,
+  openSampleTopic,
+  SampleBus,
+  type KafkaCompression,
+} from '@pharos/transport';
 
 // The ruler reads storage the way the querier does (every ingester, as one Queryable) and runs
 // its own engine on it, as Mimir's ruler does, rather than a round trip through the querier per
-// rule. Results go into the sample topic like scraped samples; alerts go to the Alertmanagers of
-// `alerting.alertmanagers` over API v2 (the alertmanager role serves it).
+// rule. Results go into the sample topic like scraped samples; alerts go onto the alert bus (the
+// alertmanager role consumes it) and to any Alertmanager of `alerting.alertmanagers` over API v2.
 const command = roleCommand(
   'pharos-ruler',
   'The ruler role: evaluates recording and alerting rules, writes results to the sample topic, and sends alerts to Alertmanagers.',
@@ -52,6 +60,9 @@ const command = roleCommand(
     new Option('--kafka.partitions <n>', 'Partitions of the sample topic.')
       .env('PHAROS_KAFKA_PARTITIONS')
       .default('4'),
+    new Option('--kafka.alerts-topic <name>', 'The alert bus the alertmanagers consume.').default(
+      'pharos.alerts',
+    ),
     new Option('--kafka.compression <codec>', 'Compression of produced records.')
       .choices(['none', 'gzip', 'snappy'])
       .default('snappy'),
@@ -103,6 +114,27 @@ const command = roleCommand(
     let opened: Awaited<typeof opening> | undefined;
     // Registered now so the topic closes after the rules stop, as in the other roles.
     lifecycle.onStop('kafka', async () => opened?.close());
+    const alertTopic = openAlertTopic(
+      { brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()), topic: opts['kafka.alerts-topic'] },
+      'pharos-ruler',
+      logger,
+    );
+    const alertsDropped = new Counter({
+      name: 'pharos_alert_bus_dropped_total',
+      help: 'Alerts dropped because the alert bus queue was full.',
+      registers: [registry],
+    });
+    const alertBus = new AlertBus(alertTopic, {
+      capacity: positiveIntFlag(opts, 'alertmanager.notification-queue-capacity'),
+      onDrop: (n) => alertsDropped.inc(n),
+      onError: (err) => logger.warn({ err: String(err) }, 'alert bus append failed; retrying'),
+    });
+    let alertLog: Awaited<typeof alertTopic> | undefined;
+    void alertTopic.then((l) => (alertLog = l)).catch(() => undefined);
+    lifecycle.onStop('alert-bus', async () => {
+      await alertBus.close();
+      await alertLog?.close();
+    });
     const bus = opening.then((log) => {
       opened = log;
       return new SampleBus(log);
@@ -115,6 +147,7 @@ const command = roleCommand(
       positiveIntFlag(opts, 'alertmanager.notification-queue-capacity'),
     );
     notifier.applyConfig(config.alerting, config.global.externalLabels);
+    notifier.addSink((alerts) => alertBus.publish(toBusAlerts(alerts)));
     lifecycle.onStop('notifier', () => notifier.stop());
     const rules = new RuleManager({
       query: engineRuleQuery(engine, ingesters.queryable),

@@ -127,6 +127,17 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   const scrape = new ScrapeManager(buffer, loggingScrapeHooks(logger));
   for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
   lifecycle.onStop('scrape', () => scrape.stop());
+  new Gauge({
+    name: 'prometheus_target_scrape_pool_targets',
+    help: 'Current number of targets in this scrape pool.',
+    labelNames: ['scrape_job'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const pool of scrape.poolNames()) this.set({ scrape_job: pool }, 0);
+      for (const t of scrape.activeTargets()) this.inc({ scrape_job: t.pool });
+    },
+  });
 
   const subscription = subscribeTargets(
     flags.discovery,

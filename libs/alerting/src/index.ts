@@ -19,3 +19,4 @@ export * from './api.js';
 export * from './mask-secrets.js';
 export * from './server.js';
 export * from './redis-state.js';
+export * from './alert-bus-consumer.js';

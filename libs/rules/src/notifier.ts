@@ -6,6 +6,7 @@ import { labelsFrom, LabelsBuilder, labelsToRecord, type Labels } from '@pharos/
 import { relabel } from '@pharos/relabel';
 import { authorizationHeader, scrapeDispatcher } from '@pharos/scrape';
 import type { Alert } from './rules.js';
+import type { BusAlert } from '@pharos/transport';
 import { goQueryEscape } from './template-data.js';
 
 /** An alert as Alertmanager's API v2 takes it (postableAlert). */
@@ -36,6 +37,17 @@ export function toNotifierAlerts(
     startsAt: a.firedAt,
     endsAt: a.resolvedAt !== 0 ? a.resolvedAt : a.validUntil,
     generatorURL,
+  }));
+}
+
+/** Notifier alerts as the alert bus carries them. */
+export function toBusAlerts(alerts: readonly NotifierAlert[]): BusAlert[] {
+  return alerts.map((a) => ({
+    labels: labelsToRecord(a.labels),
+    annotations: labelsToRecord(a.annotations),
+    startsAt: a.startsAt,
+    endsAt: a.endsAt,
+    generatorURL: a.generatorURL,
   }));
 }
 

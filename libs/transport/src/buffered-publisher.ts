@@ -1,4 +1,5 @@
 import type { SampleBatch } from '@pharos/model';
+import { RetryWait } from './retry-wait.js';
 
 export interface BufferedPublisherOptions {
   /** Samples held while the bus refuses writes; a batch that would pass this is dropped. */
@@ -25,7 +26,7 @@ export class BufferedPublisher {
   private sending: Promise<void> | null = null;
   private idle: Array<() => void> = [];
   private closed = false;
-  private wakeRetry: (() => void) | null = null;
+  private readonly retryWait = new RetryWait();
 
   constructor(
     private readonly send: (batch: SampleBatch) => Promise<void>,
@@ -60,14 +61,7 @@ export class BufferedPublisher {
       } catch (err) {
         if (this.closed) return;
         this.opts.onError?.(err);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, wait);
-          this.wakeRetry = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        this.wakeRetry = null;
+        await this.retryWait.sleep(wait);
         wait = Math.min(wait * 2, this.opts.maxRetryMs ?? 10_000);
         continue;
       }
@@ -81,7 +75,7 @@ export class BufferedPublisher {
   /** Resolves once the queue is empty, or after `timeoutMs` with false (shutdown). */
   async flush(timeoutMs: number): Promise<boolean> {
     if (!this.sending) return true;
-    this.wakeRetry?.();
+    this.retryWait.interrupt();
     let timer: NodeJS.Timeout | undefined;
     const done = await Promise.race([
       new Promise<boolean>((resolve) => this.idle.push(() => resolve(true))),
@@ -94,7 +88,7 @@ export class BufferedPublisher {
   /** Stops retrying; what is still queued is dropped and counted. */
   close(): void {
     this.closed = true;
-    this.wakeRetry?.();
+    this.retryWait.interrupt();
     const left = this.queue.splice(0);
     const n = left.reduce((s, b) => s + b.refs.length, 0);
     this.samples = 0;

@@ -5,3 +5,4 @@ export * from './file-log.js';
 export * from './kafka-log.js';
 export * from './buffered-publisher.js';
 export * from './sample-topic.js';
+export * from './alert-bus.js';

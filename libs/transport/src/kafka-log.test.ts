@@ -4,7 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { labelsFrom, labelsHash, SampleBatchBuilder, shardOf, type SampleBatch } from '@pharos/model';
 import {
+  AlertBus,
   BufferedPublisher,
+  openAlertTopic,
   KafkaLog,
   SampleBus,
   type KafkaCompression,
@@ -227,5 +229,41 @@ describe('KafkaLog on a real broker', () => {
       [...seen].sort((a, b) => a - b),
       [1, 2, 3, 4, 5, 6],
     );
+  });
+
+  it('carries alerts to every alertmanager group on a topic kept an hour', async () => {
+    const quiet = { error: () => undefined, warn: () => undefined, info: () => undefined };
+    const topic = topicName();
+    const log = await openAlertTopic({ brokers: broker.brokers, topic }, 'pharos-test', quiet);
+    open.push(log as KafkaLog<unknown>);
+    const bus = new AlertBus(log);
+    const alerts = ['A', 'B'].map((n) => ({
+      labels: { alertname: n },
+      annotations: {},
+      startsAt: 1000,
+      endsAt: 0,
+      generatorURL: '',
+    }));
+    bus.publish(alerts);
+    await bus.flushed();
+    for (const group of ['am-1', 'am-2']) {
+      const got: string[] = [];
+      const sub = await bus.subscribe(group, (as) => void got.push(...as.map((a) => a.labels.alertname)));
+      await sub.drained();
+      await sub.stop();
+      assert.deepEqual(got, ['A', 'B'], group);
+      assert.equal(await log.committed(group, 0), 1, `${group} committed what it took`);
+    }
+    const admin = new kafkajs.Kafka({ brokers: broker.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const cfg = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+      });
+      assert.equal(cfg.resources[0].configEntries[0].configValue, '3600000');
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

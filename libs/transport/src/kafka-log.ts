@@ -27,6 +27,8 @@ export interface KafkaLogOptions<T> {
   readonly key?: (value: T) => string | null;
   readonly compression?: KafkaCompression;
   readonly replicationFactor?: number;
+  /** Topic-level settings used when the topic is created (for example `retention.ms`). */
+  readonly topicConfig?: Readonly<Record<string, string>>;
   /** Milliseconds to wait for a broker on connect and per request. */
   readonly connectionTimeout?: number;
   readonly requestTimeout?: number;
@@ -117,7 +119,13 @@ export class KafkaLog<T> implements PartitionedLog<T> {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await ensureTopic(admin, opts.topic, opts.partitions, opts.replicationFactor ?? 1);
+      await ensureTopic(
+        admin,
+        opts.topic,
+        opts.partitions,
+        opts.replicationFactor ?? 1,
+        opts.topicConfig ?? {},
+      );
       const producer = kafka.producer({
         // Records name their partition; the partitioner is never asked.
         createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
@@ -351,13 +359,26 @@ export class KafkaLog<T> implements PartitionedLog<T> {
 /** The topic exists with another partition count: a configuration error, not an outage. */
 export class TopicMismatchError extends Error {}
 
-async function ensureTopic(admin: Admin, topic: string, partitions: number, replicationFactor: number) {
+async function ensureTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  replicationFactor: number,
+  config: Readonly<Record<string, string>>,
+) {
   const existing = await admin.listTopics();
   if (!existing.includes(topic)) {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic, numPartitions: partitions, replicationFactor }],
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor,
+            configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+          },
+        ],
       });
     } catch (e) {
       // Another service may have created it in the meantime: the check below decides.

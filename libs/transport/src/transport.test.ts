@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { labelsFrom, labelsHash, SampleBatchBuilder, shardOf, type SampleBatch } from '@pharos/model';
-import { InProcessLog, SampleBus, splitByPartition } from './index.js';
+import {
+  AlertBus,
+  alertBatchCodec,
+  InProcessLog,
+  SampleBus,
+  splitByPartition,
+  type BusAlert,
+} from './index.js';
 
 function batchOf(n: number, t: number): SampleBatch {
   const b = new SampleBatchBuilder();
@@ -70,5 +77,87 @@ describe('SampleBus', () => {
     await sub.drained();
     await sub.stop();
     assert.equal(got, 60);
+  });
+});
+
+function alert(name: string, startsAt = 1000): BusAlert {
+  return {
+    labels: { alertname: name },
+    annotations: { summary: `${name} is up` },
+    startsAt,
+    endsAt: 0,
+    generatorURL: 'http://p/graph',
+  };
+}
+
+describe('AlertBus', () => {
+  it('hands every alert to each group, in order, and resumes a group from its commit', async () => {
+    const log = new InProcessLog<BusAlert[]>(1);
+    const bus = new AlertBus(log, { maxBatch: 2 });
+    // The in-process log trims what every group it knows has committed: both groups join first.
+    const seen: Record<string, string[]> = { one: [], two: [] };
+    const subs = await Promise.all(
+      ['one', 'two'].map((g) =>
+        bus.subscribe(g, (as) => void seen[g].push(...as.map((a) => a.labels.alertname))),
+      ),
+    );
+    bus.publish([alert('A'), alert('B'), alert('C')]);
+    await bus.flushed();
+    assert.equal(log.endOffset(0), 2, 'three alerts in records of at most two');
+    for (const sub of subs) {
+      await sub.drained();
+      await sub.stop();
+    }
+    assert.deepEqual(seen, { one: ['A', 'B', 'C'], two: ['A', 'B', 'C'] });
+    bus.publish([alert('D')]);
+    await bus.flushed();
+    const again: string[] = [];
+    const sub = await bus.subscribe('one', (as) => void again.push(...as.map((a) => a.labels.alertname)));
+    await sub.drained();
+    await sub.stop();
+    assert.deepEqual(again, ['D'], 'group one resumed after what it had committed');
+  });
+
+  it('waits for a log still opening, retries a failing one, and drops the oldest past its bound', async () => {
+    const log = new InProcessLog<BusAlert[]>(1);
+    let failures = 2;
+    const flaky = {
+      partitions: 1,
+      append: (p: number, v: BusAlert[]) =>
+        failures-- > 0 ? Promise.reject(new Error('broker away')) : log.append(p, v),
+      subscribe: log.subscribe.bind(log),
+      endOffset: log.endOffset.bind(log),
+      close: log.close.bind(log),
+    };
+    let open!: () => void;
+    const opening = new Promise<typeof flaky>((r) => (open = () => r(flaky)));
+    let dropped = 0;
+    const errors: string[] = [];
+    const bus = new AlertBus(opening, {
+      capacity: 3,
+      onDrop: (n) => (dropped += n),
+      onError: (e) => errors.push(String(e)),
+    });
+    bus.publish([alert('A'), alert('B')]);
+    bus.publish([alert('C'), alert('D')]);
+    assert.equal(bus.queued, 3);
+    assert.equal(dropped, 1);
+    open();
+    await bus.flushed();
+    assert.equal(errors.length, 2);
+    const got: string[] = [];
+    const sub = await bus.subscribe('g', (as) => void got.push(...as.map((a) => a.labels.alertname)));
+    await sub.drained();
+    await sub.stop();
+    assert.deepEqual(got, ['B', 'C', 'D'], 'the oldest alert went, the rest arrived once');
+  });
+
+  it('refuses records that are not alerts', () => {
+    const enc = (s: string) => new TextEncoder().encode(s);
+    assert.deepEqual(alertBatchCodec.decode(alertBatchCodec.encode([alert('A')])), [alert('A')]);
+    assert.throws(() => alertBatchCodec.decode(enc('{"labels":{}}')), /not a JSON array/);
+    assert.throws(() => alertBatchCodec.decode(enc('[{"labels":{"a":1}}]')), /labels\.a: not a string/);
+    assert.throws(() => alertBatchCodec.decode(enc('[{"labels":{},"startsAt":"x"}]')), /startsAt/);
+    assert.throws(() => alertBatchCodec.decode(enc('[{')), SyntaxError);
   });
 });
