@@ -2,7 +2,9 @@
 //   tsdb:   --series (100000) --samples (720) --shards (2) --file-series (5000)
 //   promql: --series (10000) --hours (6) --runs (5)
 //   scrape: --series (100000) --seconds (60) --interval (5) --settle (15)
+//   cluster: --series (10000) --batches (300) --concurrency (4)
 import { parseArgs } from 'node:util';
+import { runClusterBench } from '../apps/e2e/src/cluster.bench.js';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
 import { runScrapeBench } from '../apps/e2e/src/scrape.bench.js';
 import { runTsdbBench } from '../libs/tsdb/src/tsdb.bench.js';
@@ -19,6 +21,8 @@ const { positionals, values } = parseArgs({
     seconds: { type: 'string' },
     interval: { type: 'string' },
     settle: { type: 'string' },
+    batches: { type: 'string' },
+    concurrency: { type: 'string' },
   },
 });
 const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
@@ -43,6 +47,12 @@ const benches: Record<string, () => Promise<void>> = {
       seconds: num(values.seconds, 60),
       interval: num(values.interval, 5),
       settle: num(values.settle, 15),
+    }),
+  cluster: () =>
+    runClusterBench({
+      series: num(values.series, 10_000),
+      batches: num(values.batches, 300),
+      concurrency: num(values.concurrency, 4),
     }),
 };
 

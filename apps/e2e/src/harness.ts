@@ -1,6 +1,6 @@
 import { createServer as createHTTPServer, type Server } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -165,4 +165,16 @@ export async function webhookReceiver<T>(): Promise<{ server: Server; port: numb
   const port = await freePort();
   await listen(server, port);
   return { server, port, received };
+}
+
+const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** User plus system CPU seconds a process has used so far, and its resident memory in MiB. */
+export function usage(pid: number): { cpu: number; rssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after the command name start at field 3 (state): utime is 14, stime 15, rss 24.
+  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const rssMiB = (Number(fields[21]) * 4096) / 2 ** 20;
+  return { cpu, rssMiB };
 }

@@ -2,9 +2,19 @@
 // Prometheus (Debian) at the same interval in the same run; CPU seconds per million samples
 // scraped and ingested, from each process's /proc/<pid>/stat.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, Proc, removeDir, requireBinary, ROOT, startPharos, tempDir, waitFor } from './harness.js';
+import {
+  freePort,
+  Proc,
+  removeDir,
+  requireBinary,
+  ROOT,
+  startPharos,
+  tempDir,
+  usage,
+  waitFor,
+} from './harness.js';
 
 export interface ScrapeBenchOptions {
   readonly series: number;
@@ -32,18 +42,6 @@ const server = http.createServer((req, res) => {
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
-
-const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** User plus system CPU seconds a process has used so far, and its resident memory in MiB. */
-function usage(pid: number): { cpu: number; rssMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields after the command name start at field 3 (state): utime is 14, stime 15, rss 24.
-  const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
-  const rssMiB = (Number(fields[21]) * 4096) / 2 ** 20;
-  return { cpu, rssMiB };
-}
 
 async function scalar(url: string, q: string): Promise<number> {
   const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`);
