@@ -8,6 +8,8 @@ if (!name) {
   console.error('usage: node tools/bundle.mjs <app>');
   process.exit(2);
 }
+// Roles that serve the web UI ship its built assets (dist/web-ui) beside their main.
+if (['pharos', 'querier', 'alertmanager'].includes(name)) await import('./build-ui.mjs');
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 await build({
   entryPoints: [`apps/${name}/src/main.ts`],

@@ -24,6 +24,8 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertman
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # Validates docker-compose.yml (`docker-compose config`) where no Docker compose plugin is.
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need+=(docker-compose)
+# The browser the web UI's Playwright tests drive (playwright-core, headless).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

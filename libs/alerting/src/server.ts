@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { BUILD_INFO, startRoleServer } from '@pharos/observability';
+import { registerUI } from '@pharos/web-ui';
 import type { Alertmanager } from './alertmanager.js';
 import { registerAlertmanagerAPI } from './api.js';
 
@@ -13,18 +14,20 @@ export interface AlertmanagerServerOptions {
   readonly ready: () => boolean;
 }
 
-/** Port 9093: the API v2, /-/reload, and the endpoints every role serves. */
+/** Port 9093: the API v2, the UI, /-/reload, and the endpoints every role serves. */
 export async function serveAlertmanager(
   am: Alertmanager,
   opts: AlertmanagerServerOptions,
 ): Promise<FastifyInstance> {
   return startRoleServer({
     ...opts,
-    routes: (app) =>
+    routes: async (app) => {
       registerAlertmanagerAPI(app, am, {
         versionInfo: { ...BUILD_INFO, goVersion: `node ${process.version}` },
         reload: async () => reloadLogged(am, opts.logger),
-      }),
+      });
+      await registerUI(app, 'alertmanager.html', ['/']);
+    },
   });
 }
 

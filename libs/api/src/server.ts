@@ -23,6 +23,7 @@ import { labelsToObject, resultJSON, successJSON } from './json.js';
 import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
 import { Gate } from './gate.js';
+import { PROMETHEUS_UI_ROUTES, registerUI } from '@pharos/web-ui';
 import { registerRemoteRoutes } from './remote-routes.js';
 import { alertsJSON, rulesJSON } from './rules.js';
 import { metadataJSON, targetsJSON, targetsMetadataJSON } from './targets.js';
@@ -147,6 +148,7 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     registers: [deps.registry],
   }).set(gate.limit);
   registerRemoteRoutes(app, deps);
+  await registerUI(app, 'index.html', PROMETHEUS_UI_ROUTES);
   registerFederate(app, {
     queryable: deps.queryable,
     lookbackDelta: deps.engine.opts.lookbackDelta,

@@ -11,7 +11,7 @@ export interface RoleServerOptions {
   /** Ready to take work: /-/ready answers 200 only then. */
   readonly ready: () => boolean;
   /** The role's own routes, registered before the server listens. */
-  readonly routes?: (app: FastifyInstance) => void;
+  readonly routes?: (app: FastifyInstance) => void | Promise<void>;
   /** POST /-/reload runs this; a refused config answers 500 with the reason, as Prometheus does. */
   readonly reload?: () => Promise<void>;
   /** Largest request body accepted (remote_write on a scraper); Fastify's 1 MiB otherwise. */
@@ -24,7 +24,7 @@ export interface RoleServerOptions {
  */
 export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
-  opts.routes?.(app);
+  await opts.routes?.(app);
   const reload = opts.reload;
   if (reload) {
     app.post('/-/reload', async (_req, reply) => {
