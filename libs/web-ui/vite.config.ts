@@ -9,6 +9,8 @@ export default defineConfig({
   root: here('./app'),
   base: '/',
   logLevel: 'warn',
+  // The one piece of a Node-side library the browser shares: Prometheus durations, no imports.
+  resolve: { alias: { '@pharos/config/duration': here('../config/src/duration.ts') } },
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: here('../../dist/web-ui'),

@@ -18,6 +18,7 @@ import {
   startPharos,
   tempDir,
   waitFor,
+  webhookAlertmanagerConfig,
   type Pharos,
 } from './harness.js';
 
@@ -57,21 +58,7 @@ for (const mode of ['real', 'embedded'] as const)
       webhook = receiver.server;
       received = receiver.received;
       const hookPort = receiver.port;
-      writeFileSync(
-        join(dir, 'alertmanager.yml'),
-        `route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs:
-      - url: http://127.0.0.1:${hookPort}/
-        send_resolved: true
-`,
-      );
+      writeFileSync(join(dir, 'alertmanager.yml'), webhookAlertmanagerConfig(hookPort, true));
       if (mode === 'real') {
         am = new Proc(
           spawn(

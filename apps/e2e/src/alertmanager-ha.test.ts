@@ -7,7 +7,16 @@ import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { freePort, Proc, removeDir, ROOT, tempDir, waitFor, webhookReceiver } from './harness.js';
+import {
+  freePort,
+  Proc,
+  removeDir,
+  ROOT,
+  tempDir,
+  waitFor,
+  webhookAlertmanagerConfig,
+  webhookReceiver,
+} from './harness.js';
 
 const AM_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
 const REDIS = join(ROOT, 'tools/redis.sh');
@@ -49,19 +58,7 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
     hook = receiver.server;
     notifications = receiver.received;
     const hookPort = receiver.port;
-    writeFileSync(
-      join(dir, 'alertmanager.yml'),
-      `route:
-  receiver: hook
-  group_by: [alertname]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: hook
-    webhook_configs: [{url: 'http://127.0.0.1:${hookPort}/'}]
-`,
-    );
+    writeFileSync(join(dir, 'alertmanager.yml'), webhookAlertmanagerConfig(hookPort));
     for (const name of ['am-a', 'am-b']) replicas.push(await startReplica(name, await freePort()));
     await waitFor('the replicas to see each other', async () => {
       const s = (await (await fetch(`${replicas[0].url}/api/v2/status`)).json()) as {

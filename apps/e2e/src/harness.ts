@@ -152,6 +152,22 @@ export function listen(server: Server, port: number): Promise<void> {
 }
 
 /** A local webhook receiver that keeps every JSON body posted to it. */
+/** An alertmanager.yml that sends every alert, grouped by name, to one webhook within a second. */
+export function webhookAlertmanagerConfig(hookPort: number, sendResolved = false): string {
+  return `route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: hook
+    webhook_configs:
+      - url: http://127.0.0.1:${hookPort}/
+        send_resolved: ${sendResolved}
+`;
+}
+
 export async function webhookReceiver<T>(): Promise<{ server: Server; port: number; received: T[] }> {
   const received: T[] = [];
   const server = createHTTPServer((req, res) => {

@@ -1,6 +1,8 @@
 // The query page's state in the URL, in Prometheus' g<N>.<field> form so links from Prometheus
 // (and the ruler's generatorURL, `/graph?g0.expr=...&g0.tab=1`) open the same view here.
 
+import { formatDuration, parseDuration as parsePrometheusDuration } from '@pharos/config/duration';
+
 export type Tab = 'table' | 'graph';
 
 export interface PanelState {
@@ -24,43 +26,17 @@ export const DEFAULT_PANEL: PanelState = {
   stacked: false,
 };
 
-const UNITS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
-  w: 604_800_000,
-  y: 31_536_000_000,
-};
-
-/** A Prometheus duration (`1h30m`, `90s`, `2w`) in milliseconds; null when it is not one. */
+/** A Prometheus duration (`1h30m`, `90s`, `2w`) in milliseconds; null when it is not a positive one. */
 export function parseDuration(s: string): number | null {
-  const t = s.trim();
-  if (t === '') return null;
-  const re = /(\d+)(ms|s|m|h|d|w|y)/gy;
-  let total = 0;
-  let at = 0;
-  for (let m = re.exec(t); m !== null; m = re.exec(t)) {
-    total += Number(m[1]) * UNITS[m[2]];
-    at = re.lastIndex;
+  try {
+    const ms = parsePrometheusDuration(s.trim());
+    return ms > 0 ? ms : null;
+  } catch {
+    return null;
   }
-  return at === t.length && total > 0 ? total : null;
 }
 
-export function formatDuration(ms: number): string {
-  if (ms <= 0) return '0s';
-  let rest = ms;
-  let out = '';
-  for (const u of ['y', 'w', 'd', 'h', 'm', 's', 'ms']) {
-    const n = Math.floor(rest / UNITS[u]);
-    if (n > 0) {
-      out += `${n}${u}`;
-      rest -= n * UNITS[u];
-    }
-  }
-  return out;
-}
+export { formatDuration };
 
 function parseTime(s: string): number | null {
   if (s === '') return null;
