@@ -202,7 +202,7 @@ describe('web UI (chromium, headless)', () => {
   });
 
   it('creates a silence from an alert in the Alertmanager UI, lists it, and expires it', async () => {
-    const page = await newPage();
+    const page = await newPage(true);
     await page.goto(`${amURL}/#/alerts`);
     const alert = page.getByTestId('am-alert').filter({ hasText: 'AlwaysFiring' });
     await alert.waitFor({ timeout: 30_000 });
@@ -211,6 +211,22 @@ describe('web UI (chromium, headless)', () => {
     const form = page.getByTestId('silence-form');
     await form.waitFor();
     assert.equal(await page.getByLabel('Matcher 1 name').inputValue(), 'alertname');
+    // A broken duration is refused in the form; nothing reaches the API.
+    await page.locator('#duration').fill('forever');
+    await page.getByRole('button', { name: 'Create' }).click();
+    assert.match(await page.getByTestId('silence-error').innerText(), /invalid duration "forever"/);
+    // The API's own refusal is shown too: a silence that would already be over.
+    const start = await page.locator('#start').inputValue();
+    await page.locator('#start').fill('2000-01-01T00:00:00Z');
+    await page.locator('#duration').fill('1m');
+    await page.getByRole('button', { name: 'Create' }).click();
+    const refusal = await waitFor('the API refusal', async () => {
+      const text = await page.getByTestId('silence-error').innerText();
+      return text.startsWith('invalid duration') ? undefined : text;
+    });
+    assert.equal(refusal, "400: Failed to create silence: end time can't be in the past");
+    await page.locator('#start').fill(start);
+    await page.locator('#duration').fill('2h');
     await page.locator('#creator').fill('e2e');
     await page.locator('#comment').fill('quiet, please');
     await page.getByRole('button', { name: 'Create' }).click();
