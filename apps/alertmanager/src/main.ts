@@ -76,7 +76,14 @@ const command = roleCommand(
       }
     });
     let ready = false;
-    const http = await serveAlertmanager(am, { host, port, registry, logger, ready: () => ready });
+    const http = await serveAlertmanager(am, {
+      host,
+      port,
+      registry,
+      logger,
+      ready: () => ready,
+      webConfigFile: opts['web.config.file'],
+    });
     lifecycle.onStop('http', async () => {
       ready = false;
       await http.close();

@@ -11,6 +11,7 @@ interface DiscoveryFlags {
   listenAddress: string;
   grpcListenAddress: string;
   logLevel: LogLevel;
+  webConfigFile: string | undefined;
 }
 
 const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
@@ -34,6 +35,7 @@ const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
         logLevel: opts['log.level'] as LogLevel,
+        webConfigFile: opts['web.config.file'],
       }),
   );
 
@@ -84,6 +86,7 @@ async function runDiscovery(flags: DiscoveryFlags): Promise<void> {
     registry,
     logger,
     reload,
+    webConfigFile: flags.webConfigFile,
   });
   http.ready();
   logger.info({ grpc: grpcPort, jobs: config.scrapeConfigs.length }, 'discovery serving scrapers');

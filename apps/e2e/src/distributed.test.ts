@@ -25,9 +25,9 @@ import {
   PHAROS_NODE_FLAGS,
   Proc,
   removeDir,
-  requireBinary,
   ROOT,
   startPharos,
+  startPrometheus,
   tempDir,
   waitFor,
 } from './harness.js';
@@ -496,7 +496,6 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
   // Last: it stops the shared broker for 20 s.
   it('a real Prometheus remote-writing through a 20 s broker outage: 503s, then everything arrives', async () => {
     if (process.env.PHAROS_TEST_KAFKA) return; // a broker we did not start is not ours to stop
-    const prometheusBin = requireBinary('prometheus');
     const topic = `samples.${randomBytes(4).toString('hex')}`;
     const target = await exporter('outage_demo', 25);
     const dir = tempDir('pharos-outage-');
@@ -521,10 +520,7 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
       ]);
       const q = await startQuerier([ingester]);
 
-      const promPort = await freePort();
-      const promUrl = `http://127.0.0.1:${promPort}`;
-      writeFileSync(
-        join(dir, 'prometheus.yml'),
+      const prom = await startPrometheus(
         `global:
   scrape_interval: 1s
 scrape_configs:
@@ -534,22 +530,10 @@ remote_write:
   - url: http://127.0.0.1:${gatewayPort}/api/v1/write
     queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 2s}
 `,
+        { dir },
       );
-      const prom = new Proc(
-        spawn(
-          prometheusBin,
-          [
-            `--config.file=${join(dir, 'prometheus.yml')}`,
-            `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
-            `--web.listen-address=127.0.0.1:${promPort}`,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        ),
-      );
-      procs.push(prom);
-      await waitFor('Prometheus to be ready', async () =>
-        (await fetch(`${promUrl}/-/ready`)).ok ? true : undefined,
-      );
+      procs.push(prom.proc);
+      const promUrl = prom.url;
       const start = Date.now() / 1000;
       await new Promise((r) => setTimeout(r, 6000));
       broker.stop();

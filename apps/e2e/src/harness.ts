@@ -194,3 +194,40 @@ export function usage(pid: number): { cpu: number; rssMiB: number } {
   const rssMiB = (Number(fields[21]) * 4096) / 2 ** 20;
   return { cpu, rssMiB };
 }
+
+export interface Prometheus {
+  readonly proc: Proc;
+  readonly url: string;
+  readonly dir: string;
+}
+
+/** Starts Debian's real `prometheus` on 127.0.0.1 with `configYaml`, and waits until it is ready. */
+export async function startPrometheus(
+  configYaml: string,
+  opts: { dir?: string; args?: readonly string[] } = {},
+): Promise<Prometheus> {
+  const bin = requireBinary('prometheus');
+  const dir = opts.dir ?? tempDir('prometheus-e2e-');
+  const port = await freePort();
+  writeFileSync(join(dir, 'prometheus.yml'), configYaml);
+  const proc = new Proc(
+    spawn(
+      bin,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'prometheus-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        ...(opts.args ?? []),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('Prometheus to be ready', async () => {
+    if (proc.child.exitCode !== null)
+      throw new Error(`prometheus exited with ${proc.child.exitCode}: ${proc.stderr}`);
+    const r = await fetch(`${url}/-/ready`).catch(() => undefined);
+    return r?.ok ? true : undefined;
+  });
+  return { proc, url, dir };
+}

@@ -2,19 +2,8 @@
 // Prometheus (Debian) at the same interval in the same run; CPU seconds per million samples
 // scraped and ingested, from each process's /proc/<pid>/stat.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  freePort,
-  Proc,
-  removeDir,
-  requireBinary,
-  ROOT,
-  startPharos,
-  tempDir,
-  usage,
-  waitFor,
-} from './harness.js';
+import { Proc, removeDir, ROOT, startPharos, startPrometheus, usage, waitFor } from './harness.js';
 
 export interface ScrapeBenchOptions {
   readonly series: number;
@@ -52,7 +41,6 @@ async function scalar(url: string, q: string): Promise<number> {
 export async function runScrapeBench(opts: ScrapeBenchOptions): Promise<void> {
   const build = spawnSync(process.execPath, [join(ROOT, 'tools/bundle.mjs'), 'pharos'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('building pharos failed');
-  const prometheusBin = requireBinary('prometheus');
   const target = new Proc(
     spawn(process.execPath, ['-e', TARGET_SCRIPT, String(opts.series)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -73,26 +61,11 @@ scrape_configs:
     `# scrape bench: one target with ${opts.series} series, every ${opts.interval}s, measured over ${opts.seconds}s`,
   );
   const pharos = await startPharos(config);
-  const promDir = tempDir('prometheus-scrape-bench-');
-  const promPort = await freePort();
-  const promUrl = `http://127.0.0.1:${promPort}`;
-  writeFileSync(join(promDir, 'prometheus.yml'), config());
-  const prom = new Proc(
-    spawn(
-      prometheusBin,
-      [
-        `--config.file=${join(promDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(promDir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
+  const prom = await startPrometheus(config());
   try {
-    await waitFor('Prometheus', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined));
     const systems = [
       { name: 'Pharos', url: pharos.url, pid: pharos.proc.child.pid as number },
-      { name: 'Prometheus', url: promUrl, pid: prom.child.pid as number },
+      { name: 'Prometheus', url: prom.url, pid: prom.proc.child.pid as number },
     ];
     // Warm-up: the first scrapes create the series (and their index writes settle in the
     // background); steady state is what a running system costs.
@@ -125,10 +98,10 @@ scrape_configs:
     }
     console.log(`\nPharos / Prometheus CPU per sample: ${(perMillion[0] / perMillion[1]).toFixed(2)}`);
   } finally {
-    await prom.stop();
+    await prom.proc.stop();
     await pharos.proc.stop();
     await target.stop();
-    removeDir(promDir);
+    removeDir(prom.dir);
     removeDir(pharos.dir);
   }
 }

@@ -29,6 +29,7 @@ interface IngesterFlags {
   consul: string | undefined;
   advertiseHost: string;
   logLevel: LogLevel;
+  webConfigFile: string | undefined;
 }
 
 function partitionList(v: string, total: number): number[] {
@@ -129,6 +130,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         consul: opts['consul.address'],
         advertiseHost: opts['ingester.advertise-host'] ?? hostname(),
         logLevel: opts['log.level'] as LogLevel,
+        webConfigFile: opts['web.config.file'],
       });
     },
   );
@@ -139,7 +141,13 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   lifecycle.installSignalHandlers();
   let ready = false;
   const http = splitHostPort(flags.listenAddress);
-  const server = await startRoleServer({ ...http, registry, logger, ready: () => ready });
+  const server = await startRoleServer({
+    ...http,
+    registry,
+    logger,
+    ready: () => ready,
+    webConfigFile: flags.webConfigFile,
+  });
   lifecycle.onStop('http', async () => {
     ready = false;
     await server.close();

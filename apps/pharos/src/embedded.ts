@@ -184,6 +184,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       registry,
       logger: amLogger,
       ready: () => ready,
+      webConfigFile: flags.webConfigFile,
     });
     lifecycle.onStop('alertmanager-http', () => amServer.close());
     alertmanager = am;
@@ -278,6 +279,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     droppedTargets: () => [...distributor.droppedTargets(), ...scrape.droppedTargets()],
     ready: () => ready,
     reload: flags.enableLifecycle ? reload : undefined,
+    quit: flags.enableLifecycle ? () => process.kill(process.pid, 'SIGTERM') : undefined,
     lastReload: () => lastReload,
     tsdbStatus: () => db.status(),
     maxConcurrency: flags.queryMaxConcurrency,
@@ -286,6 +288,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     rules,
     alertmanagers: () => notifier.alertmanagers(),
     startTime,
+    webConfigFile: flags.webConfigFile,
   });
   try {
     await api.listen({ host, port });

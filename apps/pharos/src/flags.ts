@@ -23,6 +23,7 @@ export interface ServerFlags {
   /** --enable-feature values, as Prometheus takes them (comma-separated, repeatable). */
   readonly features: ReadonlySet<string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly webConfigFile: string | undefined;
   /** --web.external-url; empty: derived from the listen address. */
   readonly externalURL: string;
   readonly alertForOutageTolerance: number;
@@ -119,6 +120,12 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     )
     .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
+    )
+    .addOption(
+      new Option(
+        '--web.config.file <path>',
+        '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.',
+      ),
     )
     .addOption(
       new Option(
@@ -236,6 +243,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         listenAddress: String(opts['web.listen-address']),
         grpcListenAddress: String(opts['grpc.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
+        webConfigFile: opts['web.config.file'] === undefined ? undefined : String(opts['web.config.file']),
         enableRemoteWriteReceiver: opts['web.enable-remote-write-receiver'] === true,
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),

@@ -26,6 +26,7 @@ interface QuerierFlags {
   queryMaxSamples: number;
   queryMaxConcurrency: number;
   logLevel: LogLevel;
+  webConfigFile: string | undefined;
   all: Record<string, string>;
 }
 
@@ -81,6 +82,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         queryMaxSamples: positive('query.max-samples'),
         queryMaxConcurrency: positive('query.max-concurrency'),
         logLevel: opts['log.level'] as LogLevel,
+        webConfigFile: opts['web.config.file'],
         all: opts,
       });
     },
@@ -128,6 +130,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     ready: () => ready,
     startTime,
     maxConcurrency: flags.queryMaxConcurrency,
+    webConfigFile: flags.webConfigFile,
   });
   await api.listen(splitHostPort(flags.listenAddress));
   lifecycle.onStop('http', async () => {

@@ -196,6 +196,7 @@ const command = roleCommand(
       registry,
       logger,
       reload,
+      webConfigFile: opts['web.config.file'],
     });
     http.ready();
     logger.info({ groups: config.ruleFiles, ingesters: addresses, consul }, 'ruler evaluating rules');

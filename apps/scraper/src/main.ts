@@ -27,6 +27,7 @@ interface ScraperFlags {
   listenAddress: string;
   remoteWrite: boolean;
   logLevel: LogLevel;
+  webConfigFile: string | undefined;
 }
 
 const command = (run: (flags: ScraperFlags) => Promise<void>) =>
@@ -77,6 +78,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         listenAddress: opts['web.listen-address'],
         remoteWrite: opts['web.enable-remote-write-receiver'] === 'true',
         logLevel: opts['log.level'] as LogLevel,
+        webConfigFile: opts['web.config.file'],
       });
     },
   );
@@ -166,6 +168,7 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
     logger,
     ready: () => ready,
     bodyLimit: 32 * 1024 * 1024,
+    webConfigFile: flags.webConfigFile,
     // Pushed samples take the scrapers' path, but a sender waits for Kafka's acknowledgement:
     // a 503 (broker away) makes it retry, so nothing it was told is stored can be lost.
     routes: (app) =>

@@ -12,6 +12,8 @@ export interface AlertmanagerServerOptions {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly ready: () => boolean;
+  /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
+  readonly webConfigFile?: string;
 }
 
 /** Port 9093: the API v2, the UI, /-/reload, and the endpoints every role serves. */

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
 import type { LabelMatcher, Labels, SampleBatch } from '@pharos/model';
-import { BUILD_INFO } from '@pharos/observability';
+import { BUILD_INFO, WebSecurity } from '@pharos/observability';
 import {
   exprToJson,
   ParseError,
@@ -39,6 +39,8 @@ export interface ApiDeps {
   readonly ready: () => boolean;
   /** Present when --web.enable-lifecycle is set. */
   readonly reload?: () => Promise<void>;
+  /** Present when --web.enable-lifecycle is set: begins the graceful shutdown. */
+  readonly quit?: () => void;
   /** Targets relabeling dropped, when discovery rather than the scrape manager relabels. */
   readonly droppedTargets?: () => ReadonlyArray<{
     readonly scrapePool: string;
@@ -58,6 +60,8 @@ export interface ApiDeps {
   readonly alertmanagers?: () => readonly string[];
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
   readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
+  /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
+  readonly webConfigFile?: string;
 }
 
 const MAX_POINTS = 11_000;
@@ -107,11 +111,14 @@ function tsdbStatusJson(st: TsdbStatus, limit: number) {
 }
 
 export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const security = WebSecurity.load(deps.webConfigFile, deps.logger);
   const app = Fastify({
     logger: false,
+    serverFactory: (handler) => security.createServer(handler),
     bodyLimit: 32 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
   });
+  security.install(app);
   await app.register(formbody);
 
   const requests = new Counter({
@@ -467,6 +474,25 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   };
   app.post('/-/reload', reload);
   app.put('/-/reload', reload);
+  const quit = async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (!deps.quit) return reply.code(403).type('text/plain').send('Lifecycle API is not enabled.\n');
+    // Answer first: the shutdown closes this server.
+    reply.raw.once('finish', () => deps.quit?.());
+    return reply.type('text/plain').send('Requesting termination... Goodbye!\n');
+  };
+  app.post('/-/quit', quit);
+  app.put('/-/quit', quit);
+  // Without --web.enable-admin-api these answer as Prometheus does; Pharos has no admin actions yet.
+  for (const path of ['delete_series', 'clean_tombstones', 'snapshot']) {
+    const adminDisabled = async (_req: FastifyRequest, reply: FastifyReply) =>
+      send(
+        reply,
+        JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'admin APIs disabled' }),
+        503,
+      );
+    app.post(`/api/v1/admin/tsdb/${path}`, adminDisabled);
+    app.put(`/api/v1/admin/tsdb/${path}`, adminDisabled);
+  }
 
   app.setNotFoundHandler((req, reply) => {
     if (req.url.startsWith('/api/'))

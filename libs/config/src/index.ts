@@ -5,3 +5,4 @@ export * from './http-client.js';
 export * from './sd.js';
 export * from './listen-address.js';
 export * from './glob.js';
+export * from './web-config.js';

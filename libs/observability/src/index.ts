@@ -6,3 +6,4 @@ export * from './role.js';
 export * from './role-server.js';
 export * from './role-cli.js';
 export * from './role-runtime.js';
+export * from './web-security.js';

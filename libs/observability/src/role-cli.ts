@@ -19,6 +19,12 @@ export function roleCommand(
       .choices(['debug', 'info', 'warn', 'error'])
       .default('info'),
   );
+  cmd.addOption(
+    new Option(
+      '--web.config.file <path>',
+      '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.',
+    ).env('PHAROS_WEB_CONFIG_FILE'),
+  );
   return cmd.action(async (raw: Record<string, unknown>) => {
     const opts: Record<string, string> = {};
     for (const o of cmd.options) {

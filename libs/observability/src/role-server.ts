@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Lifecycle } from './lifecycle.js';
+import { WebSecurity } from './web-security.js';
 
 export interface RoleServerOptions {
   readonly host: string;
@@ -16,6 +17,8 @@ export interface RoleServerOptions {
   readonly reload?: () => Promise<void>;
   /** Largest request body accepted (remote_write on a scraper); Fastify's 1 MiB otherwise. */
   readonly bodyLimit?: number;
+  /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
+  readonly webConfigFile?: string;
 }
 
 /**
@@ -23,7 +26,13 @@ export interface RoleServerOptions {
  * Prometheus' answers, for roles that have no API of their own on HTTP.
  */
 export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}) });
+  const security = WebSecurity.load(opts.webConfigFile, opts.logger);
+  const app = Fastify({
+    logger: false,
+    serverFactory: (handler) => security.createServer(handler),
+    ...(opts.bodyLimit ? { bodyLimit: opts.bodyLimit } : {}),
+  });
+  security.install(app);
   await opts.routes?.(app);
   const reload = opts.reload;
   if (reload) {
@@ -46,7 +55,10 @@ export async function startRoleServer(opts: RoleServerOptions): Promise<FastifyI
       : reply.code(503).type('text/plain').send('Service Unavailable\n'),
   );
   await app.listen({ host: opts.host, port: opts.port });
-  opts.logger.info({ address: `${opts.host}:${opts.port}` }, 'HTTP endpoints listening');
+  opts.logger.info(
+    { address: `${opts.host}:${opts.port}`, tls: security.tlsEnabled },
+    'HTTP endpoints listening',
+  );
   return app;
 }
 
