@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 import { goTimeJSON } from '@pharos/template';
 import { anchoredRegex } from '@pharos/regex';
 import { compareAlerts, type Alert } from './alert.js';
@@ -21,6 +22,8 @@ export interface AlertmanagerAPIOptions {
   readonly versionInfo: VersionInfo;
   /** Called by POST /-/reload; throws with the reason when the new config is refused. */
   readonly reload: () => Promise<void>;
+  /** Where unexpected errors are logged. */
+  readonly logger?: Logger;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -288,8 +291,11 @@ export function registerAlertmanagerAPI(
       const endsAt = parseTime(b.endsAt, 'endsAt');
       if (startsAt === 0) throw new BadRequest('startsAt in body is required');
       if (endsAt === 0) throw new BadRequest('endsAt in body is required');
-      if (typeof b.createdBy !== 'string') throw new BadRequest('createdBy in body is required');
-      if (typeof b.comment !== 'string') throw new BadRequest('comment in body is required');
+      // go-swagger's RequiredString refuses the empty string as it refuses a missing one.
+      if (typeof b.createdBy !== 'string' || b.createdBy === '')
+        throw new BadRequest('createdBy in body is required');
+      if (typeof b.comment !== 'string' || b.comment === '')
+        throw new BadRequest('comment in body is required');
       if (startsAt > endsAt)
         throw new BadRequest('Failed to create silence: start time must be before end time');
       if (endsAt < am.clock.now())
@@ -353,5 +359,25 @@ export function registerAlertmanagerAPI(
         .type('text/plain')
         .send(`failed to reload config: ${(e as Error).message}\n`);
     }
+  });
+
+  // A body that is not JSON is refused as go-swagger refuses it, naming the body and the reason.
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    if (err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      const what = req.url.startsWith('/api/v2/silences') ? 'silence' : 'alerts';
+      return reply
+        .code(400)
+        .type('application/json')
+        .send(
+          JSON.stringify({
+            code: 400,
+            message: `parsing ${what} body from "" failed, because ${err.message}`,
+          }),
+        );
+    }
+    if (err.statusCode !== undefined && err.statusCode < 500)
+      return reply.code(err.statusCode).type('application/json').send(JSON.stringify(err.message));
+    opts.logger?.error({ err, url: req.url }, 'internal error serving Alertmanager API request');
+    return reply.code(500).type('application/json').send(JSON.stringify(err.message));
   });
 }

@@ -27,6 +27,7 @@ export async function serveAlertmanager(
       registerAlertmanagerAPI(app, am, {
         versionInfo: { ...BUILD_INFO, goVersion: `node ${process.version}` },
         reload: async () => reloadLogged(am, opts.logger),
+        logger: opts.logger,
       });
       await registerUI(app, 'alertmanager.html', ['/']);
     },

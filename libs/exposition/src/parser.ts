@@ -80,7 +80,10 @@ export class ExpositionParser {
   next(predicted?: string): Entry | null {
     const t = this.text;
     while (this.pos < t.length || (this.format === 'openmetrics' && !this.seenEOF)) {
-      if (this.pos >= t.length) throw this.error('expected "# EOF" at the end of an OpenMetrics exposition');
+      if (this.pos >= t.length) {
+        this.lineNo = Math.max(this.lineNo, 1);
+        throw this.error('expected "# EOF" at the end of an OpenMetrics exposition');
+      }
       let end = t.indexOf('\n', this.pos);
       if (end < 0) end = t.length;
       const start = this.pos;

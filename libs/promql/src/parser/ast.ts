@@ -166,32 +166,40 @@ export type Expr =
 export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['==', '!=', '>', '<', '>=', '<=']);
 export const SET_OPS: ReadonlySet<BinaryOp> = new Set(['and', 'or', 'unless']);
 
-/** Every vector selector in an expression, matrix and subquery bodies included. */
-export function* vectorSelectors(e: Expr): Generator<VectorSelector> {
+/** The expressions directly inside `e`. */
+export function children(e: Expr): readonly Expr[] {
   switch (e.type) {
-    case 'VectorSelector':
-      yield e;
-      return;
     case 'MatrixSelector':
-      yield e.vector;
-      return;
+      return [e.vector];
     case 'SubqueryExpr':
     case 'ParenExpr':
     case 'UnaryExpr':
-      yield* vectorSelectors(e.expr);
-      return;
+      return [e.expr];
     case 'Call':
-      for (const a of e.args) yield* vectorSelectors(a);
-      return;
+      return e.args;
     case 'AggregateExpr':
-      if (e.param) yield* vectorSelectors(e.param);
-      yield* vectorSelectors(e.expr);
-      return;
+      return e.param ? [e.param, e.expr] : [e.expr];
     case 'BinaryExpr':
-      yield* vectorSelectors(e.lhs);
-      yield* vectorSelectors(e.rhs);
-      return;
+      return [e.lhs, e.rhs];
     default:
-      return;
+      return [];
   }
+}
+
+/** Every vector selector in an expression, matrix and subquery bodies included. */
+export function* vectorSelectors(e: Expr): Generator<VectorSelector> {
+  if (e.type === 'VectorSelector') yield e;
+  else for (const c of children(e)) yield* vectorSelectors(c);
+}
+
+/** How deeply `e` nests, counted without recursion so that any depth can be measured. */
+export function exprDepth(e: Expr): number {
+  let max = 0;
+  const stack: Array<[Expr, number]> = [[e, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [x, d] = top;
+    if (d > max) max = d;
+    for (const c of children(x)) stack.push([c, d + 1]);
+  }
+  return max;
 }

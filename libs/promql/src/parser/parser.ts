@@ -1,6 +1,7 @@
 import { LabelMatcher, METRIC_NAME, type MatchType } from '@pharos/model';
 import {
   COMPARISON_OPS,
+  exprDepth,
   SET_OPS,
   type AggregateOp,
   type AtModifier,
@@ -92,8 +93,24 @@ function precedence(op: BinaryOp): number {
 
 const UNARY_PRECEDENCE = 5.5; // tighter than * but looser than ^: -2^2 is -(2^2)
 
+/**
+ * Deeper expressions are refused: evaluating and printing walk the tree recursively, and no real
+ * query comes near this, while a crafted one would otherwise exhaust the stack.
+ */
+export const MAX_EXPR_DEPTH = 1000;
+
 export function parseExpr(input: string): Expr {
-  return new Parser(input).parseTop();
+  let e: Expr;
+  try {
+    e = new Parser(input).parseTop();
+  } catch (err) {
+    if (err instanceof RangeError)
+      throw ParseError.at(input, 0, `expression nests more than ${MAX_EXPR_DEPTH} levels deep`);
+    throw err;
+  }
+  if (exprDepth(e) > MAX_EXPR_DEPTH)
+    throw ParseError.at(input, 0, `expression nests more than ${MAX_EXPR_DEPTH} levels deep`);
+  return e;
 }
 
 /** Parses a selector alone (the series API's match[]); returns its matchers. */
