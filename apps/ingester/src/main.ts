@@ -155,6 +155,8 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
 
   const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total);
   lifecycle.onStop('storage', () => db.close());
+  for (const message of db.damage())
+    logger.error({ message }, 'storage was damaged: LevelDB dropped the damaged block and its samples');
   logger.info(
     { path: flags.storagePath, partitions: flags.owned, series: db.seriesCount() },
     'storage opened',

@@ -87,6 +87,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   }
   lifecycle.onStop('storage', () => db.close());
   lifecycle.onStop('write-ahead log', () => log.close());
+  for (const message of db.damage())
+    logger.error({ message }, 'storage was damaged: LevelDB dropped the damaged block and its samples');
   logger.info({ path: flags.storagePath, shards: flags.shards, series: db.seriesCount() }, 'storage opened');
 
   const bus = new SampleBus(log);

@@ -211,17 +211,27 @@ export class FileLog<T> extends LocalLog<T> {
     header.setUint32(0, frame.length - HEADER, true);
     header.setUint32(4, crc32(frame.subarray(HEADER)), true);
     if (f.size > 0 && f.size + frame.length > this.segmentBytes) this.roll(f);
-    writeSync(f.fd, frame);
+    let written = 0;
+    try {
+      while (written < frame.length) written += writeSync(f.fd, frame, written);
+    } catch (e) {
+      // A full disk can leave part of the record written: cut it off, so that the records after
+      // it (once there is room) are not stranded behind a torn one, and refuse this record.
+      if (written > 0) ftruncateSync(f.fd, f.size);
+      throw e;
+    }
     f.size += frame.length;
     f.next++;
     return this.mem.append(partition, value);
   }
 
   private roll(f: PartitionFiles): void {
-    closeSync(f.fd);
     const seg = { base: f.next, path: join(f.dir, segmentName(f.next)) };
+    // Opened before the old one is closed: if there is no room for it, the current one goes on.
+    const fd = openSync(seg.path, 'a');
+    closeSync(f.fd);
     f.segments.push(seg);
-    f.fd = openSync(seg.path, 'a');
+    f.fd = fd;
     f.size = 0;
   }
 
@@ -266,10 +276,17 @@ export class FileLog<T> extends LocalLog<T> {
     let c = this.commits.get(group);
     if (!c) this.commits.set(group, (c = new Array<number>(this.partitions).fill(0)));
     if (nextOffset <= c[partition]) return;
+    const previous = c[partition];
     c[partition] = nextOffset;
     const path = join(this.dir, 'commits.json');
-    writeFileSync(`${path}.tmp`, JSON.stringify(Object.fromEntries(this.commits)));
-    renameSync(`${path}.tmp`, path);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(Object.fromEntries(this.commits)));
+      renameSync(`${path}.tmp`, path);
+    } catch (e) {
+      // Not recorded: the next commit writes it again, and until then a restart replays more.
+      c[partition] = previous;
+      throw e;
+    }
     this.dropSegments(partition);
   }
 

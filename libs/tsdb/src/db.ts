@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import {
@@ -160,6 +160,24 @@ export function directoryBytes(path: string): number {
  * One shard of time series storage: head chunks in memory, sealed chunks, series and postings in
  * LevelDB. Writes (appends, checkpoints, retention) are serialised; reads run alongside them.
  */
+/**
+ * LevelDB does not fail an open over a damaged log or table block: it drops the block and says
+ * so only in its info LOG, which it starts afresh at every open. Reading it back is the one way
+ * to tell the operator that data was lost.
+ */
+function damageReported(path: string): string[] {
+  let log: string;
+  try {
+    log = readFileSync(join(path, 'LOG'), 'utf8');
+  } catch {
+    return [];
+  }
+  return log
+    .split('\n')
+    .filter((l) => /Corruption|dropping \d+ bytes/.test(l))
+    .map((l) => l.replace(/^\S+ \S+ /, ''));
+}
+
 export class TSDB implements Queryable {
   private readonly byHash = new Map<string, MemSeries | MemSeries[]>();
   private readonly byRef = new Map<number, MemSeries>();
@@ -175,6 +193,13 @@ export class TSDB implements Queryable {
   private maxT = -Infinity;
   private writeChain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /**
+   * Writes that LevelDB refused (a full disk): memory already reflects them, so they are retried
+   * ahead of the next write. Each is a whole key's value, so writing it late is still right.
+   */
+  private pendingOps: BatchOp[] = [];
+  /** Damage LevelDB found and cut off while opening, in its own words (from its LOG). */
+  damage: readonly string[] = [];
 
   private constructor(
     private readonly db: Db,
@@ -195,6 +220,7 @@ export class TSDB implements Queryable {
       throw new Error(`cannot open storage at ${path}: ${cause?.message ?? (e as Error).message}`);
     }
     const tsdb = new TSDB(db, path, opts.outOfOrderTimeWindowMs ?? 0);
+    tsdb.damage = damageReported(path);
     try {
       await tsdb.load();
     } catch (e) {
@@ -396,8 +422,21 @@ export class TSDB implements Queryable {
       new DataView(b.buffer).setUint32(0, this.nextRef);
       ops.push({ type: 'put', key: metaKey('nextRef'), value: b });
     }
-    if (ops.length > 0) await this.db.batch(ops);
+    await this.write(ops);
     return res;
+  }
+
+  /** One LevelDB batch with whatever an earlier failed write left; on failure all of it waits. */
+  private async write(ops: BatchOp[]): Promise<void> {
+    const all = this.pendingOps.length > 0 ? [...this.pendingOps, ...ops] : ops;
+    if (all.length === 0) return;
+    try {
+      await this.db.batch(all);
+      this.pendingOps = [];
+    } catch (e) {
+      this.pendingOps = all;
+      throw e;
+    }
   }
 
   private createSeries(labels: Labels, hash: string, t: number, ops: BatchOp[]): MemSeries {
@@ -475,6 +514,7 @@ export class TSDB implements Queryable {
 
   private async checkpointNow(): Promise<number> {
     const ops: BatchOp[] = [];
+    const written: MemSeries[] = [];
     for (const s of this.byRef.values()) {
       if (!s.dirty || s.app === null) continue;
       const chunk = s.app.bytes();
@@ -482,9 +522,12 @@ export class TSDB implements Queryable {
       writeTime(value, 0, s.chunkEnd);
       value.set(chunk, 8);
       ops.push({ type: 'put', key: headKey(s.ref), value });
-      s.dirty = false;
+      written.push(s);
     }
-    if (ops.length > 0) await this.db.batch(ops);
+    // Clean only once written: a failed checkpoint must leave them for the next one, or the
+    // offsets committed after it would skip samples that are nowhere on disk.
+    await this.write(ops);
+    for (const s of written) s.dirty = false;
     return ops.length;
   }
 

@@ -65,6 +65,11 @@ export class ShardedTSDB implements Queryable {
     private readonly total: number,
   ) {}
 
+  /** Damage found and cut off while opening the shards (see TSDB.damage). */
+  damage(): string[] {
+    return this.shards.flatMap((s) => s.damage);
+  }
+
   /** Shard by partition, as the ingester consumes them. */
   byPartition(): Map<number, TSDB> {
     return new Map(this.partitions.map((p, i) => [p, this.shards[i]]));
