@@ -3,6 +3,7 @@
 #   tools/redis.sh start DIR [PORT]   start a server with its data in DIR; prints host:port once
 #                                     it answers PING; its pid is in DIR/redis.pid
 #   tools/redis.sh stop DIR           stop the server started in DIR
+# With REDIS_PASSWORD set the server requires it (AUTH), as a production one would.
 # Idempotent: start in a DIR whose server still runs prints its address again.
 set -euo pipefail
 
@@ -23,9 +24,10 @@ start() {
   fi
   [ -n "$port" ] || port=$(free_port)
   redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
-    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes >/dev/null
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes \
+    ${REDIS_PASSWORD:+--requirepass "$REDIS_PASSWORD"} >/dev/null
   for _ in $(seq 1 100); do
-    if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+    if REDISCLI_AUTH="${REDIS_PASSWORD:-}" redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
       echo "127.0.0.1:$port" | tee "$dir/address"
       return 0
     fi

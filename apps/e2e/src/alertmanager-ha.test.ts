@@ -20,6 +20,8 @@ import {
 
 const AM_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
 const REDIS = join(ROOT, 'tools/redis.sh');
+const REDIS_PASSWORD = 'pharos-test-secret';
+const redisEnv = { ...process.env, REDIS_PASSWORD };
 
 describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
   const dir = tempDir('pharos-am-ha-');
@@ -53,7 +55,8 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    redisURL = `redis://${execFileSync('bash', [REDIS, 'start', redisDir], { encoding: 'utf8' }).trim()}`;
+    // A server that requires AUTH: the password travels in --redis.url, as ioredis reads it.
+    redisURL = `redis://:${REDIS_PASSWORD}@${execFileSync('bash', [REDIS, 'start', redisDir], { encoding: 'utf8', env: redisEnv }).trim()}`;
     const receiver = await webhookReceiver<{ groupKey: string; status: string }>();
     hook = receiver.server;
     notifications = receiver.received;
@@ -131,7 +134,7 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
     const second = await post(a.url, '/api/v2/silences', silence('made while Redis was down'));
     assert.equal((await fetch(`${a.url}/-/healthy`)).status, 200);
     assert.ok((await ids(a.url)).includes(second!.silenceID));
-    execFileSync('bash', [REDIS, 'start', redisDir]);
+    execFileSync('bash', [REDIS, 'start', redisDir], { env: redisEnv });
     await waitFor(
       'the silence made during the outage to reach b',
       async () => ((await ids(replicas[1].url)).includes(second!.silenceID) ? true : undefined),
