@@ -217,6 +217,8 @@ describe('web UI (chromium, headless)', () => {
     assert.match(await page.getByTestId('silence-error').innerText(), /invalid duration "forever"/);
     // The API's own refusal is shown too: a silence that would already be over.
     const start = await page.locator('#start').inputValue();
+    await page.locator('#creator').fill('e2e');
+    await page.locator('#comment').fill('quiet, please');
     await page.locator('#start').fill('2000-01-01T00:00:00Z');
     await page.locator('#duration').fill('1m');
     await page.getByRole('button', { name: 'Create' }).click();
@@ -227,8 +229,6 @@ describe('web UI (chromium, headless)', () => {
     assert.equal(refusal, "400: Failed to create silence: end time can't be in the past");
     await page.locator('#start').fill(start);
     await page.locator('#duration').fill('2h');
-    await page.locator('#creator').fill('e2e');
-    await page.locator('#comment').fill('quiet, please');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.waitForURL(/#\/silences$/);
     const listed = page.getByTestId('silence').filter({ hasText: 'alertname="AlwaysFiring"' });

@@ -75,7 +75,8 @@ describe('Alertmanager API v2 under bad input', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pharos-am-fuzz-'));
-    writeFileSync(join(dir, 'alertmanager.yml'), CONFIG);
+    // No integrations: a flush would otherwise retry its webhook until stop, long after the test.
+    writeFileSync(join(dir, 'alertmanager.yml'), 'route: {receiver: quiet}\nreceivers: [{name: quiet}]\n');
     const logger = pino({ level: 'silent' });
     am = new Alertmanager({
       configFile: join(dir, 'alertmanager.yml'),
