@@ -211,4 +211,28 @@ describe('a broken config', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /\/nonexistent\/prometheus.yml: cannot read file: ENOENT/);
   });
+
+  it('fails at start, in one line, on a broken web config file', async () => {
+    const dir = tempDir('pharos-badweb-');
+    cleanup.push(() => removeDir(dir));
+    writeFileSync(join(dir, 'prometheus.yml'), 'scrape_configs: []\n');
+    writeFileSync(join(dir, 'web.yml'), 'basic_auth_users:\n  alice: hunter2\n');
+    const r = spawnSync(
+      process.execPath,
+      [
+        PHAROS_MAIN,
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        '--web.listen-address=127.0.0.1:0',
+        `--web.config.file=${join(dir, 'web.yml')}`,
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    assert.equal(r.status, 1);
+    assert.match(
+      r.stderr,
+      /^pharos: error loading web config: .*web\.yml:2: crypto\/bcrypt: bcrypt hashes must start with '\$'/m,
+    );
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
 });

@@ -160,9 +160,14 @@ scrape_configs:
 const { values } = parseArgs({
   options: { minutes: { type: 'string' }, series: { type: 'string' }, interval: { type: 'string' } },
 });
+const positive = (name: string, v: string | undefined, dflt: number): number => {
+  const n = v === undefined ? dflt : Number(v);
+  if (!(n > 0)) throw new Error(`soak: --${name} must be a positive number, got ${JSON.stringify(v)}`);
+  return n;
+};
 const ok = await runSoak({
-  minutes: Number(values.minutes ?? 10),
-  series: Number(values.series ?? 5000),
-  intervalSeconds: Number(values.interval ?? 30),
+  minutes: positive('minutes', values.minutes, 10),
+  series: positive('series', values.series, 5000),
+  intervalSeconds: positive('interval', values.interval, 30),
 });
 process.exitCode = ok ? 0 : 1;

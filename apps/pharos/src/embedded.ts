@@ -7,7 +7,7 @@ import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharo
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
-import { createLogger, createRegistry, Lifecycle } from '@pharos/observability';
+import { createLogger, createRegistry, Lifecycle, WebSecurity } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
 import {
   engineRuleQuery,
@@ -41,6 +41,16 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     const msg = e instanceof ConfigError ? e.message : String(e);
     logger.error({ file: flags.configFile, err: msg }, 'error loading config');
     process.stderr.write(`pharos: error loading config from ${JSON.stringify(flags.configFile)}: ${msg}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  // Checked before storage opens, so a broken file is one line on stderr, as a broken config is.
+  try {
+    WebSecurity.load(flags.webConfigFile, logger);
+  } catch (e) {
+    const msg = (e as Error).message;
+    logger.error({ file: flags.webConfigFile, err: msg }, 'error loading web config');
+    process.stderr.write(`pharos: error loading web config: ${msg}\n`);
     process.exitCode = 1;
     return;
   }
