@@ -1,6 +1,10 @@
 import { statSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
-import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
+import {
+  createServer as createHttpsServer,
+  type Server as HttpsServer,
+  type ServerOptions,
+} from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -96,7 +100,8 @@ export class WebSecurity {
   private checkedAt = Date.now();
   private readonly authCache = new Map<string, boolean>();
   private limiter: RateLimiter | undefined;
-  private server: Server | undefined;
+  /** Set when serving TLS: new certificates are swapped into it. */
+  private tlsServer: HttpsServer | undefined;
 
   private constructor(
     private readonly path: string | undefined,
@@ -107,6 +112,7 @@ export class WebSecurity {
       : { http2: false, headers: {}, rateLimit: { interval: 0, burst: 0 }, users: {} };
     this.fingerprint = this.currentFingerprint();
     this.limiter = this.newLimiter();
+    // Read once here so that an unreadable certificate refuses the start, not the first client.
     if (this.config.tls) tlsServerOptions(this.config.tls);
   }
 
@@ -123,8 +129,7 @@ export class WebSecurity {
   createServer(handler: RequestListener): Server {
     const tls = this.config.tls;
     if (!tls) {
-      this.server = createHttpServer(handler);
-      return this.server;
+      return createHttpServer(handler);
     }
     const server = createHttpsServer(tlsServerOptions(tls), handler);
     server.on('secureConnection', (socket: TLSSocket) => {
@@ -136,7 +141,7 @@ export class WebSecurity {
       }
     });
     server.on('tlsClientError', (err) => this.logger.debug({ err: err.message }, 'TLS handshake failed'));
-    this.server = server;
+    this.tlsServer = server;
     return server;
   }
 
@@ -179,11 +184,7 @@ export class WebSecurity {
     if (fp === this.fingerprint && this.error === undefined) return;
     try {
       const next = loadWebConfig(this.path);
-      if (next.tls && this.server && 'setSecureContext' in this.server) {
-        (this.server as unknown as { setSecureContext(o: ServerOptions): void }).setSecureContext(
-          tlsServerOptions(next.tls),
-        );
-      }
+      if (next.tls && this.tlsServer) this.tlsServer.setSecureContext(tlsServerOptions(next.tls));
       const limitChanged =
         next.rateLimit.interval !== this.config.rateLimit.interval ||
         next.rateLimit.burst !== this.config.rateLimit.burst;
