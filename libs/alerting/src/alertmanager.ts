@@ -42,8 +42,12 @@ interface Running {
   readonly route: Route;
   readonly inhibitor: Inhibitor;
   readonly dispatcher: Dispatcher;
+  readonly pipeline: NotificationPipeline;
   readonly receivers: ReadonlyMap<string, Receiver>;
 }
+
+/** How long sends in flight may go on after a stop or reload before they are aborted. */
+const SEND_GRACE = 5_000;
 
 /** Alertmanager: the alert store, silences, notification log and the configured dispatch. */
 export class Alertmanager {
@@ -213,9 +217,9 @@ export class Alertmanager {
       this.clock,
       this.opts.logger,
     );
-    this.running = { config, route, inhibitor, dispatcher, receivers };
+    this.running = { config, route, inhibitor, dispatcher, pipeline, receivers };
     dispatcher.start();
-    if (old) void closeReceivers(old.receivers);
+    if (old) void retire(old);
   }
 
   /** Validates and stores posted alerts (api/v2 postAlertsHandler); returns the errors of the invalid ones. */
@@ -293,9 +297,14 @@ export class Alertmanager {
     const r = this.running;
     r?.dispatcher.stop();
     r?.inhibitor.stop();
-    if (r) await closeReceivers(r.receivers);
+    if (r) await retire(r);
     await this.opts.state.stop();
   }
+}
+
+async function retire(r: Running): Promise<void> {
+  await r.pipeline.stop(SEND_GRACE);
+  await closeReceivers(r.receivers);
 }
 
 async function closeReceivers(receivers: ReadonlyMap<string, Receiver>): Promise<void> {

@@ -145,9 +145,57 @@ export function needsUpdate(
  * logging what was sent. Returns whether every integration succeeded.
  */
 export class NotificationPipeline {
+  /** Aborted by stop: no new flush or retry starts, and waits end at once. */
+  private readonly stopping = new AbortController();
+  /** Aborted when stop's grace is over: requests still in flight are cut off. */
+  private readonly cancel = new AbortController();
+  private readonly inflight = new Set<Promise<boolean>>();
+
   constructor(private readonly deps: PipelineDeps) {}
 
   async exec(ctx: NotifyContext, alerts: readonly Alert[]): Promise<boolean> {
+    if (this.stopping.signal.aborted) return false;
+    const run = this.run(ctx, alerts);
+    this.inflight.add(run);
+    try {
+      return await run;
+    } finally {
+      this.inflight.delete(run);
+    }
+  }
+
+  /**
+   * Lets sends already in flight finish for up to `graceMs`, then aborts them, so a receiver that
+   * never answers cannot hold up shutdown or a reload. What was not sent stays out of the
+   * notification log and goes out again from the next flush, here or on a peer.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping.abort();
+    if (this.inflight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((r) => (timer = setTimeout(r, graceMs)));
+    await Promise.race([Promise.allSettled([...this.inflight]), grace]);
+    clearTimeout(timer);
+    this.cancel.abort(new Error('the alertmanager is stopping'));
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Sleeps, or returns early once stop is called. */
+  private async pause(ms: number): Promise<void> {
+    const stop = this.stopping.signal;
+    if (stop.aborted) return;
+    let onStop: () => void = () => undefined;
+    await Promise.race([
+      this.deps.sleep(ms),
+      new Promise<void>((r) => {
+        onStop = r;
+        stop.addEventListener('abort', onStop, { once: true });
+      }),
+    ]);
+    stop.removeEventListener('abort', onStop);
+  }
+
+  private async run(ctx: NotifyContext, alerts: readonly Alert[]): Promise<boolean> {
     const d = this.deps;
     const active = alerts.filter((a) => d.inhibitor.inhibitedBy(a.labels) === undefined);
     if (active.length === 0) return true;
@@ -174,7 +222,8 @@ export class NotificationPipeline {
   ): Promise<boolean> {
     const d = this.deps;
     const wait = d.peerWait();
-    if (wait > 0) await d.sleep(wait);
+    if (wait > 0) await this.pause(wait);
+    if (this.stopping.signal.aborted) return false;
     const key = `${ctx.receiver}/${integ.name}/${integ.index}`;
     const firing = new Set<string>();
     const resolved = new Set<string>();
@@ -214,18 +263,22 @@ export class NotificationPipeline {
     const d = this.deps;
     let delay = 500;
     let attempt = 0;
-    const ac = new AbortController();
     for (;;) {
       attempt++;
       d.metrics.requests.labels(integ.name).inc();
+      // A request may not outlive the flush's deadline, as upstream's context carries it.
+      const signal = AbortSignal.any([
+        this.cancel.signal,
+        AbortSignal.timeout(Math.max(Math.ceil(ctx.deadline - d.now()), 1)),
+      ]);
       try {
-        await integ.send(ctx, alerts, d.externalURL, ac.signal);
+        await integ.send(ctx, alerts, d.externalURL, signal);
         return null;
       } catch (e) {
         d.metrics.requestsFailed.labels(integ.name).inc();
         const err = e instanceof NotifyError ? e : new NotifyError((e as Error).message, true);
         const left = ctx.deadline - d.now();
-        if (!err.retry || left <= 0) {
+        if (!err.retry || left <= 0 || this.stopping.signal.aborted) {
           return new NotifyError(
             `${integ.name}/${integ.index}: notify retry canceled after ${attempt} attempts: ${err.message}`,
             false,
@@ -238,7 +291,7 @@ export class NotificationPipeline {
         );
         const wait = Math.min(delay * (0.5 + Math.random()), left);
         delay = Math.min(delay * 1.5, 60_000);
-        await d.sleep(wait);
+        await this.pause(wait);
       }
     }
   }

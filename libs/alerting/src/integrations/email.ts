@@ -59,15 +59,31 @@ export class EmailIntegration implements Integration {
     };
   }
 
-  async send(ctx: NotifyContext, alerts: readonly Alert[], externalURL: string): Promise<void> {
+  async send(
+    ctx: NotifyContext,
+    alerts: readonly Alert[],
+    externalURL: string,
+    signal: AbortSignal,
+  ): Promise<void> {
     const msg = await this.message(ctx, alerts, externalURL);
+    let onAbort: () => void = () => undefined;
     try {
-      await this.transport.sendMail(msg);
+      // nodemailer cannot abort a send, so the pipeline stops waiting for it instead.
+      await Promise.race([
+        this.transport.sendMail(msg),
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          if (signal.aborted) onAbort();
+          else signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
     } catch (e) {
       const err = e as Error & { responseCode?: number };
       // 5xx SMTP replies are permanent; connection trouble and 4xx replies are worth a retry.
       const permanent = err.responseCode !== undefined && err.responseCode >= 500;
       throw new NotifyError(`send email: ${err.message}`, !permanent, permanent ? 'clientError' : 'other');
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
