@@ -297,6 +297,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     maxConcurrency: flags.queryMaxConcurrency,
     // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.
     remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => bus.publish(batch) : undefined,
+    maxSamplesPerRequest: flags.remoteWriteMaxSamples,
     rules,
     alertmanagers: () => notifier.alertmanagers(),
     startTime,

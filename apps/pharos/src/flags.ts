@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseByteSize, parseDuration, splitHostPort } from '@pharos/config';
+import { DEFAULT_MAX_SAMPLES_PER_REQUEST } from '@pharos/api';
 
 export interface ServerFlags {
   readonly configFile: string;
@@ -16,6 +17,7 @@ export interface ServerFlags {
   readonly grpcListenAddress: string;
   readonly enableLifecycle: boolean;
   readonly enableRemoteWriteReceiver: boolean;
+  readonly remoteWriteMaxSamples: number;
   readonly lookbackDelta: number;
   readonly queryTimeout: number;
   readonly queryMaxSamples: number;
@@ -117,6 +119,14 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         '--web.enable-remote-write-receiver',
         'Enable API endpoint accepting remote write requests.',
       ).default(false),
+    )
+    .addOption(
+      new Option(
+        '--remote-write.max-samples-per-request <n>',
+        'Remote write requests with more samples are refused with 400.',
+      )
+        .default(String(DEFAULT_MAX_SAMPLES_PER_REQUEST))
+        .argParser(positiveInt),
     )
     .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
@@ -245,6 +255,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         enableLifecycle: opts['web.enable-lifecycle'] === true,
         webConfigFile: opts['web.config.file'] === undefined ? undefined : String(opts['web.config.file']),
         enableRemoteWriteReceiver: opts['web.enable-remote-write-receiver'] === true,
+        remoteWriteMaxSamples: Number(opts['remote-write.max-samples-per-request']),
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),
         queryMaxSamples: maxSamples,

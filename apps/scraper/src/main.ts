@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { Counter, Gauge } from 'prom-client';
-import { registerRemoteRoutes } from '@pharos/api';
+import { DEFAULT_MAX_SAMPLES_PER_REQUEST, registerRemoteRoutes } from '@pharos/api';
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { subscribeTargets } from '@pharos/discovery';
 import {
@@ -26,6 +26,7 @@ interface ScraperFlags {
   bufferSamples: number;
   listenAddress: string;
   remoteWrite: boolean;
+  remoteWriteMaxSamples: number;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
 }
@@ -63,6 +64,10 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         '0.0.0.0:9103',
       ),
       new Option('--web.enable-remote-write-receiver', 'Accept Prometheus remote_write at /api/v1/write.'),
+      new Option(
+        '--remote-write.max-samples-per-request <n>',
+        'Remote write requests with more samples are refused with 400.',
+      ).default(String(DEFAULT_MAX_SAMPLES_PER_REQUEST)),
     ],
     async (opts) => {
       const positive = (name: string) => positiveIntFlag(opts, name);
@@ -77,6 +82,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         bufferSamples: positive('scraper.buffer-samples'),
         listenAddress: opts['web.listen-address'],
         remoteWrite: opts['web.enable-remote-write-receiver'] === 'true',
+        remoteWriteMaxSamples: positive('remote-write.max-samples-per-request'),
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
       });
@@ -176,6 +182,7 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
         logger,
         registry,
         remoteWrite: flags.remoteWrite ? (batch) => bus.publish(batch) : undefined,
+        maxSamplesPerRequest: flags.remoteWriteMaxSamples,
       }),
   });
   lifecycle.onStop('http', async () => {

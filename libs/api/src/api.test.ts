@@ -389,6 +389,7 @@ describe('remote write and read', () => {
           store.add(labels, ts, vs);
         });
       },
+      maxSamplesPerRequest: 3,
     });
   });
   after(() => remote.close());
@@ -429,6 +430,17 @@ describe('remote write and read', () => {
       fail = false;
     }
     assert.equal((await write('x', 'text/plain')).statusCode, 415);
+  });
+
+  it('refuses a request over --remote-write.max-samples-per-request with 400, storing none of it', async () => {
+    const b = new SampleBatchBuilder();
+    const s = b.addSeries(labelsFrom({ __name__: 'too_many_total', job: 'rw' }));
+    for (let i = 1; i <= 4; i++) b.add(s, i * 1000, i);
+    const r = await write(Buffer.from(snappyEncode(encodeWriteRequest(b.build()))));
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.body, 'too many samples in one request: 4, the limit is 3\n');
+    const q = await remote.inject({ url: '/api/v1/query?query=too_many_total&time=4' });
+    assert.deepEqual(q.json().data.result, []);
   });
 
   it('is off unless enabled, as in Prometheus', async () => {

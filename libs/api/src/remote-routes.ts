@@ -19,7 +19,11 @@ export interface RemoteDeps {
   readonly registry: Registry;
   /** Present when the receiver is enabled: makes a batch durable (the write path) or throws. */
   readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
+  /** --remote-write.max-samples-per-request: larger requests are refused before the write path. */
+  readonly maxSamplesPerRequest?: number;
 }
+
+export const DEFAULT_MAX_SAMPLES_PER_REQUEST = 1_000_000;
 
 /** A decompressed body may not exceed this (Prometheus sends batches of a few MiB at most). */
 const MAX_DECOMPRESSED = 64 * 1024 * 1024;
@@ -81,6 +85,15 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: RemoteDeps): vo
       rejected.inc({ reason: 'malformed' });
       deps.logger.warn({ err: e.message, remote: req.ip }, 'rejected remote write request');
       return text(reply, 400, e.message);
+    }
+    const max = deps.maxSamplesPerRequest ?? DEFAULT_MAX_SAMPLES_PER_REQUEST;
+    const n = decoded.batch.refs.length;
+    if (n > max) {
+      // A 4xx: the sender drops the request instead of retrying one that can never fit; it should
+      // lower its queue_config.max_samples_per_send.
+      rejected.inc({ reason: 'too_many_samples' });
+      deps.logger.warn({ samples: n, limit: max, remote: req.ip }, 'rejected remote write request');
+      return text(reply, 400, `too many samples in one request: ${n}, the limit is ${max}`);
     }
     if (decoded.histograms > 0) dropped.inc({ kind: 'histogram' }, decoded.histograms);
     if (decoded.exemplars > 0) dropped.inc({ kind: 'exemplar' }, decoded.exemplars);

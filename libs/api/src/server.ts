@@ -60,6 +60,7 @@ export interface ApiDeps {
   readonly alertmanagers?: () => readonly string[];
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
   readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
+  readonly maxSamplesPerRequest?: number;
   /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
   readonly webConfigFile?: string;
 }
