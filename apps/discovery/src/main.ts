@@ -1,10 +1,17 @@
-import { Server } from '@grpc/grpc-js';
 import { Option } from 'commander';
 import { Gauge } from 'prom-client';
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { addDiscoveryService, instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { listenGrpc } from '@pharos/ingest';
-import { roleCommand, roleRuntime, runRoleCommand, serveRole, type LogLevel } from '@pharos/observability';
+import {
+  grpcServerConfigOption,
+  roleCommand,
+  roleRuntime,
+  runRoleCommand,
+  serveRole,
+  type LogLevel,
+} from '@pharos/observability';
+import { GrpcServerSecurity } from '@pharos/transport';
 
 interface DiscoveryFlags {
   configFile: string;
@@ -12,6 +19,7 @@ interface DiscoveryFlags {
   grpcListenAddress: string;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
+  grpcConfigFile: string | undefined;
 }
 
 const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
@@ -28,6 +36,7 @@ const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
         '--grpc.listen-address <address>',
         'The Discovery gRPC service scrapers subscribe to.',
       ).default('0.0.0.0:9095'),
+      grpcServerConfigOption(),
     ],
     async (opts) =>
       run({
@@ -36,11 +45,13 @@ const command = (run: (flags: DiscoveryFlags) => Promise<void>) =>
         grpcListenAddress: opts['grpc.listen-address'],
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
+        grpcConfigFile: opts['grpc.config.file'],
       }),
   );
 
 async function runDiscovery(flags: DiscoveryFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('discovery', flags.logLevel);
+  const grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
   const reloadOK = new Gauge({
@@ -75,9 +86,9 @@ async function runDiscovery(flags: DiscoveryFlags): Promise<void> {
   };
   lifecycle.installSignalHandlers(() => void reload().catch(() => undefined));
 
-  const grpc = new Server();
+  const grpc = grpcSecurity.newServer();
   addDiscoveryService(grpc, distributor);
-  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
   // Subscriptions are streams that never end by themselves: cut them; scrapers resubscribe.
   lifecycle.onStop('grpc', async () => grpc.forceShutdown());
 

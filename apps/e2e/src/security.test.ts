@@ -12,12 +12,16 @@ import { parseWebConfig } from '@pharos/config';
 import { makeTestCerts, type TestCerts } from '@pharos/observability/testing';
 import {
   freePort,
+  instantQuery,
+  type Pharos,
   PHAROS_MAIN,
   PHAROS_NODE_FLAGS,
   Proc,
   type Prometheus,
   removeDir,
   requireBinary,
+  ROOT,
+  startPharos,
   startPrometheus,
   tempDir,
   waitFor,
@@ -231,5 +235,99 @@ basic_auth_users:
     assert.equal(quit.status, 200);
     assert.equal(await quit.text(), 'Requesting termination... Goodbye!\n');
     assert.equal(await pharos.exited, 0);
+  });
+});
+
+describe('gRPC between roles behind --grpc.config.file and --grpc.client-config.file', () => {
+  let certs: TestCerts;
+  let pharos: Pharos;
+  let grpcAddress = '';
+  const queriers: Proc[] = [];
+
+  before(async () => {
+    certs = makeTestCerts();
+    writeFileSync(
+      join(certs.dir, 'grpc.yml'),
+      `tls_server_config:
+  cert_file: server.crt
+  key_file: server.key
+  client_ca_file: ca.crt
+  client_auth_type: RequireAndVerifyClientCert
+basic_auth_users:
+  querier: ${bcrypt.hashSync('s3cret', 4)}
+`,
+    );
+    writeFileSync(
+      join(certs.dir, 'client.yml'),
+      `tls_config:
+  ca_file: ca.crt
+  cert_file: client.crt
+  key_file: client.key
+  server_name: localhost
+basic_auth:
+  username: querier
+  password: s3cret
+`,
+    );
+    const grpcPort = await freePort();
+    pharos = await startPharos(
+      (port) =>
+        `global: {scrape_interval: 1s}\nscrape_configs:\n  - job_name: self\n    static_configs: [{targets: ['127.0.0.1:${port}']}]\n`,
+      {
+        args: [
+          `--grpc.listen-address=127.0.0.1:${grpcPort}`,
+          `--grpc.config.file=${join(certs.dir, 'grpc.yml')}`,
+        ],
+      },
+    );
+    grpcAddress = `127.0.0.1:${grpcPort}`;
+    await waitFor('the first self-scrape', async () =>
+      (await instantQuery(pharos.url, 'up{job="self"}')).length > 0 ? true : undefined,
+    );
+  });
+  after(async () => {
+    await Promise.all(queriers.map((q) => q.stop()));
+    await pharos.proc.stop();
+    removeDir(pharos.dir);
+    removeDir(certs.dir);
+  });
+
+  const startQuerier = async (clientConfig: string | undefined) => {
+    const port = await freePort();
+    const q = new Proc(
+      spawn(
+        process.execPath,
+        [
+          join(ROOT, 'dist/apps/querier/main.js'),
+          `--ingester.addresses=${grpcAddress}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          '--grpc.listen-address=127.0.0.1:0',
+          ...(clientConfig ? [`--grpc.client-config.file=${clientConfig}`] : []),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      ),
+    );
+    queriers.push(q);
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor('the querier', async () => {
+      if (q.child.exitCode !== null) throw new Error(`querier exited: ${q.stderr}`);
+      return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
+    });
+    return url;
+  };
+
+  it('a querier with the client certificate and password reads the embedded ingester', async () => {
+    const url = await startQuerier(join(certs.dir, 'client.yml'));
+    const up = await instantQuery(url, 'up{job="self"}');
+    assert.equal(up.length, 1);
+    assert.equal(up[0].value[1], '1');
+  });
+
+  it('a querier without them is refused, and says why', async () => {
+    const url = await startQuerier(undefined);
+    const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent('up{job="self"}')}`);
+    const body = (await r.json()) as { status: string; error?: string };
+    assert.equal(body.status, 'error', JSON.stringify(body));
+    assert.match(body.error ?? '', /ingester: .*(No connection established|Connection dropped)/);
   });
 });

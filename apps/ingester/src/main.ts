@@ -5,6 +5,7 @@ import { registerMember } from '@pharos/discovery';
 import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import {
   durationFlag,
+  grpcServerConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -12,7 +13,7 @@ import {
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
-import { openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
+import { GrpcServerSecurity, openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 
 interface IngesterFlags {
@@ -30,6 +31,7 @@ interface IngesterFlags {
   advertiseHost: string;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
+  grpcConfigFile: string | undefined;
 }
 
 function partitionList(v: string, total: number): number[] {
@@ -98,6 +100,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         '0.0.0.0:9101',
       ),
       new Option('--grpc.listen-address <address>', 'The Ingester gRPC service.').default('0.0.0.0:9095'),
+      grpcServerConfigOption(),
       new Option(
         '--consul.address <host:port>',
         'Announce this ingester and its partitions in Consul, where queriers find it.',
@@ -131,6 +134,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         advertiseHost: opts['ingester.advertise-host'] ?? hostname(),
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
+        grpcConfigFile: opts['grpc.config.file'],
       });
     },
   );
@@ -138,6 +142,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
 
 async function runIngester(flags: IngesterFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('ingester', flags.logLevel);
+  const grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
   lifecycle.installSignalHandlers();
   let ready = false;
   const http = splitHostPort(flags.listenAddress);
@@ -175,18 +180,21 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   await ingester.start();
   lifecycle.onStop('ingester', () => ingester.stop());
 
-  const grpc = createIngesterServer({
-    // Writes reach an ingester through Kafka only; Push is the embedded mode's shortcut.
-    push: async () => {
-      throw new Error('this ingester takes writes from Kafka; send samples to a scraper or remote_write');
+  const grpc = createIngesterServer(
+    {
+      // Writes reach an ingester through Kafka only; Push is the embedded mode's shortcut.
+      push: async () => {
+        throw new Error('this ingester takes writes from Kafka; send samples to a scraper or remote_write');
+      },
+      select: (m, mint, maxt) => db.select(m, mint, maxt),
+      selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
+      series: (m, mint, maxt) => db.series(m, mint, maxt),
+      labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
+      labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
     },
-    select: (m, mint, maxt) => db.select(m, mint, maxt),
-    selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
-    series: (m, mint, maxt) => db.series(m, mint, maxt),
-    labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
-    labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
-  });
-  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+    grpcSecurity.newServer(),
+  );
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
   lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
   ready = true;
   if (flags.consul) {

@@ -21,7 +21,14 @@ import {
 } from '@pharos/rules';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
 import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
-import { AlertBus, FileLog, InProcessLog, SampleBus, type BusAlert } from '@pharos/transport';
+import {
+  AlertBus,
+  FileLog,
+  GrpcServerSecurity,
+  InProcessLog,
+  SampleBus,
+  type BusAlert,
+} from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
@@ -45,12 +52,16 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     return;
   }
   // Checked before storage opens, so a broken file is one line on stderr, as a broken config is.
+  let grpcSecurity: GrpcServerSecurity;
+  let loading = 'web config';
   try {
     WebSecurity.load(flags.webConfigFile, logger);
+    loading = 'gRPC config';
+    grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
   } catch (e) {
     const msg = (e as Error).message;
-    logger.error({ file: flags.webConfigFile, err: msg }, 'error loading web config');
-    process.stderr.write(`pharos: error loading web config: ${msg}\n`);
+    logger.error({ err: msg }, `error loading ${loading}`);
+    process.stderr.write(`pharos: error loading ${loading}: ${msg}\n`);
     process.exitCode = 1;
     return;
   }
@@ -265,10 +276,10 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   };
 
   if (flags.grpcListenAddress !== '') {
-    const grpc = createIngesterServer(ingesterBackend(ingester, db));
+    const grpc = createIngesterServer(ingesterBackend(ingester, db), grpcSecurity.newServer());
     addQueryService(grpc, { queryable: db, engine });
     try {
-      const port = await listenGrpc(grpc, flags.grpcListenAddress);
+      const port = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
       logger.info({ address: flags.grpcListenAddress, port }, 'gRPC Ingester and Query services listening');
     } catch (e) {
       logger.error({ err: e, address: flags.grpcListenAddress }, 'cannot listen for gRPC');

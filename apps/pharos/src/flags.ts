@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseByteSize, parseDuration, splitHostPort } from '@pharos/config';
 import { DEFAULT_MAX_SAMPLES_PER_REQUEST } from '@pharos/api';
+import { grpcServerConfigOption } from '@pharos/observability';
 
 export interface ServerFlags {
   readonly configFile: string;
@@ -26,6 +27,7 @@ export interface ServerFlags {
   readonly features: ReadonlySet<string>;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly webConfigFile: string | undefined;
+  readonly grpcConfigFile: string | undefined;
   /** --web.external-url; empty: derived from the listen address. */
   readonly externalURL: string;
   readonly alertForOutageTolerance: number;
@@ -137,6 +139,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.',
       ),
     )
+    .addOption(grpcServerConfigOption())
     .addOption(
       new Option(
         '--query.lookback-delta <duration>',
@@ -254,6 +257,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         grpcListenAddress: String(opts['grpc.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
         webConfigFile: opts['web.config.file'] === undefined ? undefined : String(opts['web.config.file']),
+        grpcConfigFile: opts['grpc.config.file'] === undefined ? undefined : String(opts['grpc.config.file']),
         enableRemoteWriteReceiver: opts['web.enable-remote-write-receiver'] === true,
         remoteWriteMaxSamples: Number(opts['remote-write.max-samples-per-request']),
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),

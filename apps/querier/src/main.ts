@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { Server } from '@grpc/grpc-js';
 import { Option } from 'commander';
 import { addQueryService, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { ingesterSet, listenGrpc } from '@pharos/ingest';
 import {
   durationFlag,
+  grpcClientConfigOption,
+  grpcServerConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -13,6 +14,7 @@ import {
   type LogLevel,
 } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
+import { GrpcServerSecurity, loadGrpcChannelSecurity } from '@pharos/transport';
 
 interface QuerierFlags {
   ingesters: string[];
@@ -27,6 +29,8 @@ interface QuerierFlags {
   queryMaxConcurrency: number;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
+  grpcConfigFile: string | undefined;
+  grpcClientConfigFile: string | undefined;
   all: Record<string, string>;
 }
 
@@ -55,6 +59,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       ).default('prometheus.yml'),
       new Option('--web.listen-address <address>', 'The HTTP API.').default('0.0.0.0:9090'),
       new Option('--grpc.listen-address <address>', 'The gRPC Query service.').default('0.0.0.0:9095'),
+      grpcServerConfigOption(),
+      grpcClientConfigOption(),
       new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
       new Option('--query.timeout <duration>', 'Maximum time a query may take.').default('2m'),
       new Option('--query.max-samples <n>', 'Maximum samples a query may load into memory.').default(
@@ -83,6 +89,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         queryMaxConcurrency: positive('query.max-concurrency'),
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
+        grpcConfigFile: opts['grpc.config.file'],
+        grpcClientConfigFile: opts['grpc.client-config.file'],
         all: opts,
       });
     },
@@ -91,6 +99,8 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
 
 async function runQuerier(flags: QuerierFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('querier', flags.logLevel);
+  const grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
+  const channel = loadGrpcChannelSecurity(flags.grpcClientConfigFile);
   lifecycle.installSignalHandlers();
   const startTime = new Date();
   // The querier scrapes nothing; the file only feeds /api/v1/status/config when it is there.
@@ -105,6 +115,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     registry,
     logger,
     role: 'querier',
+    channel,
   });
   lifecycle.onStop('ingesters', async () => ingesters.close());
   const queryable = ingesters.queryable;
@@ -114,9 +125,9 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     maxSamples: flags.queryMaxSamples,
   });
 
-  const grpc = new Server();
+  const grpc = grpcSecurity.newServer();
   addQueryService(grpc, { queryable, engine });
-  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress);
+  const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
   lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
   let ready = false;

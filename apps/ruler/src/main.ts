@@ -6,6 +6,7 @@ import { loadPrometheusConfig, splitHostPort, type PrometheusConfig } from '@pha
 import { ingesterSet } from '@pharos/ingest';
 import {
   durationFlag,
+  grpcClientConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -26,6 +27,7 @@ import {
 } from '@pharos/rules';
 import {
   AlertBus,
+  loadGrpcChannelSecurity,
   openAlertTopic,
   openSampleTopic,
   SampleBus,
@@ -81,6 +83,7 @@ const command = roleCommand(
     new Option('--alertmanager.notification-queue-capacity <n>', 'Pending notifications kept.').default(
       '10000',
     ),
+    grpcClientConfigOption(),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('ruler', opts['log.level'] as LogLevel);
@@ -97,7 +100,16 @@ const command = roleCommand(
     const { host, port } = splitHostPort(opts['web.listen-address']);
     const externalURL = opts['web.external-url'] ?? `http://${hostname()}:9090/`;
 
-    const ingesters = ingesterSet({ addresses, consul, partitions, registry, logger, role: 'ruler' });
+    const channel = loadGrpcChannelSecurity(opts['grpc.client-config.file']);
+    const ingesters = ingesterSet({
+      addresses,
+      consul,
+      partitions,
+      registry,
+      logger,
+      role: 'ruler',
+      channel,
+    });
     lifecycle.onStop('ingesters', async () => ingesters.close());
     // Opened in the background: a broken rule file is reported at once, not after Kafka answers,
     // and results wait for the topic.

@@ -5,6 +5,7 @@ import { DEFAULT_MAX_SAMPLES_PER_REQUEST, registerRemoteRoutes } from '@pharos/a
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { subscribeTargets } from '@pharos/discovery';
 import {
+  grpcClientConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -13,7 +14,13 @@ import {
   type LogLevel,
 } from '@pharos/observability';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
-import { BufferedPublisher, openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
+import {
+  BufferedPublisher,
+  loadGrpcChannelSecurity,
+  openSampleTopic,
+  SampleBus,
+  type KafkaCompression,
+} from '@pharos/transport';
 
 interface ScraperFlags {
   configFile: string;
@@ -27,6 +34,7 @@ interface ScraperFlags {
   listenAddress: string;
   remoteWrite: boolean;
   remoteWriteMaxSamples: number;
+  grpcClientConfigFile: string | undefined;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
 }
@@ -64,6 +72,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         '0.0.0.0:9103',
       ),
       new Option('--web.enable-remote-write-receiver', 'Accept Prometheus remote_write at /api/v1/write.'),
+      grpcClientConfigOption(),
       new Option(
         '--remote-write.max-samples-per-request <n>',
         'Remote write requests with more samples are refused with 400.',
@@ -83,6 +92,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         listenAddress: opts['web.listen-address'],
         remoteWrite: opts['web.enable-remote-write-receiver'] === 'true',
         remoteWriteMaxSamples: positive('remote-write.max-samples-per-request'),
+        grpcClientConfigFile: opts['grpc.client-config.file'],
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
       });
@@ -91,6 +101,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
 
 async function runScraper(flags: ScraperFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('scraper', flags.logLevel);
+  const channel = loadGrpcChannelSecurity(flags.grpcClientConfigFile);
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
 
@@ -151,7 +162,10 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
     flags.discovery,
     flags.scraperId,
     (a) => scrape.applyAssignment(a, (pool, err) => logger.error({ pool, err }, 'cannot apply targets')),
-    { onError: (message) => logger.warn({ discovery: flags.discovery }, message) },
+    {
+      onError: (message) => logger.warn({ discovery: flags.discovery }, message),
+      channel,
+    },
   );
   lifecycle.onStop('discovery subscription', async () => subscription.close());
 

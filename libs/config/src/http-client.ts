@@ -101,21 +101,19 @@ export function parseTLSConfig(d: Decoder, node: Node | null): TLSConfig {
   };
 }
 
+export type BasicAuth = NonNullable<HTTPClientConfig['basicAuth']>;
+
+export function parseBasicAuth(d: Decoder, node: Node | null): BasicAuth {
+  const b = d.fields(node, 'config.BasicAuth', ['username', 'username_file', 'password', 'password_file']);
+  return {
+    username: secretField(d, b, 'username', 'basic_auth'),
+    password: secretField(d, b, 'password', 'basic_auth'),
+  };
+}
+
 /** Reads the HTTP client fields of an enclosing mapping (a scrape config or an SD config). */
 export function parseHTTPClientConfig(d: Decoder, f: Fields): HTTPClientConfig {
-  let basicAuth: HTTPClientConfig['basicAuth'];
-  if (f.has('basic_auth')) {
-    const b = d.fields(f.raw('basic_auth'), 'config.BasicAuth', [
-      'username',
-      'username_file',
-      'password',
-      'password_file',
-    ]);
-    basicAuth = {
-      username: secretField(d, b, 'username', 'basic_auth'),
-      password: secretField(d, b, 'password', 'basic_auth'),
-    };
-  }
+  const basicAuth = f.has('basic_auth') ? parseBasicAuth(d, f.raw('basic_auth')) : undefined;
   let authorization: HTTPClientConfig['authorization'];
   if (f.has('authorization')) {
     const a = d.fields(f.raw('authorization'), 'config.Authorization', [

@@ -6,3 +6,4 @@ export * from './sd.js';
 export * from './listen-address.js';
 export * from './glob.js';
 export * from './web-config.js';
+export * from './grpc-config.js';

@@ -1,4 +1,12 @@
-import { credentials, Metadata, status, type Server, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  credentials,
+  Metadata,
+  status,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type Server,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
 import type { Labels } from '@pharos/model';
 import {
   DiscoveryClient,
@@ -57,8 +65,10 @@ export function addDiscoveryService(server: Server, distributor: TargetDistribut
   });
 }
 
-export interface SubscriptionHooks {
+export interface SubscriptionOptions {
   onError?(message: string): void;
+  /** --grpc.client-config.file's TLS and credentials; plaintext without. */
+  readonly channel?: { readonly credentials: ChannelCredentials; readonly options: ChannelOptions };
 }
 
 /**
@@ -69,10 +79,15 @@ export function subscribeTargets(
   address: string,
   scraperId: string,
   onAssignment: (a: ReceivedAssignment) => void,
-  hooks: SubscriptionHooks = {},
+  hooks: SubscriptionOptions = {},
   retryMs = 1_000,
 ): { close(): void } {
-  const client = new DiscoveryClient(address, credentials.createInsecure());
+  const channel = hooks.channel;
+  const client = new DiscoveryClient(
+    address,
+    channel?.credentials ?? credentials.createInsecure(),
+    channel?.options ?? {},
+  );
   const stop = new AbortController();
   const run = async () => {
     while (!stop.signal.aborted) {

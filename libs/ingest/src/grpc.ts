@@ -1,10 +1,8 @@
 import {
-  credentials,
   Metadata,
   Server,
   ServerCredentials,
   status,
-  type ChannelCredentials,
   type sendUnaryData,
   type ServerUnaryCall,
   type ServerWritableStream,
@@ -28,6 +26,7 @@ import {
   type SelectResponse,
   type TimeRange,
 } from '@pharos/proto';
+import { insecureChannel, type GrpcChannelSecurity } from '@pharos/transport';
 import { XorIterator, type AppendResult, type Queryable, type SeriesData } from '@pharos/tsdb';
 
 /** What an ingester answers for: its shards' storage plus the durable write path. */
@@ -209,10 +208,11 @@ export class IngesterGrpcClient implements Queryable {
 
   constructor(
     address: string,
-    creds: ChannelCredentials = credentials.createInsecure(),
+    channel: GrpcChannelSecurity = insecureChannel(),
     private readonly deadlineMs = 120_000,
   ) {
-    this.client = new GeneratedClient(address, creds, {
+    this.client = new GeneratedClient(address, channel.credentials, {
+      ...channel.options,
       'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
   }

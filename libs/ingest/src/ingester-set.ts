@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { watchMembers } from '@pharos/discovery';
 import { FanoutQueryable } from '@pharos/tsdb';
+import type { GrpcChannelSecurity } from '@pharos/transport';
 import { IngesterGrpcClient } from './grpc.js';
 
 export interface IngesterSetOptions {
@@ -15,6 +16,8 @@ export interface IngesterSetOptions {
   readonly logger: Logger;
   /** The role's name in the gauge of unowned partitions (pharos_<role>_partitions_without_ingester). */
   readonly role: string;
+  /** --grpc.client-config.file's TLS and credentials; plaintext without. */
+  readonly channel?: GrpcChannelSecurity;
 }
 
 /**
@@ -25,7 +28,7 @@ export function ingesterSet(opts: IngesterSetOptions): { queryable: FanoutQuerya
   const clients = new Map<string, IngesterGrpcClient>();
   const queryable = new FanoutQueryable([]);
   const use = (addresses: readonly string[]) => {
-    for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a));
+    for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a, opts.channel));
     for (const [a, c] of clients) {
       if (addresses.includes(a)) continue;
       c.close();

@@ -7,3 +7,4 @@ export * from './role-server.js';
 export * from './role-cli.js';
 export * from './role-runtime.js';
 export * from './web-security.js';
+export * from './basic-auth.js';

@@ -35,6 +35,22 @@ export function roleCommand(
   });
 }
 
+/** --grpc.config.file: TLS and basic auth for the role's gRPC server, in the web config format. */
+export function grpcServerConfigOption(): Option {
+  return new Option(
+    '--grpc.config.file <path>',
+    'Path to a file in the --web.config.file format that enables TLS or basic auth on the gRPC server.',
+  ).env('PHAROS_GRPC_CONFIG_FILE');
+}
+
+/** --grpc.client-config.file: TLS and basic auth the role uses to call other roles over gRPC. */
+export function grpcClientConfigOption(): Option {
+  return new Option(
+    '--grpc.client-config.file <path>',
+    'Path to a file with tls_config and basic_auth for calls to other roles over gRPC.',
+  ).env('PHAROS_GRPC_CLIENT_CONFIG_FILE');
+}
+
 /** Parses a role's command line and runs it; a failure to start is one line on stderr and exit 1. */
 export function runRoleCommand(cmd: Command): void {
   cmd.parseAsync(process.argv).catch((e: unknown) => {

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { createRegistry } from './metrics.js';
 import { startRoleServer } from './role-server.js';
-import { basicAuth } from './web-security.js';
+import { basicAuth } from './basic-auth.js';
 import { makeTestCerts, type TestCerts } from './testing/test-certs.js';
 
 interface Answer {

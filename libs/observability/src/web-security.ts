@@ -6,16 +6,13 @@ import {
   type ServerOptions,
 } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import bcrypt from 'bcryptjs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { loadWebConfig, type PemSource, type WebConfig, type WebTLSConfig } from '@pharos/config';
+import { basicAuth, BcryptUsers } from './basic-auth.js';
 
-/** A bcrypt hash of "fakepassword": unknown users cost as much as known ones, so timing tells nothing. */
-const FAKE_HASH = '$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi';
 /** How often the file (and the certificates it names) is looked at again for changes. */
 const RECHECK_MS = 1000;
-const AUTH_CACHE_SIZE = 100;
 
 function readPem(src: PemSource): string {
   return 'inline' in src ? src.inline : readFileSync(src.file, 'utf8');
@@ -98,7 +95,7 @@ export class WebSecurity {
   private error: string | undefined;
   private fingerprint: string;
   private checkedAt = Date.now();
-  private readonly authCache = new Map<string, boolean>();
+  private readonly users: BcryptUsers;
   private limiter: RateLimiter | undefined;
   /** Set when serving TLS: new certificates are swapped into it. */
   private tlsServer: HttpsServer | undefined;
@@ -112,6 +109,7 @@ export class WebSecurity {
       : { http2: false, headers: {}, rateLimit: { interval: 0, burst: 0 }, users: {} };
     this.fingerprint = this.currentFingerprint();
     this.limiter = this.newLimiter();
+    this.users = new BcryptUsers(this.config.users);
     // Read once here so that an unreadable certificate refuses the start, not the first client.
     if (this.config.tls) tlsServerOptions(this.config.tls);
   }
@@ -190,7 +188,7 @@ export class WebSecurity {
         next.rateLimit.burst !== this.config.rateLimit.burst;
       this.config = next;
       if (limitChanged) this.limiter = this.newLimiter();
-      this.authCache.clear();
+      this.users.replace(next.users);
       this.error = undefined;
       this.fingerprint = this.currentFingerprint();
       this.logger.info('web config file reloaded');
@@ -211,39 +209,13 @@ export class WebSecurity {
       return reply.code(429).type('text/plain; charset=utf-8').send('Too Many Requests\n');
     }
     for (const [k, v] of Object.entries(this.config.headers)) reply.header(k, v);
-    const users = this.config.users;
-    if (Object.keys(users).length === 0) return;
+    if (!this.users.enabled) return;
     const creds = basicAuth(req.headers.authorization);
-    if (creds && (await this.verify(users, creds.user, creds.pass))) return;
+    if (creds && (await this.users.verify(creds.user, creds.pass))) return;
     return reply
       .code(401)
       .header('WWW-Authenticate', 'Basic')
       .type('text/plain; charset=utf-8')
       .send('Unauthorized\n');
   }
-
-  private async verify(
-    users: Readonly<Record<string, string>>,
-    user: string,
-    pass: string,
-  ): Promise<boolean> {
-    const known = Object.hasOwn(users, user);
-    const hash = known ? users[user] : FAKE_HASH;
-    const key = `${user}\u0000${hash}\u0000${pass}`;
-    let ok = this.authCache.get(key);
-    if (ok === undefined) {
-      ok = known && (await bcrypt.compare(pass, hash));
-      if (this.authCache.size >= AUTH_CACHE_SIZE) this.authCache.clear();
-      this.authCache.set(key, ok);
-    }
-    return ok;
-  }
-}
-
-/** The user and password of an `Authorization: Basic` header, as Go's Request.BasicAuth reads it. */
-export function basicAuth(header: string | undefined): { user: string; pass: string } | undefined {
-  if (!header || header.length < 6 || header.slice(0, 6).toLowerCase() !== 'basic ') return undefined;
-  const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  return i < 0 ? undefined : { user: decoded.slice(0, i), pass: decoded.slice(i + 1) };
 }

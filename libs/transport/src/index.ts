@@ -6,3 +6,4 @@ export * from './kafka-log.js';
 export * from './buffered-publisher.js';
 export * from './sample-topic.js';
 export * from './alert-bus.js';
+export * from './grpc-security.js';
