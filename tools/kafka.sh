@@ -4,6 +4,10 @@
 #   tools/kafka.sh start DIR [PORT]   format DIR and start a broker there; prints host:port once
 #                                     it accepts clients; the broker's pid is in DIR/broker.pid
 #   tools/kafka.sh stop DIR           stop the broker started in DIR
+# A secured client listener, for tests of the clients' TLS and SASL settings:
+#   KAFKA_TLS_DIR=D                   TLS with D/server.crt, D/server.key (PKCS#8) and D/ca.crt
+#   KAFKA_TLS_CLIENT_AUTH=required    and require a client certificate signed by D/ca.crt
+#   KAFKA_SASL_USERS=u:p[,u:p]        SASL with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for these users
 # Idempotent: fetch does nothing when the jars are there; start reuses DIR's data if formatted.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,24 +30,31 @@ start() {
   fetch
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
-  local controller=""
+  local controller="" internal=""
   # A restart in the same DIR keeps its ports: clients reconnect to the address they knew.
   if [ -f "$dir/ports" ]; then
-    read -r saved controller <"$dir/ports"
+    read -r saved controller internal <"$dir/ports"
     [ -n "$port" ] || port=$saved
   fi
   [ -n "$port" ] || port=$(free_port)
   [ -n "$controller" ] || controller=$(free_port)
-  echo "$port $controller" >"$dir/ports"
+  [ -n "$internal" ] || internal=$(free_port)
+  echo "$port $controller $internal" >"$dir/ports"
+  local tls="${KAFKA_TLS_DIR:-}" users="${KAFKA_SASL_USERS:-}" protocol=PLAINTEXT scram=()
+  if [ -n "$tls" ] && [ -n "$users" ]; then protocol=SASL_SSL
+  elif [ -n "$tls" ]; then protocol=SSL
+  elif [ -n "$users" ]; then protocol=SASL_PLAINTEXT
+  fi
+  # The broker talks to itself on a plaintext listener of its own, so only clients see security.
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=CLIENT://127.0.0.1:$port,INTERNAL://127.0.0.1:$internal,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=CLIENT://127.0.0.1:$port,INTERNAL://127.0.0.1:$internal
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CLIENT:$protocol,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=INTERNAL
 log.dirs=$dir/data
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=4
@@ -52,10 +63,34 @@ transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 PROPS
+  if [ -n "$tls" ]; then
+    cat "$tls/server.key" "$tls/server.crt" >"$dir/keystore.pem"
+    cat >>"$dir/server.properties" <<PROPS
+listener.name.client.ssl.keystore.type=PEM
+listener.name.client.ssl.keystore.location=$dir/keystore.pem
+listener.name.client.ssl.truststore.type=PEM
+listener.name.client.ssl.truststore.location=$tls/ca.crt
+listener.name.client.ssl.client.auth=${KAFKA_TLS_CLIENT_AUTH:-none}
+PROPS
+  fi
+  if [ -n "$users" ]; then
+    local plain="" u
+    IFS=',' read -ra pairs <<<"$users"
+    for u in "${pairs[@]}"; do
+      plain="$plain user_${u%%:*}=\"${u#*:}\""
+      scram+=(--add-scram "SCRAM-SHA-256=[name=${u%%:*},password=${u#*:}]" --add-scram "SCRAM-SHA-512=[name=${u%%:*},password=${u#*:}]")
+    done
+    cat >>"$dir/server.properties" <<PROPS
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.client.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required$plain;
+listener.name.client.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+  fi
   local java=(java -Xms256m -Xmx512m -XX:+UseG1GC "-Dlog4j.configuration=file:$root/tools/kafka/log4j.properties" -cp "$libs/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
     "${java[@]}" kafka.tools.StorageTool format -t "$("${java[@]}" kafka.tools.StorageTool random-uuid)" \
-      -c "$dir/server.properties" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 1; }
+      -c "$dir/server.properties" "${scram[@]}" >"$dir/format.log" 2>&1 || { cat "$dir/format.log" >&2; exit 1; }
   fi
   nohup "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 &
   echo $! >"$dir/broker.pid"

@@ -9,8 +9,15 @@ import {
   serveAlertmanager,
 } from '@pharos/alerting';
 import { splitHostPort } from '@pharos/config';
-import { AlertBus, openAlertTopic, type GroupSubscription } from '@pharos/transport';
-import { durationFlag, roleCommand, roleRuntime, runRoleCommand, type LogLevel } from '@pharos/observability';
+import { AlertBus, loadKafkaSecurity, openAlertTopic, type GroupSubscription } from '@pharos/transport';
+import {
+  durationFlag,
+  kafkaClientConfigOption,
+  roleCommand,
+  roleRuntime,
+  runRoleCommand,
+  type LogLevel,
+} from '@pharos/observability';
 
 const command = roleCommand(
   'pharos-alertmanager',
@@ -43,9 +50,11 @@ const command = roleCommand(
       'Also take the rulers’ alerts off the alert bus on these Kafka brokers (comma-separated).',
     ).env('PHAROS_KAFKA_BROKERS'),
     new Option('--kafka.alerts-topic <name>', 'The alert bus topic.').default('pharos.alerts'),
+    kafkaClientConfigOption(),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('alertmanager', opts['log.level'] as LogLevel);
+    const kafkaSecurity = loadKafkaSecurity(opts['kafka.client-config.file']);
     const { host, port } = splitHostPort(opts['web.listen-address']);
     const peerName = opts['cluster.peer-name'] ?? `${hostname()}:${port}`;
     const am = new Alertmanager({
@@ -93,7 +102,7 @@ const command = roleCommand(
     // In the background: the API serves while the broker is away, and alerts wait in Kafka.
     function consumeAlertTopic(target: Alertmanager, brokers: string, topic: string): void {
       const opening = openAlertTopic(
-        { brokers: brokers.split(',').map((b) => b.trim()), topic },
+        { brokers: brokers.split(',').map((b) => b.trim()), topic, security: kafkaSecurity },
         `pharos-alertmanager-${peerName}`,
         logger,
       );

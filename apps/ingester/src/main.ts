@@ -6,6 +6,7 @@ import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
 import {
   durationFlag,
   grpcServerConfigOption,
+  kafkaClientConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -13,7 +14,13 @@ import {
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
-import { GrpcServerSecurity, openSampleTopic, SampleBus, type KafkaCompression } from '@pharos/transport';
+import {
+  GrpcServerSecurity,
+  loadKafkaSecurity,
+  openSampleTopic,
+  SampleBus,
+  type KafkaCompression,
+} from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 
 interface IngesterFlags {
@@ -32,6 +39,7 @@ interface IngesterFlags {
   logLevel: LogLevel;
   webConfigFile: string | undefined;
   grpcConfigFile: string | undefined;
+  kafkaClientConfigFile: string | undefined;
 }
 
 function partitionList(v: string, total: number): number[] {
@@ -101,6 +109,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
       ),
       new Option('--grpc.listen-address <address>', 'The Ingester gRPC service.').default('0.0.0.0:9095'),
       grpcServerConfigOption(),
+      kafkaClientConfigOption(),
       new Option(
         '--consul.address <host:port>',
         'Announce this ingester and its partitions in Consul, where queriers find it.',
@@ -135,6 +144,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
         grpcConfigFile: opts['grpc.config.file'],
+        kafkaClientConfigFile: opts['kafka.client-config.file'],
       });
     },
   );
@@ -143,6 +153,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
 async function runIngester(flags: IngesterFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('ingester', flags.logLevel);
   const grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
+  const kafkaSecurity = loadKafkaSecurity(flags.kafkaClientConfigFile);
   lifecycle.installSignalHandlers();
   let ready = false;
   const http = splitHostPort(flags.listenAddress);
@@ -168,7 +179,13 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   );
 
   const log = await openSampleTopic(
-    { brokers: flags.brokers, topic: flags.topic, partitions: flags.total, compression: flags.compression },
+    {
+      brokers: flags.brokers,
+      topic: flags.topic,
+      partitions: flags.total,
+      compression: flags.compression,
+      security: kafkaSecurity,
+    },
     'pharos-ingester',
     logger,
   );

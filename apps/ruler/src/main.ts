@@ -7,6 +7,7 @@ import { ingesterSet } from '@pharos/ingest';
 import {
   durationFlag,
   grpcClientConfigOption,
+  kafkaClientConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -28,6 +29,7 @@ import {
 import {
   AlertBus,
   loadGrpcChannelSecurity,
+  loadKafkaSecurity,
   openAlertTopic,
   openSampleTopic,
   SampleBus,
@@ -84,6 +86,7 @@ const command = roleCommand(
       '10000',
     ),
     grpcClientConfigOption(),
+    kafkaClientConfigOption(),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('ruler', opts['log.level'] as LogLevel);
@@ -101,6 +104,7 @@ const command = roleCommand(
     const externalURL = opts['web.external-url'] ?? `http://${hostname()}:9090/`;
 
     const channel = loadGrpcChannelSecurity(opts['grpc.client-config.file']);
+    const kafkaSecurity = loadKafkaSecurity(opts['kafka.client-config.file']);
     const ingesters = ingesterSet({
       addresses,
       consul,
@@ -119,6 +123,7 @@ const command = roleCommand(
         topic: opts['kafka.topic'],
         partitions,
         compression: opts['kafka.compression'] as KafkaCompression,
+        security: kafkaSecurity,
       },
       'pharos-ruler',
       logger,
@@ -127,7 +132,11 @@ const command = roleCommand(
     // Registered now so the topic closes after the rules stop, as in the other roles.
     lifecycle.onStop('kafka', async () => opened?.close());
     const alertTopic = openAlertTopic(
-      { brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()), topic: opts['kafka.alerts-topic'] },
+      {
+        brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
+        topic: opts['kafka.alerts-topic'],
+        security: kafkaSecurity,
+      },
       'pharos-ruler',
       logger,
     );

@@ -6,6 +6,7 @@ import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { subscribeTargets } from '@pharos/discovery';
 import {
   grpcClientConfigOption,
+  kafkaClientConfigOption,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -17,6 +18,7 @@ import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
 import {
   BufferedPublisher,
   loadGrpcChannelSecurity,
+  loadKafkaSecurity,
   openSampleTopic,
   SampleBus,
   type KafkaCompression,
@@ -35,6 +37,7 @@ interface ScraperFlags {
   remoteWrite: boolean;
   remoteWriteMaxSamples: number;
   grpcClientConfigFile: string | undefined;
+  kafkaClientConfigFile: string | undefined;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
 }
@@ -73,6 +76,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
       ),
       new Option('--web.enable-remote-write-receiver', 'Accept Prometheus remote_write at /api/v1/write.'),
       grpcClientConfigOption(),
+      kafkaClientConfigOption(),
       new Option(
         '--remote-write.max-samples-per-request <n>',
         'Remote write requests with more samples are refused with 400.',
@@ -93,6 +97,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         remoteWrite: opts['web.enable-remote-write-receiver'] === 'true',
         remoteWriteMaxSamples: positive('remote-write.max-samples-per-request'),
         grpcClientConfigFile: opts['grpc.client-config.file'],
+        kafkaClientConfigFile: opts['kafka.client-config.file'],
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
       });
@@ -102,6 +107,7 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
 async function runScraper(flags: ScraperFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('scraper', flags.logLevel);
   const channel = loadGrpcChannelSecurity(flags.grpcClientConfigFile);
+  const kafkaSecurity = loadKafkaSecurity(flags.kafkaClientConfigFile);
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
 
@@ -111,6 +117,7 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
       topic: flags.topic,
       partitions: flags.partitions,
       compression: flags.compression,
+      security: kafkaSecurity,
     },
     'pharos-scraper',
     logger,

@@ -1,11 +1,4 @@
-import { dirname, isAbsolute, join } from 'node:path';
-import {
-  parseBasicAuth,
-  parseTLSConfig,
-  type BasicAuth,
-  type SecretRef,
-  type TLSConfig,
-} from './http-client.js';
+import { parseBasicAuth, parseClientTLS, relativeTo, type BasicAuth, type TLSConfig } from './http-client.js';
 import { readConfigFile } from './prometheus.js';
 import { parseWebConfig, type PemSource } from './web-config.js';
 import { ConfigError, Decoder } from './yaml-decode.js';
@@ -69,18 +62,12 @@ export interface GrpcClientConfig {
 }
 
 export function parseGrpcClientConfig(text: string, file: string): GrpcClientConfig {
-  const d = new Decoder(file, text);
+  const d: Decoder = new Decoder(file, text);
   const f = d.fields(d.root, 'grpc.ClientConfig', ['tls_config', 'basic_auth']);
-  const base = dirname(file);
-  const resolve = (s: SecretRef | undefined): SecretRef | undefined =>
-    s?.file !== undefined && !isAbsolute(s.file) ? { file: join(base, s.file) } : s;
-  let tls: TLSConfig | undefined;
-  if (f.has('tls_config')) {
-    const t = parseTLSConfig(d, f.raw('tls_config'));
-    if (t.minVersion !== undefined || t.maxVersion !== undefined)
-      d.fail(f.raw('tls_config'), 'min_version, max_version: not supported on gRPC');
-    tls = { ...t, ca: resolve(t.ca), cert: resolve(t.cert), key: resolve(t.key) };
-  }
+  const resolve = relativeTo(file);
+  const tls = parseClientTLS(d, f, file);
+  if (tls && (tls.minVersion !== undefined || tls.maxVersion !== undefined))
+    d.fail(f.raw('tls_config'), 'min_version, max_version: not supported on gRPC');
   let basicAuth: BasicAuth | undefined;
   if (f.has('basic_auth')) {
     const b = parseBasicAuth(d, f.raw('basic_auth'));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Node } from 'yaml';
 import type { Decoder, Fields } from './yaml-decode.js';
 
@@ -135,4 +136,18 @@ export function parseHTTPClientConfig(d: Decoder, f: Fields): HTTPClientConfig {
     followRedirects: f.bool('follow_redirects', true),
     enableHTTP2: f.bool('enable_http2', true),
   };
+}
+
+/** Paths in a role's client config file are relative to that file, as prometheus.yml's are. */
+export function relativeTo(file: string): (s: SecretRef | undefined) => SecretRef | undefined {
+  const base = dirname(file);
+  return (s) => (s?.file !== undefined && !isAbsolute(s.file) ? { file: join(base, s.file) } : s);
+}
+
+/** A client config file's optional `tls_config`: present turns TLS on. */
+export function parseClientTLS(d: Decoder, f: Fields, file: string): TLSConfig | undefined {
+  if (!f.has('tls_config')) return undefined;
+  const t = parseTLSConfig(d, f.raw('tls_config'));
+  const resolve = relativeTo(file);
+  return { ...t, ca: resolve(t.ca), cert: resolve(t.cert), key: resolve(t.key) };
 }

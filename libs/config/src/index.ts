@@ -7,3 +7,4 @@ export * from './listen-address.js';
 export * from './glob.js';
 export * from './web-config.js';
 export * from './grpc-config.js';
+export * from './kafka-client-config.js';

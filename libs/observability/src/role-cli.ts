@@ -51,6 +51,14 @@ export function grpcClientConfigOption(): Option {
   ).env('PHAROS_GRPC_CLIENT_CONFIG_FILE');
 }
 
+/** --kafka.client-config.file: TLS and SASL for the role's connections to the Kafka brokers. */
+export function kafkaClientConfigOption(): Option {
+  return new Option(
+    '--kafka.client-config.file <path>',
+    'Path to a file with tls_config and sasl (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) for the Kafka brokers.',
+  ).env('PHAROS_KAFKA_CLIENT_CONFIG_FILE');
+}
+
 /** Parses a role's command line and runs it; a failure to start is one line on stderr and exit 1. */
 export function runRoleCommand(cmd: Command): void {
   cmd.parseAsync(process.argv).catch((e: unknown) => {

@@ -1,4 +1,5 @@
 import { KafkaLog } from './kafka-log.js';
+import type { KafkaSecurity } from './kafka-security.js';
 import type { RecordCodec } from './file-log.js';
 import type { GroupSubscription, PartitionedLog } from './log.js';
 import { RetryWait } from './retry-wait.js';
@@ -174,6 +175,7 @@ export class AlertBus {
 export interface AlertTopic {
   readonly brokers: readonly string[];
   readonly topic: string;
+  readonly security?: KafkaSecurity;
 }
 
 interface RoleLogger {
@@ -194,6 +196,7 @@ export function openAlertTopic(
   return KafkaLog.openWhenReachable(
     {
       brokers: t.brokers,
+      security: t.security,
       topic: t.topic,
       partitions: 1,
       clientId,

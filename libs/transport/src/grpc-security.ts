@@ -77,7 +77,10 @@ export class GrpcServerSecurity {
           });
         })
         .build();
-      return new ServerInterceptingCall(call, new ResponderBuilder().withStart((next) => next(listener)).build());
+      return new ServerInterceptingCall(
+        call,
+        new ResponderBuilder().withStart((next) => next(listener)).build(),
+      );
     };
   }
 }

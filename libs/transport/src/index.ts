@@ -7,3 +7,4 @@ export * from './buffered-publisher.js';
 export * from './sample-topic.js';
 export * from './alert-bus.js';
 export * from './grpc-security.js';
+export * from './kafka-security.js';

@@ -7,6 +7,7 @@ import kafkajs, {
   type Producer,
 } from 'kafkajs';
 import type { RecordCodec } from './file-log.js';
+import type { KafkaSecurity } from './kafka-security.js';
 import { snappyCodec } from './kafka-snappy.js';
 import type { GroupSubscription, PartitionedLog } from './log.js';
 
@@ -18,6 +19,8 @@ export type KafkaCompression = 'none' | 'gzip' | 'snappy';
 
 export interface KafkaLogOptions<T> {
   readonly brokers: readonly string[];
+  /** TLS and SASL (--kafka.client-config.file); plaintext without. */
+  readonly security?: KafkaSecurity;
   readonly topic: string;
   /** The topic's partition count: created with it, and refused when an existing topic differs. */
   readonly partitions: number;
@@ -32,6 +35,8 @@ export interface KafkaLogOptions<T> {
   /** Milliseconds to wait for a broker on connect and per request. */
   readonly connectionTimeout?: number;
   readonly requestTimeout?: number;
+  /** How often kafkajs retries a failed connection or request before giving up (default 8). */
+  readonly retries?: number;
   /** How long a send keeps retrying while the broker is away before it fails. */
   readonly sendRetryMs?: number;
   /**
@@ -104,9 +109,11 @@ export class KafkaLog<T> implements PartitionedLog<T> {
     const kafka = new kafkajs.Kafka({
       clientId: opts.clientId,
       brokers: [...opts.brokers],
+      ...(opts.security?.ssl ? { ssl: opts.security.ssl } : {}),
+      ...(opts.security?.sasl ? { sasl: opts.security.sasl } : {}),
       connectionTimeout: opts.connectionTimeout ?? 3000,
       requestTimeout: opts.requestTimeout ?? 30000,
-      retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: 8 },
+      retry: { initialRetryTime: 200, maxRetryTime: 5000, retries: opts.retries ?? 8 },
       logLevel: process.env.KAFKAJS_DEBUG ? logLevel.DEBUG : logLevel.WARN,
       logCreator:
         () =>

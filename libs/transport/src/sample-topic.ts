@@ -1,12 +1,14 @@
 import type { SampleBatch } from '@pharos/model';
 import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
 import { KafkaLog, type KafkaCompression, type KafkaLogOptions } from './kafka-log.js';
+import type { KafkaSecurity } from './kafka-security.js';
 
 export interface SampleTopic {
   readonly brokers: readonly string[];
   readonly topic: string;
   readonly partitions: number;
   readonly compression: KafkaCompression;
+  readonly security?: KafkaSecurity;
 }
 
 interface RoleLogger {
@@ -26,6 +28,7 @@ export function openSampleTopic(
 ): Promise<KafkaLog<SampleBatch>> {
   const opts: KafkaLogOptions<SampleBatch> = {
     brokers: t.brokers,
+    security: t.security,
     topic: t.topic,
     partitions: t.partitions,
     clientId,

@@ -15,10 +15,20 @@ export interface TestBroker {
   close(): void;
 }
 
-function script(...args: string[]): string {
+/** A secured client listener (see tools/kafka.sh). */
+export interface TestBrokerSecurity {
+  /** A directory with server.crt, server.key and ca.crt (makeTestCerts' layout). */
+  readonly tlsDir?: string;
+  readonly requireClientCert?: boolean;
+  /** SASL users (PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512) by name, with their passwords. */
+  readonly users?: Readonly<Record<string, string>>;
+}
+
+function script(env: NodeJS.ProcessEnv, ...args: string[]): string {
   const r = spawnSync('bash', [join(ROOT, 'tools/kafka.sh'), ...args], {
     encoding: 'utf8',
     timeout: 180_000,
+    env,
   });
   if (r.status !== 0) throw new Error(`tools/kafka.sh ${args.join(' ')} failed: ${r.stderr || r.error}`);
   return r.stdout.trim();
@@ -28,23 +38,30 @@ function script(...args: string[]): string {
  * The broker tests use: PHAROS_TEST_KAFKA (host:port) when set, else a single-node KRaft broker
  * started from the Apache Kafka jars (tools/kafka.sh fetches them through Maven once).
  */
-export function startTestBroker(): TestBroker {
+export function startTestBroker(security?: TestBrokerSecurity): TestBroker {
   const given = process.env.PHAROS_TEST_KAFKA;
-  if (given) {
+  if (given && !security) {
     const brokers = given.split(',');
     const unsupported = () => {
       throw new Error('stopping the broker given by PHAROS_TEST_KAFKA is not supported');
     };
     return { brokers, stop: unsupported, restart: unsupported, close: () => undefined };
   }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (security?.tlsDir) env.KAFKA_TLS_DIR = security.tlsDir;
+  if (security?.requireClientCert) env.KAFKA_TLS_CLIENT_AUTH = 'required';
+  if (security?.users)
+    env.KAFKA_SASL_USERS = Object.entries(security.users)
+      .map(([u, p]) => `${u}:${p}`)
+      .join(',');
   const dir = mkdtempSync(join(tmpdir(), 'pharos-kafka-'));
-  const address = script('start', dir);
+  const address = script(env, 'start', dir);
   return {
     brokers: [address],
-    stop: () => script('stop', dir),
-    restart: () => void script('start', dir),
+    stop: () => script(env, 'stop', dir),
+    restart: () => void script(env, 'start', dir),
     close: () => {
-      script('stop', dir);
+      script(env, 'stop', dir);
       rmSync(dir, { recursive: true, force: true });
     },
   };
