@@ -3,7 +3,8 @@
 #   tools/redis.sh start DIR [PORT]   start a server with its data in DIR; prints host:port once
 #                                     it answers PING; its pid is in DIR/redis.pid
 #   tools/redis.sh stop DIR           stop the server started in DIR
-# With REDIS_PASSWORD set the server requires it (AUTH), as a production one would.
+# With REDIS_PASSWORD set the server requires it (AUTH), as a production one would. With
+# REDIS_TLS_DIR (server.crt, server.key, ca.crt) it speaks only TLS and wants client certificates.
 # Idempotent: start in a DIR whose server still runs prints its address again.
 set -euo pipefail
 
@@ -23,11 +24,17 @@ start() {
     port="$(cut -d: -f2 <"$dir/address")"
   fi
   [ -n "$port" ] || port=$(free_port)
-  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" --daemonize yes \
+  local tls="${REDIS_TLS_DIR:-}" listen=(--port "$port") cli=()
+  if [ -n "$tls" ]; then
+    listen=(--port 0 --tls-port "$port" --tls-cert-file "$tls/server.crt" --tls-key-file "$tls/server.key"
+      --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients yes)
+    cli=(--tls --cacert "$tls/ca.crt" --cert "$tls/client.crt" --key "$tls/client.key")
+  fi
+  redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir" --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save '' --appendonly yes \
     ${REDIS_PASSWORD:+--requirepass "$REDIS_PASSWORD"} >/dev/null
   for _ in $(seq 1 100); do
-    if REDISCLI_AUTH="${REDIS_PASSWORD:-}" redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+    if REDISCLI_AUTH="${REDIS_PASSWORD:-}" redis-cli "${cli[@]}" -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
       echo "127.0.0.1:$port" | tee "$dir/address"
       return 0
     fi

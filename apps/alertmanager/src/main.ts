@@ -8,7 +8,7 @@ import {
   reloadLogged,
   serveAlertmanager,
 } from '@pharos/alerting';
-import { splitHostPort } from '@pharos/config';
+import { loadRedisClientConfig, readSecret, splitHostPort, tlsConnectionOptions } from '@pharos/config';
 import { AlertBus, loadKafkaSecurity, openAlertTopic, type GroupSubscription } from '@pharos/transport';
 import {
   durationFlag,
@@ -51,10 +51,16 @@ const command = roleCommand(
     ).env('PHAROS_KAFKA_BROKERS'),
     new Option('--kafka.alerts-topic <name>', 'The alert bus topic.').default('pharos.alerts'),
     kafkaClientConfigOption(),
+    new Option(
+      '--redis.client-config.file <path>',
+      'Path to a file with tls_config, username and password(_file) for --redis.url.',
+    ).env('PHAROS_REDIS_CLIENT_CONFIG_FILE'),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('alertmanager', opts['log.level'] as LogLevel);
     const kafkaSecurity = loadKafkaSecurity(opts['kafka.client-config.file']);
+    const redisFile = opts['redis.client-config.file'];
+    const redis = redisFile ? loadRedisClientConfig(redisFile) : {};
     const { host, port } = splitHostPort(opts['web.listen-address']);
     const peerName = opts['cluster.peer-name'] ?? `${hostname()}:${port}`;
     const am = new Alertmanager({
@@ -63,6 +69,9 @@ const command = roleCommand(
       state: opts['redis.url']
         ? new RedisState({
             url: opts['redis.url'],
+            ...(redis.tls ? { tls: tlsConnectionOptions(redis.tls) } : {}),
+            username: redis.username,
+            password: readSecret(redis.password),
             prefix: opts['cluster.name'],
             name: peerName,
             address: `${host}:${port}`,

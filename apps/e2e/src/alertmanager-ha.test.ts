@@ -1,5 +1,6 @@
 // Two Pharos alertmanager replicas sharing state through a real redis-server (Debian's, started by
-// tools/redis.sh): both receive the same alerts, the receiver hears each group once; silences made
+// tools/redis.sh, speaking only TLS with client certificates and requiring AUTH): both receive the
+// same alerts, the receiver hears each group once; silences made
 // on one replica hold on the other, survive a restart, and survive Redis going away for a while.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -7,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { makeTestCerts } from '@pharos/observability/testing';
 import {
   freePort,
   Proc,
@@ -21,12 +23,13 @@ import {
 const AM_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
 const REDIS = join(ROOT, 'tools/redis.sh');
 const REDIS_PASSWORD = 'pharos-test-secret';
-const redisEnv = { ...process.env, REDIS_PASSWORD };
 
 describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
   const dir = tempDir('pharos-am-ha-');
   const redisDir = join(dir, 'redis');
-  let redisURL = '';
+  const certs = makeTestCerts();
+  const redisEnv = { ...process.env, REDIS_PASSWORD, REDIS_TLS_DIR: certs.dir };
+  let redisAddress = '';
   let hook: Server;
   let notifications: Array<{ groupKey: string; status: string }> = [];
   const replicas: Array<{ proc: Proc; url: string; port: number; name: string }> = [];
@@ -39,7 +42,11 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
           AM_MAIN,
           `--config.file=${join(dir, 'alertmanager.yml')}`,
           `--web.listen-address=127.0.0.1:${port}`,
-          `--redis.url=${redisURL}`,
+          // One replica has the password in the URL, the other in its client config file.
+          name === 'am-a'
+            ? `--redis.url=rediss://:${REDIS_PASSWORD}@${redisAddress}`
+            : `--redis.url=rediss://${redisAddress}`,
+          `--redis.client-config.file=${join(certs.dir, name === 'am-a' ? 'redis-tls.yml' : 'redis.yml')}`,
           `--cluster.peer-name=${name}`,
           '--cluster.peer-timeout=3s',
         ],
@@ -55,8 +62,15 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    // A server that requires AUTH: the password travels in --redis.url, as ioredis reads it.
-    redisURL = `redis://:${REDIS_PASSWORD}@${execFileSync('bash', [REDIS, 'start', redisDir], { encoding: 'utf8', env: redisEnv }).trim()}`;
+    redisAddress = execFileSync('bash', [REDIS, 'start', redisDir], {
+      encoding: 'utf8',
+      env: redisEnv,
+    }).trim();
+    const tls =
+      'tls_config:\n  ca_file: ca.crt\n  cert_file: client.crt\n  key_file: client.key\n  server_name: localhost\n';
+    writeFileSync(join(certs.dir, 'redis-tls.yml'), tls);
+    writeFileSync(join(certs.dir, 'password'), `${REDIS_PASSWORD}\n`);
+    writeFileSync(join(certs.dir, 'redis.yml'), `${tls}password_file: password\n`);
     const receiver = await webhookReceiver<{ groupKey: string; status: string }>();
     hook = receiver.server;
     notifications = receiver.received;
@@ -76,6 +90,7 @@ describe('alertmanager replicas on Redis', { timeout: 120_000 }, () => {
     hook?.close();
     execFileSync('bash', [REDIS, 'stop', redisDir]);
     removeDir(dir);
+    removeDir(certs.dir);
   });
 
   const post = async (url: string, path: string, body: unknown) => {

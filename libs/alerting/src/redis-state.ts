@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Alert } from './alert.js';
@@ -9,6 +10,10 @@ import type { PeerInfo, SharedState, StateParts } from './state.js';
 export interface RedisStateOptions {
   /** redis://[:password@]host:port[/db]; rediss:// for TLS. */
   readonly url: string;
+  /** --redis.client-config.file: TLS options, and an ACL user or password kept out of the URL. */
+  readonly tls?: ConnectionOptions;
+  readonly username?: string;
+  readonly password?: string;
   /** Replicas sharing state use the same prefix (one Alertmanager cluster per prefix). */
   readonly prefix: string;
   /** This replica's name among its peers, and the address it serves. */
@@ -44,7 +49,14 @@ export class RedisState implements SharedState {
   private warned = false;
 
   constructor(private readonly opts: RedisStateOptions) {
-    const common = { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+    const common = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      ...(opts.username !== undefined ? { username: opts.username } : {}),
+      ...(opts.password !== undefined ? { password: opts.password } : {}),
+    };
     this.cmd = new Redis(opts.url, { ...common, connectionName: `pharos-am-${opts.name}` });
     this.sub = new Redis(opts.url, { ...common, connectionName: `pharos-am-${opts.name}-sub` });
     for (const c of [this.cmd, this.sub]) c.on('error', (e: Error) => this.unavailable(e));

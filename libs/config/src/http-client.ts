@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import type { ConnectionOptions } from 'node:tls';
 import type { Node } from 'yaml';
 import type { Decoder, Fields } from './yaml-decode.js';
 
@@ -150,4 +151,19 @@ export function parseClientTLS(d: Decoder, f: Fields, file: string): TLSConfig |
   const t = parseTLSConfig(d, f.raw('tls_config'));
   const resolve = relativeTo(file);
   return { ...t, ca: resolve(t.ca), cert: resolve(t.cert), key: resolve(t.key) };
+}
+
+const TLS_VERSION = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
+
+/** Node's TLS client options for a `tls_config`; reads the files it names. */
+export function tlsConnectionOptions(t: TLSConfig): ConnectionOptions {
+  return {
+    ...(t.ca ? { ca: readSecret(t.ca) } : {}),
+    ...(t.cert ? { cert: readSecret(t.cert) } : {}),
+    ...(t.key ? { key: readSecret(t.key) } : {}),
+    ...(t.serverName ? { servername: t.serverName } : {}),
+    ...(t.minVersion ? { minVersion: TLS_VERSION[t.minVersion] } : {}),
+    ...(t.maxVersion ? { maxVersion: TLS_VERSION[t.maxVersion] } : {}),
+    rejectUnauthorized: !t.insecureSkipVerify,
+  };
 }

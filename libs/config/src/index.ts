@@ -8,3 +8,4 @@ export * from './glob.js';
 export * from './web-config.js';
 export * from './grpc-config.js';
 export * from './kafka-client-config.js';
+export * from './redis-client-config.js';

@@ -1,25 +1,11 @@
 import type { ConnectionOptions } from 'node:tls';
 import type { SASLOptions } from 'kafkajs';
-import { loadKafkaClientConfig, readSecret, type TLSConfig } from '@pharos/config';
+import { loadKafkaClientConfig, readSecret, tlsConnectionOptions } from '@pharos/config';
 
 /** kafkajs' TLS and SASL settings for a role's connections to the brokers. */
 export interface KafkaSecurity {
   readonly ssl?: ConnectionOptions;
   readonly sasl?: SASLOptions;
-}
-
-const TLS_VERSION = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
-
-function tlsOptions(t: TLSConfig): ConnectionOptions {
-  return {
-    ...(t.ca ? { ca: readSecret(t.ca) } : {}),
-    ...(t.cert ? { cert: readSecret(t.cert) } : {}),
-    ...(t.key ? { key: readSecret(t.key) } : {}),
-    ...(t.serverName ? { servername: t.serverName } : {}),
-    ...(t.minVersion ? { minVersion: TLS_VERSION[t.minVersion] } : {}),
-    ...(t.maxVersion ? { maxVersion: TLS_VERSION[t.maxVersion] } : {}),
-    rejectUnauthorized: !t.insecureSkipVerify,
-  };
 }
 
 /**
@@ -29,7 +15,7 @@ function tlsOptions(t: TLSConfig): ConnectionOptions {
 export function loadKafkaSecurity(path: string | undefined): KafkaSecurity {
   if (!path) return {};
   const c = loadKafkaClientConfig(path);
-  const ssl = c.tls ? tlsOptions(c.tls) : undefined;
+  const ssl = c.tls ? tlsConnectionOptions(c.tls) : undefined;
   let sasl: SASLOptions | undefined;
   if (c.sasl) {
     const username = c.sasl.username;
