@@ -29,7 +29,7 @@ import {
   SampleBus,
   type BusAlert,
 } from '@pharos/transport';
-import { ShardedTSDB } from '@pharos/tsdb';
+import { ShardedTSDB, writeSnapshot } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
@@ -304,6 +304,23 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     reload: flags.enableLifecycle ? reload : undefined,
     quit: flags.enableLifecycle ? () => process.kill(process.pid, 'SIGTERM') : undefined,
     lastReload: () => lastReload,
+    admin: flags.enableAdminApi
+      ? {
+          deleteSeries: async (sets, start, end) => {
+            for (const ms of sets) {
+              const r = await db.deleteRange(ms, start, end);
+              logger.info({ matchers: ms.map(String), start, end, ...r }, 'deleted series data');
+            }
+            // Commits the log past every deleted sample, so a restart does not replay them back.
+            await ingester.checkpoint();
+          },
+          snapshot: async (skipHead) => {
+            const name = await writeSnapshot(db, flags.storagePath, !skipHead);
+            logger.info({ name, skipHead }, 'snapshot written');
+            return name;
+          },
+        }
+      : undefined,
     tsdbStatus: () => db.status(),
     maxConcurrency: flags.queryMaxConcurrency,
     // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.

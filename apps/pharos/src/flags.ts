@@ -17,6 +17,7 @@ export interface ServerFlags {
   /** Empty: no gRPC server. */
   readonly grpcListenAddress: string;
   readonly enableLifecycle: boolean;
+  readonly enableAdminApi: boolean;
   readonly enableRemoteWriteReceiver: boolean;
   readonly remoteWriteMaxSamples: number;
   readonly lookbackDelta: number;
@@ -132,6 +133,9 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     )
     .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),
+    )
+    .addOption(
+      new Option('--web.enable-admin-api', 'Enable API endpoints for admin control actions.').default(false),
     )
     .addOption(
       new Option(
@@ -256,6 +260,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         listenAddress: String(opts['web.listen-address']),
         grpcListenAddress: String(opts['grpc.listen-address']),
         enableLifecycle: opts['web.enable-lifecycle'] === true,
+        enableAdminApi: opts['web.enable-admin-api'] === true,
         webConfigFile: opts['web.config.file'] === undefined ? undefined : String(opts['web.config.file']),
         grpcConfigFile: opts['grpc.config.file'] === undefined ? undefined : String(opts['grpc.config.file']),
         enableRemoteWriteReceiver: opts['web.enable-remote-write-receiver'] === true,

@@ -63,6 +63,15 @@ export interface ApiDeps {
   readonly maxSamplesPerRequest?: number;
   /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
   readonly webConfigFile?: string;
+  /** --web.enable-admin-api: the TSDB admin actions; without it they answer 503. */
+  readonly admin?: AdminActions;
+}
+
+export interface AdminActions {
+  /** Removes the samples of series matching any of the sets between start and end. */
+  deleteSeries(sets: LabelMatcher[][], start: number, end: number): Promise<void>;
+  /** Writes a snapshot under the storage directory's snapshots/ and returns its name. */
+  snapshot(skipHead: boolean): Promise<string>;
 }
 
 const MAX_POINTS = 11_000;
@@ -483,16 +492,56 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   };
   app.post('/-/quit', quit);
   app.put('/-/quit', quit);
-  // Without --web.enable-admin-api these answer as Prometheus does; Pharos has no admin actions yet.
-  for (const path of ['delete_series', 'clean_tombstones', 'snapshot']) {
-    const adminDisabled = async (_req: FastifyRequest, reply: FastifyReply) =>
-      send(
-        reply,
-        JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'admin APIs disabled' }),
-        503,
-      );
-    app.post(`/api/v1/admin/tsdb/${path}`, adminDisabled);
-    app.put(`/api/v1/admin/tsdb/${path}`, adminDisabled);
+  const admin = deps.admin;
+  const adminDisabled = async (_req: FastifyRequest, reply: FastifyReply) =>
+    send(
+      reply,
+      JSON.stringify({ status: 'error', errorType: 'unavailable', error: 'admin APIs disabled' }),
+      503,
+    );
+  const adminAction =
+    (fn: (p: Params, a: AdminActions) => Promise<string | null>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      if (!admin) return adminDisabled(req, reply);
+      try {
+        const body = await fn(Params.from(req.query, req.body), admin);
+        return body === null ? reply.code(204).send() : send(reply, body);
+      } catch (err) {
+        return sendError(reply, err);
+      }
+    };
+  const adminRoutes: Array<[string, ReturnType<typeof adminAction>]> = [
+    [
+      'delete_series',
+      adminAction(async (p, a) => {
+        const sets = matcherSets(p);
+        if (sets.length === 0) throw badData('no match[] parameter provided');
+        const { start, end } = range(p);
+        await a.deleteSeries(sets, start, end);
+        return null;
+      }),
+    ],
+    // Deletions rewrite the series at once, so there are never tombstones left to clean.
+    ['clean_tombstones', adminAction(async () => null)],
+    [
+      'snapshot',
+      adminAction(async (p, a) => {
+        const raw = p.get('skip_head') ?? '';
+        // strconv.ParseBool's spellings, as upstream parses the flag.
+        const yes = ['1', 't', 'T', 'TRUE', 'true', 'True'];
+        const no = ['', '0', 'f', 'F', 'FALSE', 'false', 'False'];
+        if (!yes.includes(raw) && !no.includes(raw))
+          throw badData(
+            `invalid parameter "skip_head": unable to parse boolean: strconv.ParseBool: parsing ${JSON.stringify(raw)}: invalid syntax`,
+          );
+        const name = await a.snapshot(yes.includes(raw));
+        return successJSON(JSON.stringify({ name }));
+      }),
+    ],
+  ];
+  for (const [path, h] of adminRoutes) {
+    app.post(`/api/v1/admin/tsdb/${path}`, h);
+    app.put(`/api/v1/admin/tsdb/${path}`, h);
   }
 
   app.setNotFoundHandler((req, reply) => {

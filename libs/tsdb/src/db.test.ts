@@ -273,6 +273,80 @@ describe('TSDB retention', () => {
   });
 });
 
+describe('TSDB delete_series and snapshots', () => {
+  const hour = 3600_000;
+  /** "a" every minute for 5h (sealed chunks and a head), "b" for the first hour only. */
+  async function filled(dir: string, opts = {}) {
+    const db = await TSDB.open(dir, opts);
+    for (let t = 0; t <= 5 * hour; t += 60_000) {
+      const b = new SampleBatchBuilder();
+      b.push(labelsFrom({ __name__: 'a' }), t, t / 1000);
+      if (t < hour) b.push(labelsFrom({ __name__: 'b' }), t, 1);
+      await db.append(b.build());
+    }
+    return db;
+  }
+  const times = async (db: TSDB, name: string) => [
+    ...((await db.select([m(`__name__="${name}"`)], -Infinity, Infinity))[0]?.timestamps ?? []),
+  ];
+
+  it('removes samples in the range from sealed chunks and the head, keeps the rest across a restart', async () => {
+    const dir = tempDir();
+    let db = await filled(dir, { outOfOrderTimeWindowMs: 10 * hour });
+    await db.append(one('a', 90 * 60_000 + 30_000, -1)); // out of order, inside the deletion
+    await db.append(one('a', 30_000, -2)); // out of order, kept
+    const before = await times(db, 'a');
+    const r = await db.deleteRange([m('__name__=~"a|b"')], 1 * hour, 4.5 * hour);
+    const want = before.filter((t) => t < 1 * hour || t > 4.5 * hour);
+    // "b" ends before the range: untouched.
+    assert.deepEqual(r, { deletedSamples: before.length - want.length, deletedSeries: 0 });
+    assert.deepEqual(await times(db, 'a'), want);
+    assert.ok(want.includes(30_000) && !want.includes(90 * 60_000 + 30_000));
+    await db.close();
+    db = await TSDB.open(dir, { outOfOrderTimeWindowMs: 10 * hour });
+    assert.deepEqual(await times(db, 'a'), want);
+    assert.equal((await times(db, 'b')).length, 60);
+    // Appending goes on after the newest kept sample.
+    assert.equal((await db.append(one('a', 5 * hour + 60_000, 1))).appended, 1);
+    await db.close();
+  });
+
+  it('removes a series left without samples from the index', async () => {
+    const db = await filled(tempDir());
+    const r = await db.deleteRange([m('__name__="b"')], -Infinity, Infinity);
+    assert.deepEqual(r, { deletedSamples: 60, deletedSeries: 1 });
+    assert.deepEqual(await db.labelValues('__name__', [], -Infinity, Infinity), ['a']);
+    assert.equal((await db.deleteRange([m('__name__="b"')], -Infinity, Infinity)).deletedSamples, 0);
+    await db.close();
+  });
+
+  it('snapshots with the head or without it, and the copy opens as storage', async () => {
+    const dir = tempDir();
+    const db = await ShardedTSDB.open(dir, 2);
+    for (let t = 0; t <= 3 * hour; t += 60_000) {
+      const b = new SampleBatchBuilder();
+      b.push(labelsFrom({ __name__: 'a' }), t, 1);
+      await db.append(b.build());
+    }
+    const [full, sealed] = [join(tempDir(), 'full'), join(tempDir(), 'sealed')];
+    await db.snapshot(full, true);
+    await db.snapshot(sealed, false);
+    await db.close();
+    const read = async (path: string) => {
+      const copy = await ShardedTSDB.open(path, 2);
+      const [s] = await copy.select([m('__name__="a"')], -Infinity, Infinity);
+      await copy.close();
+      return [...s.timestamps];
+    };
+    const all = await read(full);
+    assert.equal(all.length, 181);
+    const withoutHead = await read(sealed);
+    // Chunks are sealed at the 2h boundary: the head holds what came after it.
+    assert.equal(withoutHead[withoutHead.length - 1] < 2 * hour, true, String(withoutHead.at(-1)));
+    assert.deepEqual(withoutHead, all.slice(0, withoutHead.length));
+  });
+});
+
 describe('ShardedTSDB', () => {
   it('places each series in one shard and fans reads out', async () => {
     const dir = tempDir();

@@ -110,6 +110,11 @@ export interface TSDBStats {
   maxTime: number;
 }
 
+export interface DeleteResult {
+  deletedSamples: number;
+  deletedSeries: number;
+}
+
 export interface RetentionResult {
   deletedChunks: number;
   deletedSeries: number;
@@ -561,22 +566,116 @@ export class TSDB implements Queryable {
         }
         s.minT = cutoff;
       }
-      if (gone.size > 0) {
-        const ops: BatchOp[] = [];
-        for (const ref of gone) {
-          const s = this.byRef.get(ref) as MemSeries;
-          ops.push({ type: 'del', key: seriesKey(ref) });
-          ops.push({ type: 'del', key: maxTimeKey(ref) });
-          ops.push({ type: 'del', key: headKey(ref) });
-          for (const l of s.labels) ops.push({ type: 'del', key: postingKey(l.name, l.value, ref) });
-        }
-        await this.db.batch(ops);
-        this.postings.remove(gone, (ref) => (this.byRef.get(ref) as MemSeries).labels);
-        for (const ref of gone) this.forget(this.byRef.get(ref) as MemSeries);
-        res.deletedSeries = gone.size;
-      }
+      await this.removeSeries(gone);
+      res.deletedSeries = gone.size;
       if (res.deletedChunks > 0) await this.db.compactRange(Uint8Array.of(0), Uint8Array.of(0xff));
       return res;
+    });
+  }
+
+  /** Removes series whose chunks are already gone: their records, postings and head. */
+  private async removeSeries(gone: ReadonlySet<number>, ops: BatchOp[] = []): Promise<void> {
+    if (gone.size === 0) return;
+    for (const ref of gone) {
+      const s = this.byRef.get(ref) as MemSeries;
+      ops.push({ type: 'del', key: seriesKey(ref) });
+      ops.push({ type: 'del', key: maxTimeKey(ref) });
+      ops.push({ type: 'del', key: headKey(ref) });
+      for (const l of s.labels) ops.push({ type: 'del', key: postingKey(l.name, l.value, ref) });
+    }
+    await this.db.batch(ops);
+    this.postings.remove(gone, (ref) => (this.byRef.get(ref) as MemSeries).labels);
+    for (const ref of gone) this.forget(this.byRef.get(ref) as MemSeries);
+  }
+
+  /**
+   * The admin API's delete_series: removes the samples of matching series between `mint` and
+   * `maxt` (inclusive). Prometheus writes tombstones and rewrites blocks later (clean_tombstones);
+   * here each affected series is rewritten at once, its remaining samples sealed into fresh
+   * chunks, and a series left with none is removed.
+   */
+  deleteRange(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<DeleteResult> {
+    return this.serialise(async () => {
+      const res: DeleteResult = { deletedSamples: 0, deletedSeries: 0 };
+      const gone = new Set<number>();
+      const goneChunks: BatchOp[] = [];
+      for (const s of this.selectSeries(matchers, mint, maxt)) {
+        const [all] = await this.readMany([s], -Infinity, Infinity);
+        const keep: number[] = [];
+        for (let i = 0; i < all.timestamps.length; i++) {
+          const t = all.timestamps[i];
+          if (t < mint || t > maxt) keep.push(i);
+        }
+        const removed = all.timestamps.length - keep.length;
+        if (removed === 0) continue;
+        res.deletedSamples += removed;
+        // One batch per series: the old chunks go with the new ones' arrival, never before.
+        const ops: BatchOp[] = [{ type: 'del', key: headKey(s.ref) }];
+        for (const kind of [KIND_CHUNK, KIND_OOO])
+          for await (const key of this.scanKeys(chunkRange(kind, s.ref, -Infinity)))
+            ops.push({ type: 'del', key });
+        s.app = null;
+        s.dirty = false;
+        s.hasOOO = false;
+        s.chunkMaxTs = [];
+        if (keep.length === 0) {
+          gone.add(s.ref);
+          goneChunks.push(...ops);
+          continue;
+        }
+        for (let from = 0; from < keep.length; from += MAX_SAMPLES_PER_CHUNK) {
+          const app = new XorAppender();
+          for (const i of keep.slice(from, from + MAX_SAMPLES_PER_CHUNK))
+            app.append(all.timestamps[i], all.values[i]);
+          s.app = app;
+          this.seal(s, ops);
+        }
+        const last = keep[keep.length - 1];
+        this.noteLast(s, all.timestamps[last], all.values[last]);
+        s.minT = all.timestamps[keep[0]];
+        ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
+        await this.write(ops);
+      }
+      await this.removeSeries(gone, goneChunks);
+      res.deletedSeries = gone.size;
+      return res;
+    });
+  }
+
+  /**
+   * Copies the shard into a new LevelDB at `dest`, between writes, so the copy is one point in
+   * time. With the head its open chunks are checkpointed first and copied; without, only sealed
+   * chunks are (Prometheus' skip_head).
+   */
+  snapshot(dest: string, withHead: boolean): Promise<number> {
+    return this.serialise(async () => {
+      if (withHead) await this.checkpointNow();
+      const copy: Db = new ClassicLevel<Uint8Array, Uint8Array>(dest, {
+        keyEncoding: 'view',
+        valueEncoding: 'view',
+        errorIfExists: true,
+      });
+      await copy.open();
+      let n = 0;
+      try {
+        const it = this.db.iterator();
+        try {
+          for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
+            const ops: BatchOp[] = [];
+            for (const [key, value] of batch) {
+              if (!withHead && key[0] === KIND_HEAD) continue;
+              ops.push({ type: 'put', key, value });
+            }
+            await copy.batch(ops);
+            n += ops.length;
+          }
+        } finally {
+          await it.close();
+        }
+      } finally {
+        await copy.close();
+      }
+      return n;
     });
   }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shardOf, splitByPartition, type LabelMatcher, type Labels, type SampleBatch } from '@pharos/model';
@@ -5,6 +6,7 @@ import {
   sumAppendResults,
   TSDB,
   type AppendResult,
+  type DeleteResult,
   type RetentionResult,
   type StorageAnalysis,
   type StorageStatus,
@@ -138,6 +140,26 @@ export class ShardedTSDB implements Queryable {
     await Promise.all(this.shards.map((s) => s.checkpoint()));
   }
 
+  async deleteRange(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<DeleteResult> {
+    const rs = await Promise.all(this.shards.map((s) => s.deleteRange(matchers, mint, maxt)));
+    return {
+      deletedSamples: rs.reduce((n, r) => n + r.deletedSamples, 0),
+      deletedSeries: rs.reduce((n, r) => n + r.deletedSeries, 0),
+    };
+  }
+
+  /**
+   * Writes a copy of the storage to `dest`, laid out as a storage directory of its own, so
+   * `--storage.tsdb.path=<dest>` opens it. Shards are copied one after another, each at one point
+   * in time.
+   */
+  async snapshot(dest: string, withHead: boolean): Promise<void> {
+    mkdirSync(dest, { recursive: true });
+    writeFileSync(join(dest, META), JSON.stringify({ shards: this.total }));
+    for (let i = 0; i < this.shards.length; i++)
+      await this.shards[i].snapshot(shardPath(dest, this.partitions[i]), withHead);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.shards.map((s) => s.close()));
   }
@@ -254,4 +276,18 @@ async function openAll(paths: readonly string[], opts: TSDBOptions): Promise<TSD
     throw failed.reason;
   }
   return shards;
+}
+
+/**
+ * A snapshot under `<root>/snapshots/`, named as Prometheus names them (UTC time, then 16 random
+ * hex digits); returns the name.
+ */
+export async function writeSnapshot(db: ShardedTSDB, root: string, withHead: boolean): Promise<string> {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const name = `${stamp}-${randomBytes(8).toString('hex')}`;
+  await db.snapshot(join(root, 'snapshots', name), withHead);
+  return name;
 }
