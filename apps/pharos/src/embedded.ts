@@ -159,6 +159,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     lookbackDelta: flags.lookbackDelta,
     timeout: flags.queryTimeout,
     maxSamples: flags.queryMaxSamples,
+    maxSeries: flags.queryMaxSeries,
     delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
   });
 

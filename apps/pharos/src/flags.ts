@@ -23,6 +23,7 @@ export interface ServerFlags {
   readonly lookbackDelta: number;
   readonly queryTimeout: number;
   readonly queryMaxSamples: number;
+  readonly queryMaxSeries: number;
   readonly queryMaxConcurrency: number;
   /** --enable-feature values, as Prometheus takes them (comma-separated, repeatable). */
   readonly features: ReadonlySet<string>;
@@ -50,6 +51,11 @@ function duration(v: string): string {
 
 function byteSize(v: string): string {
   parseByteSize(v);
+  return v;
+}
+
+function nonNegativeInt(v: string): string {
+  if (!/^\d+$/.test(v)) throw new Error(`not a non-negative integer: ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -164,6 +170,14 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       ).default('50000000'),
     )
     .addOption(
+      new Option(
+        '--query.max-series <n>',
+        'Maximum number of series a single query may select; 0 for no limit.',
+      )
+        .default('0')
+        .argParser(nonNegativeInt),
+    )
+    .addOption(
       new Option('--query.max-concurrency <n>', 'Maximum number of queries executed concurrently.')
         .default('20')
         .argParser(positiveInt),
@@ -268,6 +282,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         lookbackDelta: parseDuration(String(opts['query.lookback-delta'])),
         queryTimeout: parseDuration(String(opts['query.timeout'])),
         queryMaxSamples: maxSamples,
+        queryMaxSeries: Number(opts['query.max-series']),
         queryMaxConcurrency: Number(opts['query.max-concurrency']),
         features: new Set(
           String(opts['enable-feature'] ?? '')

@@ -7,6 +7,7 @@ import {
   durationFlag,
   grpcClientConfigOption,
   grpcServerConfigOption,
+  nonNegativeIntFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -26,6 +27,7 @@ interface QuerierFlags {
   lookbackDelta: number;
   queryTimeout: number;
   queryMaxSamples: number;
+  queryMaxSeries: number;
   queryMaxConcurrency: number;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
@@ -66,6 +68,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       new Option('--query.max-samples <n>', 'Maximum samples a query may load into memory.').default(
         '50000000',
       ),
+      new Option('--query.max-series <n>', 'Maximum series a query may select; 0 for no limit.').default('0'),
       new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'),
     ],
     async (opts) => {
@@ -86,6 +89,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         lookbackDelta: durationFlag(opts, 'query.lookback-delta'),
         queryTimeout: durationFlag(opts, 'query.timeout'),
         queryMaxSamples: positive('query.max-samples'),
+        queryMaxSeries: nonNegativeIntFlag(opts, 'query.max-series'),
         queryMaxConcurrency: positive('query.max-concurrency'),
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
@@ -123,6 +127,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     lookbackDelta: flags.lookbackDelta,
     timeout: flags.queryTimeout,
     maxSamples: flags.queryMaxSamples,
+    maxSeries: flags.queryMaxSeries,
   });
 
   const grpc = grpcSecurity.newServer();

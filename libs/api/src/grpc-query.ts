@@ -36,7 +36,7 @@ function grpcError(e: unknown): Partial<ServiceError> {
         ? status.DEADLINE_EXCEEDED
         : e.kind === 'canceled'
           ? status.CANCELLED
-          : e.kind === 'too_many_samples'
+          : e.kind === 'too_many_samples' || e.kind === 'too_many_series'
             ? status.RESOURCE_EXHAUSTED
             : status.FAILED_PRECONDITION;
   }

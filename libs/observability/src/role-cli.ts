@@ -75,6 +75,13 @@ export function positiveIntFlag(opts: Readonly<Record<string, string>>, name: st
   return n;
 }
 
+/** A flag that must be an integer of 0 or more (0 usually meaning no limit). */
+export function nonNegativeIntFlag(opts: Readonly<Record<string, string>>, name: string): number {
+  const n = Number(opts[name]);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return n;
+}
+
 /** A duration flag ("1m30s") in milliseconds; a bad one names the flag. */
 export function durationFlag(opts: Readonly<Record<string, string>>, name: string): number {
   try {

@@ -110,6 +110,25 @@ describe('engine', () => {
     const small = new Engine({ maxSamples: 10 });
     await assert.rejects(small.instantQuery(q, 'http_requests_total[10m]', 10 * MIN), /too many samples/);
   });
+
+  it('stops a query that selects more series than --query.max-series, counting every selector', async () => {
+    const [count] = vectorRows(await new Engine().instantQuery(q, 'count(http_requests_total)', 10 * MIN));
+    const total = Number(count.split(' ')[1]);
+    assert.ok(total > 1);
+    const limited = new Engine({ maxSeries: total });
+    await limited.instantQuery(q, 'sum(http_requests_total)', 10 * MIN);
+    await assert.rejects(
+      limited.instantQuery(
+        q,
+        'http_requests_total + on() group_left vector(1) + http_requests_total',
+        10 * MIN,
+      ),
+      (e: unknown) =>
+        e instanceof QueryError &&
+        e.kind === 'too_many_series' &&
+        e.message === `query selected more than the limit of ${total} series (--query.max-series)`,
+    );
+  });
 });
 
 describe('limitk and limit_ratio', () => {

@@ -74,6 +74,8 @@ export interface EngineOptions {
   readonly lookbackDelta: number;
   /** Most samples a query may hold at once. */
   readonly maxSamples: number;
+  /** Most series a query may select, summed over its selectors (0 or absent: no limit). */
+  readonly maxSeries?: number;
   /** Query timeout in ms. */
   readonly timeout: number;
   /**
@@ -129,6 +131,7 @@ function frameTimes(f: Frame): Float64Array {
 
 class Evaluation {
   private samples = 0;
+  private series = 0;
   private readonly started = performance.now();
   private readonly deadline: number;
   readonly notes = new Annotator();
@@ -179,6 +182,19 @@ class Evaluation {
         'too_many_samples',
       );
     }
+  }
+
+  /** Counts what a selector brought back against --query.max-series. */
+  private selected<T>(data: T[]): T[] {
+    this.series += data.length;
+    const max = this.opts.maxSeries ?? 0;
+    if (max > 0 && this.series > max) {
+      throw new QueryError(
+        `query selected more than the limit of ${max} series (--query.max-series)`,
+        'too_many_series',
+      );
+    }
+    return data;
   }
 
   async eval(e: Expr, f: Frame): Promise<EvalValue> {
@@ -259,7 +275,7 @@ class Evaluation {
     const mint = Math.min(times[0], times[f.n - 1]) - this.opts.lookbackDelta;
     const maxt = Math.max(times[0], times[f.n - 1]);
     const lookback = this.opts.lookbackDelta;
-    const data = await this.q.select(matchers, mint + 1, maxt + (smoothed ? lookback : 0));
+    const data = this.selected(await this.q.select(matchers, mint + 1, maxt + (smoothed ? lookback : 0)));
     const series: StepSeries[] = [];
     if (smoothed) {
       for (const raw of data) {
@@ -332,7 +348,7 @@ class Evaluation {
     const times = this.selectorTimes(offset, at, f);
     const mint = Math.min(times[0], times[f.n - 1]) - range;
     const maxt = Math.max(times[0], times[f.n - 1]) + after;
-    const data = await this.q.select(matchers, mint + 1, maxt);
+    const data = this.selected(await this.q.select(matchers, mint + 1, maxt));
     const out: SeriesData[] = [];
     for (const d of data) {
       this.account(d.timestamps.length);
@@ -566,7 +582,7 @@ class Evaluation {
     const dataMatchers = matchers.filter((m) => m.name !== METRIC_NAME);
     const times = frameTimes(f);
     const lookback = this.opts.lookbackDelta;
-    const data = await this.q.select(nameMatchers, times[0] - lookback + 1, times[f.n - 1]);
+    const data = this.selected(await this.q.select(nameMatchers, times[0] - lookback + 1, times[f.n - 1]));
     for (const d of data) this.account(d.timestamps.length);
     const infos = infoAtSteps(data, times, lookback, isStaleNaN);
     return { kind: 'vector', series: enrich(base.series, infos, nameMatchers, dataMatchers, f.n) };

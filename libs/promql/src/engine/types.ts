@@ -30,7 +30,8 @@ export type EvalValue =
 export class QueryError extends Error {
   constructor(
     message: string,
-    readonly kind: 'execution' | 'timeout' | 'canceled' | 'too_many_samples' = 'execution',
+    readonly kind:
+      'execution' | 'timeout' | 'canceled' | 'too_many_samples' | 'too_many_series' = 'execution',
   ) {
     super(message);
     this.name = 'QueryError';
