@@ -28,6 +28,7 @@ import {
   ROOT,
   startPharos,
   startPrometheus,
+  startRole as startRoleProcess,
   tempDir,
   waitFor,
 } from './harness.js';
@@ -147,20 +148,8 @@ async function writer(topic: string) {
 
 /** Starts a built role with its arguments and waits for its /-/ready on `httpPort`. */
 async function startRole(main: string, httpPort: number, args: readonly string[]): Promise<Proc> {
-  const proc = new Proc(
-    spawn(process.execPath, [main, `--web.listen-address=127.0.0.1:${httpPort}`, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+  const { proc } = await startRoleProcess(main, args, { port: httpPort });
   procs.push(proc);
-  await waitFor(
-    `${main} to be ready`,
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`${main} exited: ${proc.stderr}`);
-      return (await fetch(`http://127.0.0.1:${httpPort}/-/ready`)).ok ? true : undefined;
-    },
-    60_000,
-  );
   return proc;
 }
 

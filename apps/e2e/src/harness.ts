@@ -231,3 +231,45 @@ export async function startPrometheus(
   });
   return { proc, url, dir };
 }
+
+export interface Role {
+  readonly proc: Proc;
+  readonly url: string;
+  readonly port: number;
+}
+
+/**
+ * Starts a role's bundle with its HTTP server on 127.0.0.1 and, unless `ready` is false, waits
+ * for its /-/ready (a role that cannot reach its broker never gets there).
+ */
+export async function startRole(
+  main: string,
+  args: readonly string[],
+  opts: { port?: number; ready?: boolean; nodeFlags?: readonly string[] } = {},
+): Promise<Role> {
+  const port = opts.port ?? (await freePort());
+  const proc = new Proc(
+    spawn(
+      process.execPath,
+      [...(opts.nodeFlags ?? []), main, `--web.listen-address=127.0.0.1:${port}`, ...args],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  if (opts.ready !== false) {
+    await waitFor(
+      `${main} to be ready`,
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`${main} exited: ${proc.stderr}`);
+        return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
+      },
+      60_000,
+    ).catch(async (e: unknown) => {
+      await proc.stop('SIGKILL');
+      throw e;
+    });
+  }
+  return { proc, url, port };
+}

@@ -2,7 +2,6 @@
 // certificate and SASL: samples remote-written to the scraper reach the ingester's storage, and
 // a scraper with a wrong password says why it cannot publish.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +11,8 @@ import { LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
 import { makeTestCerts, type TestCerts } from '@pharos/observability/testing';
 import { encodeWriteRequest, snappyEncode } from '@pharos/remote';
 import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
-import { freePort, PHAROS_NODE_FLAGS, Proc, removeDir, ROOT, waitFor } from './harness.js';
+import type { Proc } from './harness.js';
+import { freePort, PHAROS_NODE_FLAGS, removeDir, ROOT, startRole, waitFor } from './harness.js';
 
 const INGESTER_MAIN = join(ROOT, 'dist/apps/ingester/main.js');
 const SCRAPER_MAIN = join(ROOT, 'dist/apps/scraper/main.js');
@@ -38,46 +38,30 @@ describe('roles on a Kafka broker that needs TLS and SASL', { timeout: 240_000 }
     removeDir(certs.dir);
   });
 
-  const start = async (main: string, args: string[]) => {
-    const port = await freePort();
-    const proc = new Proc(
-      spawn(
-        process.execPath,
-        [
-          ...PHAROS_NODE_FLAGS,
-          main,
-          `--kafka.brokers=${broker.brokers.join(',')}`,
-          `--kafka.topic=${topic}`,
-          '--kafka.partitions=4',
-          `--web.listen-address=127.0.0.1:${port}`,
-          ...args,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
+  const start = async (main: string, args: string[], ready = true) => {
+    const role = await startRole(
+      main,
+      [
+        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.topic=${topic}`,
+        '--kafka.partitions=4',
+        ...args,
+      ],
+      { ready, nodeFlags: PHAROS_NODE_FLAGS },
     );
-    procs.push(proc);
-    return { proc, url: `http://127.0.0.1:${port}` };
+    procs.push(role.proc);
+    return role;
   };
-  const ready = (role: { proc: Proc; url: string }, what: string) =>
-    waitFor(
-      what,
-      async () => {
-        if (role.proc.child.exitCode !== null) throw new Error(`${what} exited: ${role.proc.stderr}`);
-        return (await fetch(`${role.url}/-/ready`)).ok ? true : undefined;
-      },
-      60_000,
-    );
 
   it('carries remote-written samples from the scraper to the ingester', async () => {
     const grpcPort = await freePort();
-    const ingester = await start(INGESTER_MAIN, [
+    await start(INGESTER_MAIN, [
       '--ingester.partitions=0,1,2,3',
       `--ingester.group=${topic}.ingesters`,
       `--storage.tsdb.path=${join(certs.dir, 'ingester')}`,
       `--grpc.listen-address=127.0.0.1:${grpcPort}`,
       `--kafka.client-config.file=${join(certs.dir, 'kafka.yml')}`,
     ]);
-    await ready(ingester, 'the ingester');
     const scraper = await start(SCRAPER_MAIN, [
       `--config.file=${join(certs.dir, 'prometheus.yml')}`,
       // Nothing to discover here: the scraper only gateways remote_write into Kafka.
@@ -85,7 +69,6 @@ describe('roles on a Kafka broker that needs TLS and SASL', { timeout: 240_000 }
       '--web.enable-remote-write-receiver',
       `--kafka.client-config.file=${join(certs.dir, 'kafka.yml')}`,
     ]);
-    await ready(scraper, 'the scraper');
 
     const b = new SampleBatchBuilder();
     for (let i = 0; i < 20; i++) b.push(labelsFrom({ __name__: 'secure_total', i: String(i) }), 1000, i);
@@ -108,11 +91,15 @@ describe('roles on a Kafka broker that needs TLS and SASL', { timeout: 240_000 }
   });
 
   it('a scraper with a wrong password logs the broker’s reason and keeps trying', async () => {
-    const scraper = await start(SCRAPER_MAIN, [
-      `--config.file=${join(certs.dir, 'prometheus.yml')}`,
-      `--discovery.address=127.0.0.1:${await freePort()}`,
-      `--kafka.client-config.file=${join(certs.dir, 'wrong.yml')}`,
-    ]);
+    const scraper = await start(
+      SCRAPER_MAIN,
+      [
+        `--config.file=${join(certs.dir, 'prometheus.yml')}`,
+        `--discovery.address=127.0.0.1:${await freePort()}`,
+        `--kafka.client-config.file=${join(certs.dir, 'wrong.yml')}`,
+      ],
+      false,
+    );
     await waitFor('the refusal in its log', async () =>
       /invalid credentials with SASL mechanism SCRAM-SHA-512/.test(scraper.proc.stdout + scraper.proc.stderr)
         ? true

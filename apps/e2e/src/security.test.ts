@@ -23,6 +23,7 @@ import {
   ROOT,
   startPharos,
   startPrometheus,
+  startRole,
   tempDir,
   waitFor,
 } from './harness.js';
@@ -293,27 +294,13 @@ basic_auth:
   });
 
   const startQuerier = async (clientConfig: string | undefined) => {
-    const port = await freePort();
-    const q = new Proc(
-      spawn(
-        process.execPath,
-        [
-          join(ROOT, 'dist/apps/querier/main.js'),
-          `--ingester.addresses=${grpcAddress}`,
-          `--web.listen-address=127.0.0.1:${port}`,
-          '--grpc.listen-address=127.0.0.1:0',
-          ...(clientConfig ? [`--grpc.client-config.file=${clientConfig}`] : []),
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      ),
-    );
-    queriers.push(q);
-    const url = `http://127.0.0.1:${port}`;
-    await waitFor('the querier', async () => {
-      if (q.child.exitCode !== null) throw new Error(`querier exited: ${q.stderr}`);
-      return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
-    });
-    return url;
+    const q = await startRole(join(ROOT, 'dist/apps/querier/main.js'), [
+      `--ingester.addresses=${grpcAddress}`,
+      '--grpc.listen-address=127.0.0.1:0',
+      ...(clientConfig ? [`--grpc.client-config.file=${clientConfig}`] : []),
+    ]);
+    queriers.push(q.proc);
+    return q.url;
   };
 
   it('a querier with the client certificate and password reads the embedded ingester', async () => {
