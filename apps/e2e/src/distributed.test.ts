@@ -357,10 +357,11 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
       const announce = [`--consul.address=${consul.address}`, '--ingester.advertise-host=127.0.0.1'];
       await startIngester(topic, join(dir, 'ingester-a'), '0,1', undefined, announce);
       await startIngester(topic, join(dir, 'ingester-b'), '2,3', undefined, announce);
-      assert.deepEqual(
-        (consul.consul.services.get('pharos-ingester') ?? []).map((i) => i.meta?.partitions).sort(),
-        ['0,1', '2,3'],
-      );
+      // An ingester is ready (serving) a moment before its announcement reaches Consul.
+      const announced = () =>
+        (consul.consul.services.get('pharos-ingester') ?? []).map((i) => i.meta?.partitions).sort();
+      await waitFor('both ingesters in Consul', async () => (announced().length === 2 ? true : undefined));
+      assert.deepEqual(announced(), ['0,1', '2,3']);
       const scrapers: Array<{ proc: Proc; url: string }> = [];
       for (const id of ['scraper-1', 'scraper-2']) {
         const port = await freePort();
