@@ -20,7 +20,7 @@ import {
   type RuleSettings,
 } from '@pharos/rules';
 import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
-import { decodeSampleBatch, encodeSampleBatch, encodeSampleBatchFramed } from '@pharos/proto';
+import { sampleBatchLogCodec } from '@pharos/proto';
 import {
   AlertBus,
   FileLog,
@@ -92,12 +92,9 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     db = await ShardedTSDB.open(flags.storagePath, flags.shards, {
       outOfOrderTimeWindowMs: flags.outOfOrderWindow,
     });
-    log = FileLog.open(
-      join(flags.storagePath, 'wal'),
-      flags.shards,
-      { encode: encodeSampleBatch, encodeFramed: encodeSampleBatchFramed, decode: decodeSampleBatch },
-      { onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired') },
-    );
+    log = FileLog.open(join(flags.storagePath, 'wal'), flags.shards, sampleBatchLogCodec, {
+      onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired'),
+    });
   } catch (e) {
     logger.error({ err: e, path: flags.storagePath }, 'cannot open storage');
     process.stderr.write(

@@ -13,6 +13,7 @@ export {
   type QueryServer,
 } from './gen/pharos/v1/query.generated.js';
 export * from './sample-batch.js';
+export * from './sample-batch-segment.js';
 export {
   DiscoveryClient,
   DiscoveryService,

@@ -5,7 +5,6 @@ import { labelsFrom, SampleBatchBuilder, STALE_NAN } from '@pharos/model';
 import {
   decodeSampleBatch,
   encodeSampleBatch,
-  encodeSampleBatchFramed,
   SampleBatch as SampleBatchMsg,
   sampleBatchToProto,
 } from './index.js';
@@ -64,7 +63,6 @@ describe('sample batch codec', () => {
               encodeSampleBatch(batch),
               SampleBatchMsg.encode(sampleBatchToProto(batch)).finish(),
             );
-            assert.deepEqual(encodeSampleBatchFramed(batch, 8).subarray(8), encodeSampleBatch(batch));
           }
         },
       ),

@@ -75,7 +75,8 @@ export function sampleBatchFromProto(msg: SampleBatchMsg): SampleBatch {
  */
 const seriesCache = new WeakMap<Labels, { readonly hash: string; readonly bytes: Uint8Array }>();
 
-function seriesBytes(labels: Labels, hash: string): Uint8Array {
+/** The encoded Series message of a label set, cached while the label set lives. */
+export function seriesBytes(labels: Labels, hash: string): Uint8Array {
   let c = seriesCache.get(labels);
   if (c === undefined || c.hash !== hash) {
     c = { hash, bytes: SeriesMsg.encode({ labels: labelsToProto(labels), hash }).finish() };
@@ -94,35 +95,14 @@ function varintSize(n: number): number {
 }
 
 /**
- * The record format of the write-ahead log and the Kafka topic: the SampleBatch message, framed
- * here around the cached series bytes. Byte for byte what the generated encoder writes.
+ * The record format of the Kafka topic (and of write-ahead-log records older than
+ * SampleBatchSegmentCodec): the SampleBatch message, framed here around the cached series bytes.
+ * Byte for byte what the generated encoder writes.
  */
 export function encodeSampleBatch(batch: SampleBatch): Uint8Array {
-  return writeSampleBatch(batch, 0, (size) => new Uint8Array(size));
-}
-
-/** Reused across calls: a scrape's record is megabytes, and a fresh buffer per record costs GC. */
-let scratch = new Uint8Array(0);
-
-/**
- * The record with `reserve` free bytes before it (for a log's frame header), in a buffer reused
- * by the next call: the view is only valid until then.
- */
-export function encodeSampleBatchFramed(batch: SampleBatch, reserve: number): Uint8Array {
-  return writeSampleBatch(batch, reserve, (size) => {
-    if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
-    return scratch.subarray(0, size);
-  });
-}
-
-function writeSampleBatch(
-  batch: SampleBatch,
-  reserve: number,
-  alloc: (size: number) => Uint8Array,
-): Uint8Array {
   const n = batch.series.length;
   const parts: Uint8Array[] = new Array(n);
-  let size = reserve;
+  let size = 0;
   for (let i = 0; i < n; i++) {
     const b = seriesBytes(batch.series[i], batch.hashes[i]);
     parts[i] = b;
@@ -131,8 +111,8 @@ function writeSampleBatch(
   const columns = [columnBytes(batch.refs), columnBytes(batch.timestamps), columnBytes(batch.values)];
   // proto3 leaves empty bytes fields out.
   for (const c of columns) if (c.length > 0) size += 1 + varintSize(c.length) + c.length;
-  const out = alloc(size);
-  let o = reserve;
+  const out = new Uint8Array(size);
+  let o = 0;
   const put = (tag: number, b: Uint8Array) => {
     out[o++] = tag;
     let len = b.length;

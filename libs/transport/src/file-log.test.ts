@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FileLog, type RecordCodec } from './index.js';
+import { FileLog, type RecordCodec, type SegmentCodec } from './index.js';
 
 const text: RecordCodec<string> = {
   encode: (s) => new TextEncoder().encode(s),
@@ -101,6 +109,84 @@ describe('FileLog', () => {
     const dir = tempDir();
     await FileLog.open(dir, 2, text).close();
     assert.throws(() => FileLog.open(dir, 3, text), /has 2 partitions, not 3/);
+  });
+});
+
+/**
+ * Records of space-separated words, each word spelled out once per segment ("=word") and named
+ * by its number after that ("#3"): the shape of the sample codec's series dictionary.
+ */
+class WordSegment implements SegmentCodec<string> {
+  readonly words: string[] = [];
+  encodeFramed(value: string, header: number): Uint8Array {
+    const out = value.split(' ').map((w) => {
+      const i = this.words.indexOf(w);
+      if (i >= 0) return `#${i}`;
+      this.words.push(w);
+      return `=${w}`;
+    });
+    const body = new TextEncoder().encode(out.join(' '));
+    const frame = new Uint8Array(header + body.length);
+    frame.set(body, header);
+    return frame;
+  }
+  decode(bytes: Uint8Array): string {
+    return new TextDecoder()
+      .decode(bytes)
+      .split(' ')
+      .map((t) => {
+        if (t.startsWith('=')) return this.words[this.words.push(t.slice(1)) - 1];
+        const w = this.words[Number(t.slice(1))];
+        if (w === undefined) throw new Error(`word ${t} not defined in this segment`);
+        return w;
+      })
+      .join(' ');
+  }
+  skip(bytes: Uint8Array): void {
+    this.decode(bytes);
+  }
+}
+const words: RecordCodec<string> = { ...text, segment: () => new WordSegment() };
+
+describe('FileLog with a codec that keeps state per segment', () => {
+  const records = ['up down', 'up left', 'down up right', 'left left', 'up', 'right down'];
+
+  it('spells a word out once per segment, and reads every segment from its own start', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, words, { segmentBytes: 30 });
+    for (const r of records) await log.append(0, r);
+    await log.close();
+    const files = segmentFiles(dir, 0);
+    assert.ok(files.length >= 2, files.join());
+    // Each segment's first use of a word spells it out, whatever earlier segments did.
+    for (const f of files) {
+      const raw = readFileSync(join(dir, 'p-0', f), 'latin1');
+      const first = raw.match(/[=#]\S+/)?.[0] ?? '';
+      assert.match(first, /^=/, `${f}: ${raw}`);
+    }
+    const again = FileLog.open(dir, 1, words, { segmentBytes: 30 });
+    assert.deepEqual(
+      await readAll(again, 'g', 0),
+      records.map((r, i) => `${i}:${r}`),
+    );
+    await again.close();
+  });
+
+  it('replays from a commit in the middle of a segment, learning the words before it', async () => {
+    const dir = tempDir();
+    const log = FileLog.open(dir, 1, words);
+    for (const r of records) await log.append(0, r);
+    await log.commit('g', 0, 3);
+    await log.close();
+    const again = FileLog.open(dir, 1, words);
+    assert.deepEqual(await readAll(again, 'g', 0), ['3:left left', '4:up', '5:right down']);
+    // After a reopen, appends start a segment of their own: the writer's state is not rebuilt.
+    assert.equal(await again.append(0, 'up right'), 6);
+    assert.equal(segmentFiles(dir, 0).length, 2);
+    await again.close();
+    const third = FileLog.open(dir, 1, words);
+    assert.deepEqual((await readAll(third, 'g', 0)).slice(-1), ['6:up right']);
+    await third.close();
   });
 });
 

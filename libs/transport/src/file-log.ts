@@ -20,10 +20,22 @@ export interface RecordCodec<T> {
   encode(value: T): Uint8Array;
   decode(bytes: Uint8Array): T;
   /**
-   * Optional: the encoding after `header` free bytes, in a buffer the codec reuses (valid until
-   * its next call), so a large record costs no allocation of its own.
+   * Optional: a codec with state per segment (a dictionary of what earlier records of the
+   * segment wrote). One is made for each segment written and each segment read; a segment is
+   * then read only from its start.
    */
-  encodeFramed?(value: T, header: number): Uint8Array;
+  segment?(): SegmentCodec<T>;
+}
+
+export interface SegmentCodec<T> {
+  /**
+   * The encoding after `header` free bytes, in a buffer the codec reuses (valid until its next
+   * call), so a large record costs no allocation of its own.
+   */
+  encodeFramed(value: T, header: number): Uint8Array;
+  decode(bytes: Uint8Array): T;
+  /** A record before the replay start: read only for the state later records need. */
+  skip(bytes: Uint8Array): void;
 }
 
 export interface FileLogOptions {
@@ -41,13 +53,17 @@ interface Segment {
   path: string;
 }
 
-interface PartitionFiles {
+interface PartitionFiles<T> {
   dir: string;
   segments: Segment[];
   fd: number;
   size: number;
   /** Offset the next appended record gets. */
   next: number;
+  /** The segment state of the segment being written, for codecs that have one. */
+  writer: SegmentCodec<T> | undefined;
+  /** A write failed after the codec state took the record in: start a new segment first. */
+  mustRoll: boolean;
 }
 
 function segmentName(base: number): string {
@@ -66,7 +82,7 @@ function segmentName(base: number): string {
  */
 export class FileLog<T> extends LocalLog<T> {
   private readonly mem: InProcessLog<T>;
-  private readonly files: PartitionFiles[] = [];
+  private readonly files: PartitionFiles<T>[] = [];
   private readonly commits = new Map<string, number[]>();
   private readonly subscriptions = new Map<number, Set<Subscription>>();
   private readonly segmentBytes: number;
@@ -142,6 +158,7 @@ export class FileLog<T> extends LocalLog<T> {
         break;
       }
       const buf = readFileSync(seg.path);
+      const reader = this.codec.segment?.();
       let pos = 0;
       let bad: string | undefined;
       while (pos < buf.length) {
@@ -160,13 +177,12 @@ export class FileLog<T> extends LocalLog<T> {
           bad = 'checksum mismatch';
           break;
         }
-        if (next >= keepFrom) {
-          try {
-            records.push(this.codec.decode(payload));
-          } catch (e) {
-            bad = `undecodable record: ${(e as Error).message}`;
-            break;
-          }
+        try {
+          if (next >= keepFrom) records.push(reader ? reader.decode(payload) : this.codec.decode(payload));
+          else reader?.skip(payload);
+        } catch (e) {
+          bad = `undecodable record: ${(e as Error).message}`;
+          break;
         }
         next++;
         pos += HEADER + len;
@@ -188,29 +204,39 @@ export class FileLog<T> extends LocalLog<T> {
       base = next = Math.max(next, keepFrom === Infinity ? 0 : keepFrom);
       segments.push({ base, path: join(dir, segmentName(base)) });
       lastSize = 0;
+    } else if (this.codec.segment && lastSize > 0) {
+      // The writer's segment state is not rebuilt from the file: appends go to a new segment.
+      segments.push({ base: next, path: join(dir, segmentName(next)) });
+      lastSize = 0;
     }
     const retainedBase = Math.min(Math.max(keepFrom, base), next);
     this.mem.restore(p, retainedBase, records, groupCommits);
     const current = segments[segments.length - 1];
-    this.files[p] = { dir, segments, fd: openSync(current.path, 'a'), size: lastSize, next };
+    this.files[p] = {
+      dir,
+      segments,
+      fd: openSync(current.path, 'a'),
+      size: lastSize,
+      next,
+      writer: this.codec.segment?.(),
+      mustRoll: false,
+    };
   }
 
   async append(partition: number, value: T): Promise<number> {
     if (this.closed) throw new Error('log is closed');
     const f = this.files[partition];
     if (!f) throw new Error(`partition ${partition} out of range 0..${this.partitions - 1}`);
-    let frame: Uint8Array;
-    if (this.codec.encodeFramed) {
-      frame = this.codec.encodeFramed(value, HEADER);
-    } else {
-      const payload = this.codec.encode(value);
-      frame = new Uint8Array(HEADER + payload.length);
-      frame.set(payload, HEADER);
+    if (f.mustRoll) this.roll(f);
+    let frame = this.frame(f, value);
+    if (f.size > 0 && f.size + frame.length > this.segmentBytes) {
+      // Encoded again for the new segment: its codec state starts empty.
+      this.roll(f);
+      frame = this.frame(f, value);
     }
     const header = new DataView(frame.buffer, frame.byteOffset, HEADER);
     header.setUint32(0, frame.length - HEADER, true);
     header.setUint32(4, crc32(frame.subarray(HEADER)), true);
-    if (f.size > 0 && f.size + frame.length > this.segmentBytes) this.roll(f);
     let written = 0;
     try {
       while (written < frame.length) written += writeSync(f.fd, frame, written);
@@ -218,6 +244,9 @@ export class FileLog<T> extends LocalLog<T> {
       // A full disk can leave part of the record written: cut it off, so that the records after
       // it (once there is room) are not stranded behind a torn one, and refuse this record.
       if (written > 0) ftruncateSync(f.fd, f.size);
+      // The segment's codec state counts this record's definitions as written: the next record
+      // starts a new segment rather than name series this one never got to define.
+      if (f.writer) f.mustRoll = true;
       throw e;
     }
     f.size += frame.length;
@@ -225,14 +254,27 @@ export class FileLog<T> extends LocalLog<T> {
     return this.mem.append(partition, value);
   }
 
-  private roll(f: PartitionFiles): void {
-    const seg = { base: f.next, path: join(f.dir, segmentName(f.next)) };
-    // Opened before the old one is closed: if there is no room for it, the current one goes on.
-    const fd = openSync(seg.path, 'a');
-    closeSync(f.fd);
-    f.segments.push(seg);
-    f.fd = fd;
-    f.size = 0;
+  private frame(f: PartitionFiles<T>, value: T): Uint8Array {
+    if (f.writer) return f.writer.encodeFramed(value, HEADER);
+    const payload = this.codec.encode(value);
+    const frame = new Uint8Array(HEADER + payload.length);
+    frame.set(payload, HEADER);
+    return frame;
+  }
+
+  private roll(f: PartitionFiles<T>): void {
+    // Nothing written to the current segment yet: it is the new one.
+    if (f.size > 0) {
+      const seg = { base: f.next, path: join(f.dir, segmentName(f.next)) };
+      // Opened before the old one is closed: if there is no room for it, the current one goes on.
+      const fd = openSync(seg.path, 'a');
+      closeSync(f.fd);
+      f.segments.push(seg);
+      f.fd = fd;
+      f.size = 0;
+    }
+    f.writer = this.codec.segment?.();
+    f.mustRoll = false;
   }
 
   /**

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { labelsFrom, SampleBatchBuilder, type SampleBatch } from '@pharos/model';
-import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
+import { sampleBatchLogCodec } from '@pharos/proto';
 import { FileLog, SampleBus } from '@pharos/transport';
 import { ShardedTSDB } from '@pharos/tsdb';
 import { Ingester } from '../ingester.js';
@@ -22,10 +22,7 @@ export function crashBatch(k: number): SampleBatch {
 
 export async function openStack(dir: string, checkpointIntervalMs: number) {
   const db = await ShardedTSDB.open(join(dir, 'tsdb'), SHARDS);
-  const log = FileLog.open(join(dir, 'wal'), SHARDS, {
-    encode: encodeSampleBatch,
-    decode: decodeSampleBatch,
-  });
+  const log = FileLog.open(join(dir, 'wal'), SHARDS, sampleBatchLogCodec);
   const bus = new SampleBus(log);
   const ingester = new Ingester(
     bus,
