@@ -2,10 +2,12 @@
 //   tsdb:   --series (100000) --samples (720) --shards (2) --file-series (5000)
 //   promql: --series (10000) --hours (6) --runs (5)
 //   scrape: --series (100000) --seconds (60) --interval (5) --settle (15)
+//   scrape-path: --series (100000) --scrapes (20) --shards (2)
 //   cluster: --series (10000) --batches (300) --concurrency (4)
 import { parseArgs } from 'node:util';
 import { runClusterBench } from '../apps/e2e/src/cluster.bench.js';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
+import { runScrapePathBench } from '../apps/e2e/src/scrape-path.bench.js';
 import { runScrapeBench } from '../apps/e2e/src/scrape.bench.js';
 import { runTsdbBench } from '../libs/tsdb/src/tsdb.bench.js';
 
@@ -22,6 +24,7 @@ const { positionals, values } = parseArgs({
     interval: { type: 'string' },
     settle: { type: 'string' },
     batches: { type: 'string' },
+    scrapes: { type: 'string' },
     concurrency: { type: 'string' },
   },
 });
@@ -47,6 +50,12 @@ const benches: Record<string, () => Promise<void>> = {
       seconds: num(values.seconds, 60),
       interval: num(values.interval, 5),
       settle: num(values.settle, 15),
+    }),
+  'scrape-path': () =>
+    runScrapePathBench({
+      series: num(values.series, 100_000),
+      scrapes: num(values.scrapes, 20),
+      shards: num(values.shards, 2),
     }),
   cluster: () =>
     runClusterBench({

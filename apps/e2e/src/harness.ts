@@ -1,6 +1,6 @@
 import { createServer as createHTTPServer, type Server } from 'node:http';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,12 @@ export const PHAROS_MAIN = join(ROOT, 'dist/apps/pharos/main.js');
  * the scrape, and a 64 MiB young generation lets it die there instead of being promoted and
  * marked by full collections (a third less CPU in the scrape bench).
  */
-export const PHAROS_NODE_FLAGS = ['--max-semi-space-size=64', '--no-memory-reducer'];
+// PHAROS_EXTRA_NODE_FLAGS lets a benchmark run be profiled (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
+export const PHAROS_NODE_FLAGS = [
+  '--max-semi-space-size=64',
+  '--no-memory-reducer',
+  ...(process.env.PHAROS_EXTRA_NODE_FLAGS?.split(' ').filter((f) => f !== '') ?? []),
+];
 
 /** A free port on 127.0.0.1, found by binding port 0. */
 export function freePort(): Promise<number> {
@@ -193,6 +198,28 @@ export function usage(pid: number): { cpu: number; rssMiB: number } {
   const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
   const rssMiB = (Number(fields[21]) * 4096) / 2 ** 20;
   return { cpu, rssMiB };
+}
+
+/**
+ * CPU seconds of each thread of `pid`, summed by thread name, so a benchmark can say whether the
+ * JavaScript thread, the garbage collector's helpers or LevelDB's threads spent the time.
+ */
+export function threadUsage(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended between the listing and the read
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpu = (Number(fields[11]) + Number(fields[12])) / TICKS;
+    const key = tid === String(pid) ? `${name} (main)` : name;
+    byName.set(key, (byName.get(key) ?? 0) + cpu);
+  }
+  return byName;
 }
 
 export interface Prometheus {

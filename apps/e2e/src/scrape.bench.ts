@@ -3,7 +3,16 @@
 // scraped and ingested, from each process's /proc/<pid>/stat.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Proc, removeDir, ROOT, startPharos, startPrometheus, usage, waitFor } from './harness.js';
+import {
+  Proc,
+  removeDir,
+  ROOT,
+  startPharos,
+  startPrometheus,
+  threadUsage,
+  usage,
+  waitFor,
+} from './harness.js';
 
 export interface ScrapeBenchOptions {
   readonly series: number;
@@ -78,9 +87,11 @@ scrape_configs:
       );
     await new Promise((r) => setTimeout(r, opts.settle * 1000));
     const before = systems.map((s) => usage(s.pid));
+    const threadsBefore = systems.map((s) => threadUsage(s.pid));
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, opts.seconds * 1000));
     const after = systems.map((s) => usage(s.pid));
+    const threadsAfter = systems.map((s) => threadUsage(s.pid));
     const window = Math.round((Date.now() - t0) / 1000);
     // Give the last scrape time to be stored before counting.
     await new Promise((r) => setTimeout(r, 2000));
@@ -97,6 +108,14 @@ scrape_configs:
       );
     }
     console.log(`\nPharos / Prometheus CPU per sample: ${(perMillion[0] / perMillion[1]).toFixed(2)}`);
+    for (const [i, s] of systems.entries()) {
+      const spent = [...threadsAfter[i]]
+        .map(([name, cpu]) => [name, cpu - (threadsBefore[i].get(name) ?? 0)] as const)
+        .filter(([, cpu]) => cpu >= 0.01)
+        .sort((a, b) => b[1] - a[1])
+        .map(([name, cpu]) => `${name} ${cpu.toFixed(2)}`);
+      console.log(`${s.name} CPU s by thread: ${spent.join(', ')}`);
+    }
   } finally {
     await prom.proc.stop();
     await pharos.proc.stop();
