@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { formatLabels, LabelMatcher, labelsFrom, SampleBatchBuilder, type MatchType } from '@pharos/model';
+import { ClassicLevel } from 'classic-level';
 import { ShardedTSDB, TSDB } from './index.js';
 
 const dirs: string[] = [];
@@ -188,6 +189,61 @@ describe('TSDB durability of the head', () => {
     await db.close();
   });
 
+  it('writes each checkpoint as one generation of a few large values, replacing the one before', async () => {
+    const dir = tempDir();
+    let db = await TSDB.open(dir);
+    const batch = (t: number) => {
+      const b = new SampleBatchBuilder();
+      for (let i = 0; i < 3000; i++) b.push(labelsFrom({ __name__: 'g', i: String(i) }), t, i);
+      return b.build();
+    };
+    for (let t = 0; t < 20_000; t += 1000) await db.append(batch(t));
+    assert.equal(await db.checkpoint(), 3000);
+    await db.append(batch(20_000));
+    assert.equal(await db.checkpoint(), 3000, 'every open head, changed or not');
+    await db.close();
+    const raw = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const heads: number[][] = [];
+    for await (const key of raw.keys({ gte: Uint8Array.of(0x48), lt: Uint8Array.of(0x49) }))
+      heads.push([...key]);
+    for await (const key of raw.keys({ gte: Uint8Array.of(0x68), lt: Uint8Array.of(0x69) }))
+      heads.push([...key]);
+    await raw.close();
+    // One piece of the second generation; none of the first, and no key per series.
+    assert.deepEqual(heads, [[0x68, 0, 0, 0, 2, 0, 0, 0, 0]]);
+    db = await TSDB.open(dir);
+    assert.equal(db.stats().headChunks, 3000);
+    const [s] = await db.select([m('i="7"')], -Infinity, Infinity);
+    assert.deepEqual(
+      [...s.timestamps],
+      Array.from({ length: 21 }, (_, k) => k * 1000),
+    );
+    await db.close();
+  });
+
+  it('after a crash, does not bring back a head that was sealed after its checkpoint', async () => {
+    const dir = tempDir();
+    const db = await TSDB.open(dir);
+    for (let i = 0; i < 50; i++) await db.append(one('h', i * 1000, i));
+    await db.checkpoint();
+    // The 120th sample seals the chunk; the ten after it are only in memory (and the log).
+    for (let i = 50; i < 130; i++) await db.append(one('h', i * 1000, i));
+    // What is on disk now, as a kill -9 would leave it.
+    const crashed = tempDir();
+    cpSync(dir, crashed, { recursive: true });
+    await db.close();
+    const again = await TSDB.open(crashed);
+    assert.equal(again.stats().headChunks, 0);
+    const [s] = await again.select([m('__name__="h"')], -Infinity, Infinity);
+    assert.deepEqual(
+      [...s.timestamps],
+      Array.from({ length: 120 }, (_, i) => i * 1000),
+    );
+    // The log's replay of the rest is accepted.
+    assert.equal((await again.append(one('h', 120_000, 120))).appended, 1);
+    await again.close();
+  });
+
   it('keeps the postings index in LevelDB across a restart', async () => {
     const dir = tempDir();
     let db = await TSDB.open(dir);
@@ -308,6 +364,18 @@ describe('TSDB delete_series and snapshots', () => {
     assert.equal((await times(db, 'b')).length, 60);
     // Appending goes on after the newest kept sample.
     assert.equal((await db.append(one('a', 5 * hour + 60_000, 1))).appended, 1);
+    await db.close();
+  });
+
+  it('keeps deleted newest samples deleted across a restart, though a checkpoint held them', async () => {
+    const dir = tempDir();
+    let db = await filled(dir);
+    await db.checkpoint();
+    await db.deleteRange([m('__name__="a"')], 4.5 * hour, 5 * hour);
+    const want = (await times(db, 'a')).filter((t) => t < 4.5 * hour);
+    await db.close();
+    db = await TSDB.open(dir);
+    assert.deepEqual(await times(db, 'a'), want);
     await db.close();
   });
 

@@ -4,7 +4,9 @@
 //   C ref maxTime    -> chunk: 8 bytes minTime, then the XOR chunk
 //   O ref maxTime seq -> out-of-order chunk, same value layout; may overlap other chunks
 //   T ref            -> max time of the series' newest stored chunk
-//   H ref            -> head checkpoint: 8 bytes chunk end, then the open chunk so far
+//   h gen piece      -> head checkpoint generation `gen`, piece `piece`: records of ref (4),
+//                       chunk end (8), length (4) and the open chunk so far, for every open head
+//   H ref            -> head checkpoint of older versions: 8 bytes chunk end, then the open chunk
 //   P name FF value FF ref -> posting (empty value); 0xFF never occurs in UTF-8
 //   M name           -> metadata (next series ref)
 
@@ -14,6 +16,7 @@ export const KIND_MAXTIME = 0x54;
 export const KIND_META = 0x4d;
 export const KIND_OOO = 0x4f;
 export const KIND_HEAD = 0x48;
+export const KIND_HEADS = 0x68;
 export const KIND_POSTING = 0x50;
 
 const TIME_OFFSET = 2 ** 53;
@@ -66,8 +69,10 @@ export function oooChunkKey(ref: number, maxTime: number, seq: number): Uint8Arr
   return k;
 }
 
-export function headKey(ref: number): Uint8Array {
-  return refKey(KIND_HEAD, ref);
+export function headsKey(gen: number, piece: number): Uint8Array {
+  const k = refKey(KIND_HEADS, gen, 4);
+  new DataView(k.buffer).setUint32(5, piece);
+  return k;
 }
 
 /** Both chunk kinds of one series from `mint` on: chunks are keyed by max time. */

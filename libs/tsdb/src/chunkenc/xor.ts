@@ -113,6 +113,11 @@ export class XorAppender {
     return this.w.bytes();
   }
 
+  /** The encoded chunk so far, not copied: valid until the next append. */
+  view(): Uint8Array {
+    return this.w.view();
+  }
+
   private writeValue(hi: number, lo: number): void {
     const w = this.w;
     const xhi = (hi ^ this.hi) >>> 0;
