@@ -4,3 +4,4 @@ export * from './samples.js';
 export * from './value.js';
 export * from './matcher.js';
 export * from './histogram.js';
+export * from './labels-slot.js';

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  EMPTY_LABELS,
   formatLabels,
   formatValue,
   LabelMatcher,
+  LabelsSlot,
   labelsFrom,
   labelsHash,
   prometheusLabelsHash,
@@ -97,4 +99,22 @@ describe('LabelMatcher', () => {
     [new LabelMatcher('=~', 'a', '.*'), '', true],
   ];
   for (const [m, v, want] of rows) it(`${m} on ${JSON.stringify(v)}`, () => assert.equal(m.matches(v), want));
+});
+
+describe('LabelsSlot', () => {
+  it('remembers a value per label set object, invisibly to comparison and serialisation', () => {
+    const slot = new LabelsSlot<number>('test');
+    const a = labelsFrom({ __name__: 'm', k: 'v' });
+    const b = labelsFrom({ __name__: 'm', k: 'v' });
+    assert.equal(slot.get(a), undefined);
+    slot.set(a, 1);
+    slot.set(a, 2);
+    assert.equal(slot.get(a), 2);
+    assert.equal(slot.get(b), undefined, 'an equal label set is another object');
+    assert.deepStrictEqual(a, b);
+    assert.equal(JSON.stringify(a), JSON.stringify(b));
+    assert.deepEqual(Object.keys(a), Object.keys(b));
+    slot.set(EMPTY_LABELS, 3);
+    assert.equal(slot.get(EMPTY_LABELS), undefined, 'a frozen label set remembers nothing');
+  });
 });

@@ -1,4 +1,4 @@
-import { labelsEqual, type Labels, type SampleBatch } from '@pharos/model';
+import { labelsEqual, LabelsSlot, type Labels, type SampleBatch } from '@pharos/model';
 import { Series as SeriesMsg } from './gen/pharos/v1/ingester.generated.js';
 import { decodeSampleBatch, encodeSampleBatch, seriesBytes } from './sample-batch.js';
 
@@ -20,18 +20,27 @@ const FORMAT = 0x00;
 const TS_EACH = 0;
 const TS_SAME = 1;
 
+/**
+ * The segment writer that last numbered a label set (its token, which pins nothing: a writer
+ * of a closed segment must not stay reachable from label sets that outlive it), and the number.
+ */
+const WRITER_SLOT = new LabelsSlot<object>('pharos.wal.writer');
+const NUMBER_SLOT = new LabelsSlot<number>('pharos.wal.number');
+
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Codec state for one segment: the series it has defined so far. */
 export class SampleBatchSegmentCodec {
-  /** Writer side: numbers of the series this segment defined, by label set object. */
-  private readonly byObject = new Map<Labels, number>();
-  /** The same, by hash, for equal label sets in other objects (remote_write decodes new ones). */
+  /**
+   * Writer side: numbers of the series this segment defined, by hash, for label sets the slots
+   * do not know (remote_write decodes new objects for every request).
+   */
   private readonly byHash = new Map<string, number | number[]>();
   private readonly series: Labels[] = [];
   private readonly hashes: string[] = [];
   /** Reused across records: the view `encodeFramed` returns is valid until its next call. */
   private scratch = new Uint8Array(0);
+  private readonly token = {};
 
   /** The record, after `header` free bytes, in a buffer valid until the next call. */
   encodeFramed(batch: SampleBatch, header: number): Uint8Array {
@@ -44,6 +53,7 @@ export class SampleBatchSegmentCodec {
       let id = this.find(batch.series[i], batch.hashes[i]);
       if (id < 0) {
         id = this.define(batch.series[i], batch.hashes[i]);
+        this.remember(batch.series[i], id);
         const b = seriesBytes(batch.series[i], batch.hashes[i]);
         defined.push(b);
         size += 5 + b.length;
@@ -141,24 +151,27 @@ export class SampleBatchSegmentCodec {
   }
 
   private find(labels: Labels, hash: string): number {
-    const id = this.byObject.get(labels);
-    if (id !== undefined) return id;
+    if (WRITER_SLOT.get(labels) === this.token) return NUMBER_SLOT.get(labels) as number;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return -1;
     for (const c of typeof cur === 'number' ? [cur] : cur) {
       if (labelsEqual(this.series[c], labels)) {
-        this.byObject.set(labels, c);
+        this.remember(labels, c);
         return c;
       }
     }
     return -1;
   }
 
+  private remember(labels: Labels, id: number): void {
+    WRITER_SLOT.set(labels, this.token);
+    NUMBER_SLOT.set(labels, id);
+  }
+
   private define(labels: Labels, hash: string): number {
     const id = this.series.length;
     this.series.push(labels);
     this.hashes.push(hash);
-    this.byObject.set(labels, id);
     const cur = this.byHash.get(hash);
     if (cur === undefined) this.byHash.set(hash, id);
     else if (typeof cur === 'number') this.byHash.set(hash, [cur, id]);

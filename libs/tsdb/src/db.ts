@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import {
   labelsEqual,
+  LabelsSlot,
   validateSeriesLabels,
   type Label,
   type LabelMatcher,
@@ -71,12 +72,16 @@ class MemSeries {
   chunkMaxTs: number[] = [];
 
   constructor(
+    readonly owner: TSDB,
     readonly ref: number,
     readonly labels: Labels,
     readonly hash: string,
     public minT: number,
   ) {}
 }
+
+/** The series a label set was last appended as, in the shard that holds it. */
+const SERIES_SLOT = new LabelsSlot<MemSeries>('pharos.tsdb.series');
 
 export interface TSDBOptions {
   /** Samples this much older than the newest sample of the shard are still accepted (0: none). */
@@ -193,7 +198,6 @@ export class TSDB implements Queryable {
    * Series by the identity of the label array a writer passed. A scrape loop passes the same array
    * every scrape, so a repeat lookup skips hashing and comparing labels.
    */
-  private readonly byLabelsObject = new WeakMap<Labels, MemSeries>();
   private readonly postings = new MemPostings();
   private nextRef = 1;
   private oooSeq = 0;
@@ -249,7 +253,7 @@ export class TSDB implements Queryable {
       const rec = JSON.parse(dec.decode(value)) as { l: string[]; t: number; h: string };
       const labels: Label[] = [];
       for (let i = 0; i < rec.l.length; i += 2) labels.push({ name: rec.l[i], value: rec.l[i + 1] });
-      const s = new MemSeries(refOf(key), labels, rec.h, rec.t);
+      const s = new MemSeries(this, refOf(key), labels, rec.h, rec.t);
       this.remember(s);
       this.postings.addRef(s.ref);
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
@@ -357,8 +361,8 @@ export class TSDB implements Queryable {
   }
 
   private lookup(labels: Labels, hash: string): MemSeries | undefined {
-    const known = this.byLabelsObject.get(labels);
-    if (known !== undefined && !known.forgotten) return known;
+    const known = SERIES_SLOT.get(labels);
+    if (known !== undefined && known.owner === this && !known.forgotten) return known;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return undefined;
     const s = !Array.isArray(cur)
@@ -366,7 +370,7 @@ export class TSDB implements Queryable {
         ? cur
         : undefined
       : cur.find((x) => labelsEqual(x.labels, labels));
-    if (s !== undefined) this.byLabelsObject.set(labels, s);
+    if (s !== undefined) SERIES_SLOT.set(labels, s);
     return s;
   }
 
@@ -484,7 +488,7 @@ export class TSDB implements Queryable {
   }
 
   private createSeries(labels: Labels, hash: string, t: number, ops: BatchOp[]): MemSeries {
-    const s = new MemSeries(this.nextRef++, labels, hash, t);
+    const s = new MemSeries(this, this.nextRef++, labels, hash, t);
     this.remember(s);
     this.postings.add(s.ref, labels);
     ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
