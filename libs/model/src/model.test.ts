@@ -5,7 +5,8 @@ import {
   formatLabels,
   formatValue,
   LabelMatcher,
-  LabelsSlot,
+  setLabelsSlot,
+  type Slotted,
   labelsFrom,
   labelsHash,
   prometheusLabelsHash,
@@ -101,20 +102,21 @@ describe('LabelMatcher', () => {
   for (const [m, v, want] of rows) it(`${m} on ${JSON.stringify(v)}`, () => assert.equal(m.matches(v), want));
 });
 
-describe('LabelsSlot', () => {
-  it('remembers a value per label set object, invisibly to comparison and serialisation', () => {
-    const slot = new LabelsSlot<number>('test');
+describe('label set slots', () => {
+  it('remember a value per label set object, invisibly to comparison and serialisation', () => {
+    const slot = Symbol('test');
+    const get = (l: typeof a) => (l as Slotted<number>)[slot];
     const a = labelsFrom({ __name__: 'm', k: 'v' });
     const b = labelsFrom({ __name__: 'm', k: 'v' });
-    assert.equal(slot.get(a), undefined);
-    slot.set(a, 1);
-    slot.set(a, 2);
-    assert.equal(slot.get(a), 2);
-    assert.equal(slot.get(b), undefined, 'an equal label set is another object');
+    assert.equal(get(a), undefined);
+    setLabelsSlot(a, slot, 1);
+    setLabelsSlot(a, slot, 2);
+    assert.equal(get(a), 2);
+    assert.equal(get(b), undefined, 'an equal label set is another object');
     assert.deepStrictEqual(a, b);
     assert.equal(JSON.stringify(a), JSON.stringify(b));
     assert.deepEqual(Object.keys(a), Object.keys(b));
-    slot.set(EMPTY_LABELS, 3);
-    assert.equal(slot.get(EMPTY_LABELS), undefined, 'a frozen label set remembers nothing');
+    setLabelsSlot(EMPTY_LABELS, slot, 3);
+    assert.equal(get(EMPTY_LABELS), undefined, 'a frozen label set remembers nothing');
   });
 });

@@ -1,4 +1,4 @@
-import { labelsEqual, LabelsSlot, type Labels, type SampleBatch } from '@pharos/model';
+import { labelsEqual, setLabelsSlot, type Labels, type SampleBatch, type Slotted } from '@pharos/model';
 import { Series as SeriesMsg } from './gen/pharos/v1/ingester.generated.js';
 import { decodeSampleBatch, encodeSampleBatch, seriesBytes } from './sample-batch.js';
 
@@ -24,8 +24,8 @@ const TS_SAME = 1;
  * The segment writer that last numbered a label set (its token, which pins nothing: a writer
  * of a closed segment must not stay reachable from label sets that outlive it), and the number.
  */
-const WRITER_SLOT = new LabelsSlot<object>('pharos.wal.writer');
-const NUMBER_SLOT = new LabelsSlot<number>('pharos.wal.number');
+const WRITER_SLOT = Symbol('pharos.wal.writer');
+const NUMBER_SLOT = Symbol('pharos.wal.number');
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -151,7 +151,8 @@ export class SampleBatchSegmentCodec {
   }
 
   private find(labels: Labels, hash: string): number {
-    if (WRITER_SLOT.get(labels) === this.token) return NUMBER_SLOT.get(labels) as number;
+    if ((labels as Slotted<object>)[WRITER_SLOT] === this.token)
+      return (labels as Slotted<number>)[NUMBER_SLOT] as number;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return -1;
     for (const c of typeof cur === 'number' ? [cur] : cur) {
@@ -164,8 +165,8 @@ export class SampleBatchSegmentCodec {
   }
 
   private remember(labels: Labels, id: number): void {
-    WRITER_SLOT.set(labels, this.token);
-    NUMBER_SLOT.set(labels, id);
+    setLabelsSlot(labels, WRITER_SLOT, this.token);
+    setLabelsSlot(labels, NUMBER_SLOT, id);
   }
 
   private define(labels: Labels, hash: string): number {

@@ -3,12 +3,13 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import {
   labelsEqual,
-  LabelsSlot,
+  setLabelsSlot,
   validateSeriesLabels,
   type Label,
   type LabelMatcher,
   type Labels,
   type SampleBatch,
+  type Slotted,
 } from '@pharos/model';
 import {
   chunkSampleCount,
@@ -81,7 +82,7 @@ class MemSeries {
 }
 
 /** The series a label set was last appended as, in the shard that holds it. */
-const SERIES_SLOT = new LabelsSlot<MemSeries>('pharos.tsdb.series');
+const SERIES_SLOT = Symbol('pharos.tsdb.series');
 
 export interface TSDBOptions {
   /** Samples this much older than the newest sample of the shard are still accepted (0: none). */
@@ -361,7 +362,7 @@ export class TSDB implements Queryable {
   }
 
   private lookup(labels: Labels, hash: string): MemSeries | undefined {
-    const known = SERIES_SLOT.get(labels);
+    const known = (labels as Slotted<MemSeries>)[SERIES_SLOT];
     if (known !== undefined && known.owner === this && !known.forgotten) return known;
     const cur = this.byHash.get(hash);
     if (cur === undefined) return undefined;
@@ -370,7 +371,7 @@ export class TSDB implements Queryable {
         ? cur
         : undefined
       : cur.find((x) => labelsEqual(x.labels, labels));
-    if (s !== undefined) SERIES_SLOT.set(labels, s);
+    if (s !== undefined) setLabelsSlot(labels, SERIES_SLOT, s);
     return s;
   }
 
