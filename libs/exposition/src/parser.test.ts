@@ -201,6 +201,21 @@ describe('predicted series', () => {
       assert.equal(formatLabels(p.labels()).replace(/, /g, ','), series);
     }
   });
+
+  it('still knows the name and family of a predicted series, bare, with labels or quoted', () => {
+    const text = '# TYPE up gauge\nup 1\n# TYPE m_total counter\nm_total{a="b"} 2\n{"my.metric",a="b"} 3\n';
+    const p = new ExpositionParser(text);
+    for (const [predicted, name, type] of [
+      ['up', 'up', 'gauge'],
+      ['m_total{a="b"}', 'm_total', 'counter'],
+      ['{"my.metric",a="b"}', 'my.metric', 'unknown'],
+    ]) {
+      while (p.next(predicted) !== 'series');
+      assert.equal(p.matchedPrediction, true);
+      assert.equal(p.metricName(), name);
+      assert.equal(p.currentType(), type);
+    }
+  });
 });
 
 describe('values', () => {
