@@ -13,15 +13,26 @@ export class BitWriter {
 
   /** Writes the low `n` bits of `v` (n ≤ 32). */
   writeBits(v: number, n: number): void {
-    if ((this.bits + n + 7) >>> 3 > this.buf.length) this.grow(n);
-    while (n > 0) {
-      const free = 8 - (this.bits & 7);
-      const take = free < n ? free : n;
-      const chunk = n - take >= 32 ? 0 : (v >>> (n - take)) & ((1 << take) - 1);
-      this.buf[this.bits >>> 3] |= chunk << (free - take);
-      n -= take;
-      this.bits += take;
+    if (n === 0) return;
+    const bits = this.bits;
+    if ((bits + n + 7) >>> 3 > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    this.bits = bits + n;
+    let pos = bits >>> 3;
+    const free = 8 - (bits & 7);
+    // Unrolled by case rather than a loop of generic steps: every sample of every append
+    // comes through here, several times.
+    if (n <= free) {
+      buf[pos] |= (v & ((1 << n) - 1)) << (free - n);
+      return;
     }
+    n -= free; // 1..31 bits left after the current byte
+    buf[pos++] |= (v >>> n) & ((1 << free) - 1);
+    while (n >= 8) {
+      n -= 8;
+      buf[pos++] = (v >>> n) & 0xff;
+    }
+    if (n > 0) buf[pos] = (v << (8 - n)) & 0xff;
   }
 
   writeBit(b: boolean | number): void {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isStaleNaN, STALE_NAN } from '@pharos/model';
+import { BitWriter } from './bitstream.js';
 import { decodeXorInto, XorAppender, XorIterator } from './xor.js';
 
 const bits = new DataView(new ArrayBuffer(8));
@@ -112,6 +113,34 @@ describe('XOR chunk', () => {
     assert.throws(
       () => decodeXorInto(a.bytes().subarray(0, 12), -Infinity, Infinity, -Infinity, out, out, 0),
       /ends early/,
+    );
+  });
+});
+
+describe('BitWriter', () => {
+  it('writes any mix of bit fields exactly as a bit-by-bit reference does', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc
+            .integer({ min: 0, max: 32 })
+            .chain((n) => fc.tuple(fc.constant(n), fc.nat({ max: 2 ** 32 - 1 }))),
+          { maxLength: 60 },
+        ),
+        (fields) => {
+          const w = new BitWriter(1);
+          let ref = '';
+          for (const [n, v] of fields) {
+            if (n === 1 && v % 2 === 0) w.writeBit(0);
+            else w.writeBits(v, n);
+            for (let k = n - 1; k >= 0; k--) ref += Math.floor(v / 2 ** k) % 2;
+          }
+          const got = Array.from(w.bytes(), (b) => b.toString(2).padStart(8, '0')).join('');
+          assert.equal(w.bitLength, ref.length);
+          assert.equal(got, ref.padEnd(Math.ceil(ref.length / 8) * 8, '0'));
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
