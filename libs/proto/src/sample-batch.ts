@@ -1,4 +1,4 @@
-import type { Labels, SampleBatch } from '@pharos/model';
+import { setLabelsSlot, type Labels, type SampleBatch, type Slotted } from '@pharos/model';
 import {
   SampleBatch as SampleBatchMsg,
   Series as SeriesMsg,
@@ -69,18 +69,20 @@ export function sampleBatchFromProto(msg: SampleBatchMsg): SampleBatch {
 }
 
 /**
- * Encoded Series messages by label set. A scrape loop hands the same Labels array to every batch,
- * so its series are encoded once, not on every scrape: re-encoding every label string of 100k
- * series per scrape was the largest cost of the scrape path.
+ * The encoded Series message, kept on the label set. A scrape loop hands the same Labels array to
+ * every batch, so its series are encoded once, not on every scrape: re-encoding every label
+ * string of 100k series per scrape was the largest cost of the scrape path. A slot, not a
+ * WeakMap: 100k ephemerons made every major garbage collection slower.
  */
-const seriesCache = new WeakMap<Labels, { readonly hash: string; readonly bytes: Uint8Array }>();
+const SERIES_BYTES = Symbol('pharos.proto.series');
+type Encoded = { readonly hash: string; readonly bytes: Uint8Array };
 
 /** The encoded Series message of a label set, cached while the label set lives. */
 export function seriesBytes(labels: Labels, hash: string): Uint8Array {
-  let c = seriesCache.get(labels);
+  let c = (labels as Slotted<Encoded>)[SERIES_BYTES];
   if (c === undefined || c.hash !== hash) {
     c = { hash, bytes: SeriesMsg.encode({ labels: labelsToProto(labels), hash }).finish() };
-    seriesCache.set(labels, c);
+    setLabelsSlot(labels, SERIES_BYTES, c);
   }
   return c.bytes;
 }
