@@ -384,6 +384,8 @@ export class ScrapeLoop {
   /** Forgets series not seen for two scrapes, so a churning target cannot grow the cache forever. */
   private evictCache(): void {
     if (this.iteration % 2 !== 0) return;
+    // Every cached series was on the last scrape's lines: nothing to look for (a 100k-entry walk).
+    if (this.cache.size <= this.order.length) return;
     // forEach: a for-of over a 100k-entry map makes an entry array per series.
     this.cache.forEach((e, k) => {
       if (this.iteration - e.lastSeen > 2) this.cache.delete(k);

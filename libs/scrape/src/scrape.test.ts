@@ -118,6 +118,21 @@ describe('scrape loop', () => {
     assert.match(lastAccept, /^application\/openmetrics-text;version=1\.0\.0;q=0\.5,/);
   });
 
+  it('forgets series a churning target stopped exposing, and keeps the steady ones', async () => {
+    reset();
+    const { loop } = makeLoop();
+    const cached = () => (loop as unknown as { cache: Map<string, unknown> }).cache.size;
+    body = 'steady 1\n';
+    for (let i = 0; i < 4; i++) await loop.scrapeOnce(1000 * (i + 1));
+    assert.equal(cached(), 1);
+    for (let i = 0; i < 10; i++) {
+      body = `steady 1\nchurn{pod="p${i}"} 1\n`;
+      await loop.scrapeOnce(10_000 * (i + 1));
+    }
+    // Pods seen within the last two scrapes stay (the walk runs every other scrape); older go.
+    assert.ok(cached() <= 4, String(cached()));
+  });
+
   it('keeps exposed labels with honor_labels', async () => {
     reset();
     body = 'm{job="exposed"} 1\n';
