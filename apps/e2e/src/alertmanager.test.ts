@@ -87,12 +87,15 @@ describe('amtool against Pharos and the real Alertmanager', { timeout: 120_000 }
 
   it('alert add and alert query (table, extended, JSON fingerprints)', async () => {
     const start = '2026-11-30T10:00:00Z';
+    // One absolute end for both: without it each server ends an alert at its own receive time
+    // plus resolve_timeout, and the tables differ whenever the two adds straddle a second.
+    const end = new Date(Math.floor(Date.now() / 1000) * 1000 + 3600_000).toISOString().replace('.000', '');
     for (const a of [
       ['HighLatency', 'severity=warning', 'instance=web-1', 'job=api', '--annotation=summary=slow responses'],
       ['HighLatency', 'severity=critical', 'instance=web-1', 'job=api', '--annotation=summary=very slow'],
       ['DiskFull', 'severity=warning', 'instance=db-1', 'team=db'],
     ]) {
-      same(['alert', 'add', ...a, `--start=${start}`]);
+      same(['alert', 'add', ...a, `--start=${start}`, `--end=${end}`]);
     }
     // Both servers mark inhibition asynchronously (the real one when its inhibitor has seen the
     // source alert), and the default query hides inhibited alerts: compare once both have settled.
