@@ -113,7 +113,10 @@ export class ExpositionParser {
     return null;
   }
 
-  /** The series part of the current sample line exactly as written: a cache key. */
+  /**
+   * The series part of the current sample line exactly as written: a cache key. A slice of the
+   * body: to keep it for longer than the scrape, take a `flatCopy` of it.
+   */
   seriesText(): string {
     return this.text.slice(this.seriesStart, this.seriesEnd);
   }
@@ -185,13 +188,15 @@ export class ExpositionParser {
       name = name || this.quotedName;
     }
     const normalise = this.normalisedLabel(name);
-    const out: Label[] = [{ name: METRIC_NAME, value: name }];
+    const out: Label[] = [{ name: METRIC_NAME, value: intern(name) }];
     for (const p of pairs) {
       if (p.name === METRIC_NAME) throw this.error(`label name "${METRIC_NAME}" is reserved`);
+      let value = p.value;
       if (p.name === normalise) {
         const v = parseSampleValue(p.value);
-        out.push({ name: p.name, value: v === undefined ? p.value : formatOpenMetricsFloat(v) });
-      } else out.push(p);
+        if (v !== undefined) value = formatOpenMetricsFloat(v);
+      }
+      out.push({ name: intern(p.name), value: intern(value) });
     }
     try {
       return labelsFrom(out);
@@ -508,6 +513,33 @@ export class ExpositionParser {
     }
     throw this.error('unterminated quoted string');
   }
+}
+
+/**
+ * One string per distinct label name or short value across all series and scrapes: a target's
+ * series repeat them (job, code="200"), and a string per series each is a million objects for
+ * the garbage collector at 100k series. Long strings are not worth a table entry but are copied,
+ * since a slice would keep its whole scrape body alive. Bounded: a target with ever new values
+ * empties the table now and then rather than growing it.
+ */
+const INTERN_MAX_LENGTH = 64;
+const INTERN_MAX_ENTRIES = 100_000;
+const interned = new Map<string, string>();
+
+function intern(s: string): string {
+  if (s.length > INTERN_MAX_LENGTH) return flatCopy(s);
+  let v = interned.get(s);
+  if (v === undefined) {
+    if (interned.size >= INTERN_MAX_ENTRIES) interned.clear();
+    v = flatCopy(s);
+    interned.set(v, v);
+  }
+  return v;
+}
+
+/** A string of its own rather than a slice of a scrape body (V8 slices strings of 13+ chars). */
+export function flatCopy(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'utf8').toString('utf8');
 }
 
 function isSpace(c: number): boolean {

@@ -1,6 +1,6 @@
 import { labelsEqual, setLabelsSlot, type Labels, type SampleBatch, type Slotted } from '@pharos/model';
 import { Series as SeriesMsg } from './gen/pharos/v1/ingester.generated.js';
-import { decodeSampleBatch, encodeSampleBatch, seriesBytes } from './sample-batch.js';
+import { decodeSampleBatch, encodeSampleBatch, encodeSeries } from './sample-batch.js';
 
 /**
  * The write-ahead log's record format for sample batches. A scrape sends the same series every
@@ -54,7 +54,8 @@ export class SampleBatchSegmentCodec {
       if (id < 0) {
         id = this.define(batch.series[i], batch.hashes[i]);
         this.remember(batch.series[i], id);
-        const b = seriesBytes(batch.series[i], batch.hashes[i]);
+        // Not the cached encoding: a segment needs it once, and a cache would hold 100k of them.
+        const b = encodeSeries(batch.series[i], batch.hashes[i]);
         defined.push(b);
         size += 5 + b.length;
       }

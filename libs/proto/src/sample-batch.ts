@@ -77,11 +77,16 @@ export function sampleBatchFromProto(msg: SampleBatchMsg): SampleBatch {
 const SERIES_BYTES = Symbol('pharos.proto.series');
 type Encoded = { readonly hash: string; readonly bytes: Uint8Array };
 
+/** The encoded Series message of a label set. */
+export function encodeSeries(labels: Labels, hash: string): Uint8Array {
+  return SeriesMsg.encode({ labels: labelsToProto(labels), hash }).finish();
+}
+
 /** The encoded Series message of a label set, cached while the label set lives. */
 export function seriesBytes(labels: Labels, hash: string): Uint8Array {
   let c = (labels as Slotted<Encoded>)[SERIES_BYTES];
   if (c === undefined || c.hash !== hash) {
-    c = { hash, bytes: SeriesMsg.encode({ labels: labelsToProto(labels), hash }).finish() };
+    c = { hash, bytes: encodeSeries(labels, hash) };
     setLabelsSlot(labels, SERIES_BYTES, c);
   }
   return c.bytes;

@@ -1,6 +1,7 @@
 import {
   SCRAPE_PROTOCOLS,
   ExpositionParser,
+  flatCopy,
   formatForContentType,
   type ExpositionFormat,
   type MetricType,
@@ -286,7 +287,8 @@ export class ScrapeLoop {
           const labels = this.sampleLabels(p.labels());
           this.checkLimits(labels);
           entry = {
-            text: key,
+            // Kept for the life of the series: a slice would keep this whole body alive.
+            text: flatCopy(key),
             labels,
             hash: labels ? labelsHash(labels) : '',
             lastSeen: this.iteration,

@@ -54,12 +54,43 @@ type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'de
 
 class MemSeries {
   app: XorAppender | null = null;
-  chunkEnd = 0;
+  /**
+   * chunkEnd, lastT, lastHi, lastLo, minT: doubles in one typed array, not fields, each of which
+   * would be a heap number of its own for the garbage collector to mark, 100k series over.
+   */
+  private readonly d = new Float64Array([0, -Infinity, 0, 0, 0]);
+  get chunkEnd(): number {
+    return this.d[0];
+  }
+  set chunkEnd(v: number) {
+    this.d[0] = v;
+  }
   /** Newest sample time, stored or in the head; -Infinity for a new series. */
-  lastT = -Infinity;
+  get lastT(): number {
+    return this.d[1];
+  }
+  set lastT(v: number) {
+    this.d[1] = v;
+  }
   /** Bits of the newest value, to tell an identical resend from a conflicting duplicate. */
-  lastHi = 0;
-  lastLo = 0;
+  get lastHi(): number {
+    return this.d[2];
+  }
+  set lastHi(v: number) {
+    this.d[2] = v;
+  }
+  get lastLo(): number {
+    return this.d[3];
+  }
+  set lastLo(v: number) {
+    this.d[3] = v;
+  }
+  get minT(): number {
+    return this.d[4];
+  }
+  set minT(v: number) {
+    this.d[4] = v;
+  }
   /** The head changed since the last checkpoint. */
   dirty = false;
   /** Out-of-order chunks exist, so reads must merge overlapping chunks. */
@@ -77,8 +108,10 @@ class MemSeries {
     readonly ref: number,
     readonly labels: Labels,
     readonly hash: string,
-    public minT: number,
-  ) {}
+    minT: number,
+  ) {
+    this.minT = minT;
+  }
 }
 
 /** The series a label set was last appended as, in the shard that holds it. */

@@ -43,20 +43,32 @@ function ctz32(x: number): number {
 }
 
 /** Appends samples in timestamp order into an XOR chunk. */
+// The appender's doubles (times, value halves) live in one small typed array: as object fields
+// each would be a heap number of its own, and a head of 100k series is then a million objects
+// for every major garbage collection to mark.
+const A_T = 0;
+const A_MIN_TIME = 1;
+const A_HI = 2;
+const A_LO = 3;
+
 export class XorAppender {
   private readonly w = new BitWriter(128);
+  private readonly d = new Float64Array(4);
   private n = 0;
-  private t = 0;
   private tDelta = 0;
-  private hi = 0;
-  private lo = 0;
   private leading = 0xff;
   private trailing = 0;
-  minTime = 0;
-  maxTime = 0;
 
   constructor() {
     this.w.writeBits(0, 16);
+  }
+
+  get minTime(): number {
+    return this.d[A_MIN_TIME];
+  }
+
+  get maxTime(): number {
+    return this.d[A_T];
   }
 
   get count(): number {
@@ -72,14 +84,14 @@ export class XorAppender {
       writeUvarint(w, zigzag(t));
       w.writeBits(hi, 32);
       w.writeBits(lo, 32);
-      this.minTime = t;
+      this.d[A_MIN_TIME] = t;
     } else if (this.n === 1) {
-      const delta = t - this.t;
+      const delta = t - this.d[A_T];
       writeUvarint(w, delta);
       this.writeValue(hi, lo);
       this.tDelta = delta;
     } else {
-      const delta = t - this.t;
+      const delta = t - this.d[A_T];
       const dod = delta - this.tDelta;
       if (dod === 0) w.writeBit(0);
       else if (dod >= -8191 && dod <= 8192) {
@@ -100,10 +112,9 @@ export class XorAppender {
       this.writeValue(hi, lo);
       this.tDelta = delta;
     }
-    this.t = t;
-    this.maxTime = t;
-    this.hi = hi;
-    this.lo = lo;
+    this.d[A_T] = t;
+    this.d[A_HI] = hi;
+    this.d[A_LO] = lo;
     this.n++;
     w.setUint16(0, this.n);
   }
@@ -120,8 +131,8 @@ export class XorAppender {
 
   private writeValue(hi: number, lo: number): void {
     const w = this.w;
-    const xhi = (hi ^ this.hi) >>> 0;
-    const xlo = (lo ^ this.lo) >>> 0;
+    const xhi = (hi ^ this.d[A_HI]) >>> 0;
+    const xlo = (lo ^ this.d[A_LO]) >>> 0;
     if (xhi === 0 && xlo === 0) {
       w.writeBit(0);
       return;
