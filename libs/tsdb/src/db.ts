@@ -55,8 +55,10 @@ type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'de
 class MemSeries {
   app: XorAppender | null = null;
   /**
-   * chunkEnd, lastT, lastHi, lastLo, minT: doubles in one typed array, not fields, each of which
-   * would be a heap number of its own for the garbage collector to mark, 100k series over.
+   * The series' doubles in one typed array, not fields, each of which would be a heap number of
+   * its own for the garbage collector to mark, 100k series over: chunk end, newest sample time
+   * (-Infinity for a new series), the newest value's two halves (to tell an identical resend
+   * from a conflicting duplicate), first sample time.
    */
   private readonly d = new Float64Array([0, -Infinity, 0, 0, 0]);
   get chunkEnd(): number {
@@ -65,25 +67,8 @@ class MemSeries {
   set chunkEnd(v: number) {
     this.d[0] = v;
   }
-  /** Newest sample time, stored or in the head; -Infinity for a new series. */
   get lastT(): number {
     return this.d[1];
-  }
-  set lastT(v: number) {
-    this.d[1] = v;
-  }
-  /** Bits of the newest value, to tell an identical resend from a conflicting duplicate. */
-  get lastHi(): number {
-    return this.d[2];
-  }
-  set lastHi(v: number) {
-    this.d[2] = v;
-  }
-  get lastLo(): number {
-    return this.d[3];
-  }
-  set lastLo(v: number) {
-    this.d[3] = v;
   }
   get minT(): number {
     return this.d[4];
@@ -91,6 +76,25 @@ class MemSeries {
   set minT(v: number) {
     this.d[4] = v;
   }
+
+  /** At open: the newest sealed chunk ends at `t` (its value bits are not needed). */
+  noteStoredUntil(t: number): void {
+    this.d[1] = t;
+  }
+
+  noteLast(t: number, v: number): void {
+    bitsView.setFloat64(0, v);
+    this.d[1] = t;
+    this.d[2] = bitsView.getUint32(0);
+    this.d[3] = bitsView.getUint32(4);
+  }
+
+  /** The newest sample in the head has exactly these value bits. */
+  sameAsLast(v: number): boolean {
+    bitsView.setFloat64(0, v);
+    return this.app !== null && bitsView.getUint32(0) === this.d[2] && bitsView.getUint32(4) === this.d[3];
+  }
+
   /** The head changed since the last checkpoint. */
   dirty = false;
   /** Out-of-order chunks exist, so reads must merge overlapping chunks. */
@@ -298,7 +302,7 @@ export class TSDB implements Queryable {
     }
     for await (const [key, value] of this.scan(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
-      if (s) s.lastT = readTime(value, 0);
+      s?.noteStoredUntil(readTime(value, 0));
     }
     for await (const key of this.scanKeys(kindRange(KIND_CHUNK))) {
       this.byRef.get(refOf(key))?.chunkMaxTs.push(readTime(key, 5));
@@ -348,7 +352,7 @@ export class TSDB implements Queryable {
     while (it.next()) {
       if (it.t <= s.lastT) continue;
       app.append(it.t, it.v);
-      this.noteLast(s, it.t, it.v);
+      s.noteLast(it.t, it.v);
     }
     if (app.count === 0) return;
     s.app = app;
@@ -408,18 +412,6 @@ export class TSDB implements Queryable {
     return s;
   }
 
-  private noteLast(s: MemSeries, t: number, v: number): void {
-    bitsView.setFloat64(0, v);
-    s.lastT = t;
-    s.lastHi = bitsView.getUint32(0);
-    s.lastLo = bitsView.getUint32(4);
-  }
-
-  private sameAsLast(s: MemSeries, v: number): boolean {
-    bitsView.setFloat64(0, v);
-    return s.app !== null && bitsView.getUint32(0) === s.lastHi && bitsView.getUint32(4) === s.lastLo;
-  }
-
   /** Runs a write after every earlier one; a failed write does not stop later ones. */
   private serialise<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.writeChain.then(() => {
@@ -472,7 +464,7 @@ export class TSDB implements Queryable {
       if (t <= s.lastT) {
         if (t === s.lastT) {
           // An identical resend (same time and value bits) is accepted silently, as upstream.
-          if (this.sameAsLast(s, v)) continue;
+          if (s.sameAsLast(v)) continue;
           res.duplicate++;
           res.firstError ??= 'duplicate sample for timestamp';
         } else if (this.oooWindow > 0 && t >= this.maxT - this.oooWindow) {
@@ -493,7 +485,7 @@ export class TSDB implements Queryable {
         s.chunkEnd = (Math.floor(t / CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS;
       }
       s.app.append(t, v);
-      this.noteLast(s, t, v);
+      s.noteLast(t, v);
       s.dirty = true;
       if (t > this.maxT) this.maxT = t;
       res.appended++;
@@ -736,7 +728,7 @@ export class TSDB implements Queryable {
           this.seal(s, ops);
         }
         const last = keep[keep.length - 1];
-        this.noteLast(s, all.timestamps[last], all.values[last]);
+        s.noteLast(all.timestamps[last], all.values[last]);
         s.minT = all.timestamps[keep[0]];
         ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
         await this.write(ops);
