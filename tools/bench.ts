@@ -28,7 +28,15 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string' },
   },
 });
-const num = (v: string | undefined, dflt: number) => (v === undefined ? dflt : Number(v));
+const num = (v: string | undefined, dflt: number) => {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`bench: expected a positive number, got ${JSON.stringify(v)}`);
+    process.exit(2);
+  }
+  return n;
+};
 
 const benches: Record<string, () => Promise<void>> = {
   tsdb: () =>
