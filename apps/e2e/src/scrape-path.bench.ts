@@ -1,12 +1,12 @@
 // `npm run bench -- scrape-path`: the embedded scrape path taken apart in one process, to say
 // where a scrape's CPU goes: fetch and parse into a batch, publish to the write-ahead log (split
-// by shard, encode, write), append to the TSDB shards, and the periodic head checkpoint.
+// and write), append to the TSDB shards, and the periodic head checkpoint.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parsePrometheusConfig } from '@pharos/config';
 import { staticGroups } from '@pharos/discovery';
-import { splitByPartition, type SampleBatch } from '@pharos/model';
+import type { SampleBatch } from '@pharos/model';
 import { sampleBatchLogCodec } from '@pharos/proto';
 import { populateTarget, scrapeDispatcher, ScrapeLoop, type ResolvedTarget } from '@pharos/scrape';
 import { FileLog, SampleBus } from '@pharos/transport';
@@ -55,36 +55,35 @@ export async function runScrapePathBench(opts: ScrapePathBenchOptions): Promise<
   const db = await ShardedTSDB.open(join(dir, 'data'), opts.shards, {});
   const log = FileLog.open(join(dir, 'wal'), opts.shards, sampleBatchLogCodec);
   const bus = new SampleBus(log);
-  let last: SampleBatch | undefined;
+  // The loop builds each partition's batch, as it does for the embedded system's bus.
+  let last: ReadonlyArray<SampleBatch | undefined> = [];
+  const sink = {
+    partitions: opts.shards,
+    publish: () => Promise.reject(new Error('the loop should publish by partition')),
+    publishPartitioned: async (parts: ReadonlyArray<SampleBatch | undefined>) => void (last = parts),
+  };
+  const append = (parts: ReadonlyArray<SampleBatch | undefined>) =>
+    Promise.all(parts.map((b, p) => (b ? db.shards[p].append(b) : undefined)));
   const dispatcher = scrapeDispatcher(cfg.http);
-  const loop = new ScrapeLoop(
-    (r as { target: ResolvedTarget }).target,
-    cfg,
-    { publish: async (b) => void (last = b) },
-    dispatcher,
-    (e) => {
-      throw e;
-    },
-  );
+  const loop = new ScrapeLoop((r as { target: ResolvedTarget }).target, cfg, sink, dispatcher, (e) => {
+    throw e;
+  });
   const stages = { scrape: 0, publish: 0, append: 0, checkpoint: 0 };
   try {
     // Two scrapes create the series and fill the scrape cache; the rest is steady state.
     let t = Date.now();
     for (let i = 0; i < 2; i++) {
       await loop.scrapeOnce((t += 5000));
-      await bus.publish(last as SampleBatch);
-      await db.append(last as SampleBatch);
+      await bus.publishPartitioned(last);
+      await append(last);
     }
     await db.checkpoint();
     for (let i = 0; i < opts.scrapes; i++) {
       stages.scrape += await cpuMs(() => loop.scrapeOnce((t += 5000)));
-      const batch = last as SampleBatch;
-      stages.publish += await cpuMs(() => bus.publish(batch));
-      // The ingester gets each partition's record, as the bus split it, for that partition's shard.
-      const parts = splitByPartition(batch, opts.shards);
-      stages.append += await cpuMs(() =>
-        Promise.all(parts.map((b, p) => (b ? db.shards[p].append(b) : undefined))),
-      );
+      const parts = last;
+      stages.publish += await cpuMs(() => bus.publishPartitioned(parts));
+      // The ingester gets each partition's record for that partition's shard.
+      stages.append += await cpuMs(() => append(parts));
     }
     // One checkpoint per minute of 5 s scrapes: charge each scrape a twelfth of one.
     stages.checkpoint = ((await cpuMs(() => db.checkpoint())) * opts.scrapes) / 12;

@@ -89,6 +89,47 @@ export class SampleBatchBuilder {
 }
 
 /**
+ * Builds one batch per partition (shard) as samples come, for a producer that knows, or can
+ * remember, each series' partition: a scrape of 100k series is otherwise built as one batch and
+ * copied apart again by `splitByPartition` on every scrape.
+ */
+export class PartitionedBatchBuilder {
+  private readonly parts: SampleBatchBuilder[];
+
+  /** `capacity`: the expected sample count of all partitions together. */
+  constructor(
+    readonly partitions: number,
+    capacity = 64,
+  ) {
+    // Hashes spread series evenly but not exactly; the slack keeps the columns from doubling.
+    const each = partitions === 1 ? capacity : Math.ceil((capacity / partitions) * 1.1) + 16;
+    this.parts = Array.from({ length: partitions }, () => new SampleBatchBuilder(each));
+  }
+
+  get length(): number {
+    let n = 0;
+    for (const b of this.parts) n += b.length;
+    return n;
+  }
+
+  /** `partition` must be `shardOf(hash, partitions)`; it is computed when not given. */
+  push(
+    labels: Labels,
+    timestamp: number,
+    value: number,
+    hash = labelsHash(labels),
+    partition?: number,
+  ): void {
+    this.parts[partition ?? shardOf(hash, this.partitions)].push(labels, timestamp, value, hash);
+  }
+
+  /** Entry p holds the samples of partition p, or is undefined when it has none. */
+  build(): Array<SampleBatch | undefined> {
+    return this.parts.map((b) => (b.length > 0 ? b.build() : undefined));
+  }
+}
+
+/**
  * Splits a batch by the partition (shard) of each series, keeping sample order within each.
  * Two passes over typed arrays: a scrape of 100k series goes through here on every scrape.
  */

@@ -11,7 +11,8 @@ import {
   LabelsBuilder,
   labelsHash,
   METRIC_NAME,
-  SampleBatchBuilder,
+  PartitionedBatchBuilder,
+  shardOf,
   STALE_NAN,
   type Label,
   type Labels,
@@ -25,6 +26,19 @@ import type { ResolvedTarget } from './target.js';
 /** Where scraped samples go: the sample bus in every mode. */
 export interface SampleSink {
   publish(batch: SampleBatch): Promise<void>;
+}
+
+/**
+ * A sink that splits batches by partition (`shardOf(hash, partitions)`), as the sample bus does.
+ * The loop then remembers each series' partition and builds each partition's batch itself.
+ */
+export interface PartitionedSampleSink extends SampleSink {
+  readonly partitions: number;
+  publishPartitioned(parts: ReadonlyArray<SampleBatch | undefined>): Promise<void>;
+}
+
+function isPartitioned(sink: SampleSink): sink is PartitionedSampleSink {
+  return 'publishPartitioned' in sink && typeof sink.publishPartitioned === 'function';
 }
 
 export interface MetricMetadata {
@@ -49,6 +63,8 @@ interface CacheEntry {
   /** Final labels and hash, or null when metric relabeling dropped the series. */
   readonly labels: Labels | null;
   readonly hash: string;
+  /** shardOf(hash) over the sink's partitions. */
+  readonly partition: number;
   lastSeen: number;
   /** The iteration that last wrote the series with the scrape's own timestamp (tracked for staleness). */
   seenIter: number;
@@ -114,6 +130,7 @@ export class ScrapeLoop {
   private stopped = false;
   /** Set while the pool is over target_limit: every scrape fails with this instead of fetching. */
   forcedError = '';
+  private readonly partitions: number;
 
   constructor(
     readonly target: ResolvedTarget,
@@ -124,6 +141,7 @@ export class ScrapeLoop {
     private readonly userAgent = 'Pharos/0.1.0',
   ) {
     this.accept = acceptFor(cfg.scrapeProtocols);
+    this.partitions = isPartitioned(sink) ? sink.partitions : 1;
   }
 
   /** Keeps scrape state (cache, staleness tracking) across a reload of an unchanged target. */
@@ -162,15 +180,23 @@ export class ScrapeLoop {
 
   /** Stale markers for everything this target last wrote, when the target goes away. */
   async markStale(now = Date.now()): Promise<void> {
-    const b = new SampleBatchBuilder();
+    const b = new PartitionedBatchBuilder(this.partitions, this.previous.n + REPORT_NAMES.length);
     const prev = this.previous;
     for (let i = 0; i < prev.n; i++) {
       const e = prev.items[i];
-      if (e.labels) b.push(e.labels, now, STALE_NAN, e.hash);
+      if (e.labels) b.push(e.labels, now, STALE_NAN, e.hash, e.partition);
     }
     for (const name of REPORT_NAMES) b.push(this.reportLabels(name), now, STALE_NAN);
     prev.clear();
-    if (b.length > 0) await this.sink.publish(b.build());
+    if (b.length > 0) await this.publish(b);
+  }
+
+  private publish(b: PartitionedBatchBuilder): Promise<void> {
+    const sink = this.sink;
+    const parts = b.build();
+    if (isPartitioned(sink)) return sink.publishPartitioned(parts);
+    const only = parts[0];
+    return only ? sink.publish(only) : Promise.resolve();
   }
 
   /** One scrape: fetch, parse, relabel, publish samples and report series as one batch. */
@@ -178,7 +204,7 @@ export class ScrapeLoop {
     this.iteration++;
     const cfg = this.cfg;
     // Sized for what the last scrape wrote plus the report series, so the columns need not grow.
-    const batch = new SampleBatchBuilder(this.order.length + 16);
+    const batch = new PartitionedBatchBuilder(this.partitions, this.order.length + 16);
     let scraped = 0;
     let postRelabel = 0;
     let added = 0;
@@ -224,13 +250,13 @@ export class ScrapeLoop {
     }
     const duration = (Date.now() - start) / 1000;
     // A failed scrape writes nothing of what it read, and marks the last scrape's series stale.
-    const out = error === '' ? batch : new SampleBatchBuilder();
+    const out = error === '' ? batch : new PartitionedBatchBuilder(this.partitions, this.previous.n + 16);
     const iteration = this.iteration;
     const prev = this.previous;
     for (let i = 0; i < prev.n; i++) {
       const e = prev.items[i];
       if (error === '' && e.seenIter === iteration) continue;
-      if (e.labels) out.push(e.labels, start, STALE_NAN, e.hash);
+      if (e.labels) out.push(e.labels, start, STALE_NAN, e.hash, e.partition);
     }
     if (error === '') {
       seen.trim();
@@ -246,14 +272,14 @@ export class ScrapeLoop {
     this.status.lastScrapeDuration = duration;
     this.status.lastSamples = scraped;
     this.evictCache();
-    await this.sink.publish(out.build());
+    await this.publish(out);
   }
 
   private parse(
     body: string,
     format: ExpositionFormat,
     ts: number,
-    batch: SampleBatchBuilder,
+    batch: PartitionedBatchBuilder,
     seen: EntryList,
   ) {
     const cfg = this.cfg;
@@ -286,11 +312,13 @@ export class ScrapeLoop {
         if (entry === undefined) {
           const labels = this.sampleLabels(p.labels());
           this.checkLimits(labels);
+          const hash = labels ? labelsHash(labels) : '';
           entry = {
             // Kept for the life of the series: a slice would keep this whole body alive.
             text: flatCopy(key),
             labels,
-            hash: labels ? labelsHash(labels) : '',
+            hash,
+            partition: labels ? shardOf(hash, this.partitions) : 0,
             lastSeen: this.iteration,
             seenIter: 0,
           };
@@ -312,7 +340,7 @@ export class ScrapeLoop {
         entry.seenIter = this.iteration;
         seen.add(entry);
       }
-      batch.push(entry.labels, t, p.value(), entry.hash);
+      batch.push(entry.labels, t, p.value(), entry.hash, entry.partition);
     }
     for (const [name, m] of pendingMeta) {
       this.metadata.set(name, { type: m.type ?? 'unknown', help: m.help ?? '', unit: m.unit ?? '' });
@@ -371,7 +399,7 @@ export class ScrapeLoop {
   }
 
   private addReport(
-    b: SampleBatchBuilder,
+    b: PartitionedBatchBuilder,
     t: number,
     up: number,
     duration: number,

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
-import { formatLabels, isStaleNaN, type SampleBatch } from '@pharos/model';
+import { formatLabels, isStaleNaN, shardOf, type SampleBatch } from '@pharos/model';
 import { staticGroups } from '@pharos/discovery';
 import { populateTarget, scrapeDispatcher, ScrapeLoop, ScrapeManager, type ResolvedTarget } from './index.js';
 
@@ -69,14 +69,33 @@ class Capture {
   }
 }
 
-function makeLoop(extra = '', address = `127.0.0.1:${port}`) {
+/** A sink that takes batches by partition, as the sample bus does, and checks each one's series. */
+class PartitionedCapture extends Capture {
+  readonly partitions = 3;
+  async publishPartitioned(parts: ReadonlyArray<SampleBatch | undefined>): Promise<void> {
+    assert.equal(parts.length, this.partitions);
+    parts.forEach((b, p) => {
+      if (!b) return;
+      for (const h of b.hashes) assert.equal(shardOf(h, this.partitions), p);
+      this.batches.push(b);
+    });
+  }
+  override async publish(): Promise<void> {
+    throw new Error('a partitioned sink is published to by partition');
+  }
+}
+
+function makeLoop<S extends Capture = Capture>(
+  extra = '',
+  address = `127.0.0.1:${port}`,
+  sink: S = new Capture() as S,
+) {
   const cfg = parsePrometheusConfig(
     `scrape_configs:\n  - job_name: test\n    scrape_interval: 10s\n    scrape_timeout: 500ms\n${extra}    static_configs:\n      - targets: ['${address}']\n        labels: {env: dev}\n`,
   ).scrapeConfigs[0];
   const [g] = staticGroups(cfg);
   const r = populateTarget(g.targets[0], g, cfg);
   assert.equal(r.kind, 'target');
-  const sink = new Capture();
   const dispatcher = scrapeDispatcher(cfg.http);
   dispatchers.push(dispatcher);
   const loop = new ScrapeLoop((r as { target: ResolvedTarget }).target, cfg, sink, dispatcher, (e) => {
@@ -93,6 +112,30 @@ function value(rows: string[], prefix: string): string | undefined {
 }
 
 describe('scrape loop', () => {
+  it("builds each partition's batch for a partitioned sink, with the samples a plain sink gets", async () => {
+    reset();
+    const series = (n: number) => Array.from({ length: n }, (_, i) => `m{i="${i}"} ${i}\n`).join('');
+    const runs: string[][] = [];
+    for (const sink of [new Capture(), new PartitionedCapture()]) {
+      const { loop } = makeLoop('', undefined, sink);
+      const rows: string[] = [];
+      // New series, then half of them gone (stale markers), then a failed scrape (all stale).
+      for (const [i, b] of [series(40), series(20)].entries()) {
+        body = b;
+        status = 200;
+        await loop.scrapeOnce(1000 * (i + 1));
+        rows.push(...sink.rows());
+      }
+      status = 500;
+      await loop.scrapeOnce(3000);
+      await loop.markStale(4000);
+      rows.push(...sink.rows());
+      runs.push(rows.filter((r) => !r.startsWith('scrape_duration_seconds{')).sort());
+    }
+    assert.ok(runs[0].some((r) => r.startsWith('m{') && r.endsWith(' stale')));
+    assert.deepEqual(runs[1], runs[0]);
+  });
+
   it('scrapes, adds target labels and the report series', async () => {
     reset();
     body =

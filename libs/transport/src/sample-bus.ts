@@ -18,7 +18,14 @@ export class SampleBus {
       await this.log.append(0, batch);
       return;
     }
-    const parts = splitByPartition(batch, n);
+    await this.publishPartitioned(splitByPartition(batch, n));
+  }
+
+  /** Entry p of `parts` goes to partition p; each must hold only that partition's series. */
+  async publishPartitioned(parts: ReadonlyArray<SampleBatch | undefined>): Promise<void> {
+    if (parts.length !== this.log.partitions) {
+      throw new Error(`${parts.length} partition batches for a bus of ${this.log.partitions} partitions`);
+    }
     await Promise.all(parts.map((b, p) => (b ? this.log.append(p, b) : undefined)));
   }
 

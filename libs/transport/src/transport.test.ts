@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { labelsFrom, labelsHash, SampleBatchBuilder, shardOf, type SampleBatch } from '@pharos/model';
+import {
+  labelsFrom,
+  labelsHash,
+  PartitionedBatchBuilder,
+  SampleBatchBuilder,
+  shardOf,
+  type SampleBatch,
+} from '@pharos/model';
 import {
   AlertBus,
   alertBatchCodec,
@@ -64,6 +71,19 @@ describe('SampleBus', () => {
       for (const s of b.series) assert.equal(shardOf(labelsHash(s), 4), p);
     });
     assert.equal(total, 50);
+  });
+
+  it('builds by partition what splitByPartition makes of the whole batch', () => {
+    const whole = batchOf(50, 1);
+    const b = new PartitionedBatchBuilder(4, 8);
+    for (let i = 0; i < whole.refs.length; i++) b.push(whole.series[i], whole.timestamps[i], whole.values[i]);
+    assert.equal(b.length, 50);
+    assert.deepEqual(b.build(), splitByPartition(whole, 4));
+  });
+
+  it('refuses partition batches that do not match its partitions', async () => {
+    const bus = new SampleBus(new InProcessLog<SampleBatch>(3));
+    await assert.rejects(bus.publishPartitioned([batchOf(1, 1)]), /1 partition batches for a bus of 3/);
   });
 
   it('publishes and consumes every sample exactly once', async () => {
