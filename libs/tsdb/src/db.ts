@@ -15,6 +15,7 @@ import {
   chunkSampleCount,
   decodeXorInto,
   MAX_SAMPLES_PER_CHUNK,
+  XOR_APPENDER_SLOTS,
   XorAppender,
   XorIterator,
 } from './chunkenc/xor.js';
@@ -58,9 +59,12 @@ class MemSeries {
    * The series' doubles in one typed array, not fields, each of which would be a heap number of
    * its own for the garbage collector to mark, 100k series over: chunk end, newest sample time
    * (-Infinity for a new series), the newest value's two halves (to tell an identical resend
-   * from a conflicting duplicate), first sample time.
+   * from a conflicting duplicate), the head chunk's first sample time, first sample time.
+   * Slots 1 to 4 are the head appender's state (its newest sample is the series' newest), so an
+   * append touches one array, not two. Six doubles stay within the 64 bytes V8 keeps on the heap;
+   * a larger array gets a malloc'd backing store, and appends were twice as slow.
    */
-  private readonly d = new Float64Array([0, -Infinity, 0, 0, 0]);
+  private readonly d = new Float64Array(2 + XOR_APPENDER_SLOTS);
   get chunkEnd(): number {
     return this.d[0];
   }
@@ -71,10 +75,10 @@ class MemSeries {
     return this.d[1];
   }
   get minT(): number {
-    return this.d[4];
+    return this.d[5];
   }
   set minT(v: number) {
-    this.d[4] = v;
+    this.d[5] = v;
   }
 
   /** At open: the newest sealed chunk ends at `t` (its value bits are not needed). */
@@ -114,7 +118,16 @@ class MemSeries {
     readonly hash: string,
     minT: number,
   ) {
+    this.d[1] = -Infinity;
     this.minT = minT;
+  }
+
+  /**
+   * A new head chunk's appender, whose appends also note the series' newest sample. The previous
+   * appender must be done with (sealed or dropped).
+   */
+  newAppender(): XorAppender {
+    return new XorAppender(this.d, 1);
   }
 }
 
@@ -347,7 +360,7 @@ export class TSDB implements Queryable {
    */
   private restoreHead(s: MemSeries, chunkEnd: number, chunk: Uint8Array): void {
     // The appender's state is not serialised: replaying the samples rebuilds it exactly.
-    const app = new XorAppender();
+    const app = s.newAppender();
     const it = new XorIterator(chunk);
     while (it.next()) {
       if (it.t <= s.lastT) continue;
@@ -481,11 +494,10 @@ export class TSDB implements Queryable {
       }
       if (s.app === null || s.app.count >= MAX_SAMPLES_PER_CHUNK || t >= s.chunkEnd) {
         this.seal(s, ops);
-        s.app = new XorAppender();
+        s.app = s.newAppender();
         s.chunkEnd = (Math.floor(t / CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS;
       }
-      s.app.append(t, v);
-      s.noteLast(t, v);
+      s.app.append(t, v); // notes (t, v) as the series' newest sample too: see newAppender
       s.dirty = true;
       if (t > this.maxT) this.maxT = t;
       res.appended++;
@@ -721,7 +733,7 @@ export class TSDB implements Queryable {
           continue;
         }
         for (let from = 0; from < keep.length; from += MAX_SAMPLES_PER_CHUNK) {
-          const app = new XorAppender();
+          const app = s.newAppender();
           for (const i of keep.slice(from, from + MAX_SAMPLES_PER_CHUNK))
             app.append(all.timestamps[i], all.values[i]);
           s.app = app;

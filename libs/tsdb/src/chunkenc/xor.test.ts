@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { isStaleNaN, STALE_NAN } from '@pharos/model';
 import { BitWriter } from './bitstream.js';
-import { decodeXorInto, XorAppender, XorIterator } from './xor.js';
+import { decodeXorInto, XOR_APPENDER_SLOTS, XorAppender, XorIterator } from './xor.js';
 
 const bits = new DataView(new ArrayBuffer(8));
 function bitsOf(v: number): string {
@@ -34,6 +34,35 @@ function allBits(v: Float64Array): string[] {
 }
 
 describe('XOR chunk', () => {
+  it('writes the same chunk with its state in a shared array, touching only its slots', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 100_000 }), fc.double()), {
+          minLength: 1,
+          maxLength: 130,
+        }),
+        (steps) => {
+          const own = new XorAppender();
+          const shared = new Float64Array(3 + XOR_APPENDER_SLOTS + 2).fill(7);
+          const inShared = new XorAppender(shared, 3);
+          let t = 1_700_000_000_000;
+          for (const [dt, v] of steps) {
+            t += dt;
+            own.append(t, v);
+            inShared.append(t, v);
+          }
+          assert.deepEqual(inShared.bytes(), own.bytes());
+          assert.equal(inShared.maxTime, own.maxTime);
+          assert.equal(inShared.minTime, own.minTime);
+          assert.deepEqual(
+            [...shared.subarray(0, 3), ...shared.subarray(3 + XOR_APPENDER_SLOTS)],
+            [7, 7, 7, 7, 7],
+          );
+        },
+      ),
+    );
+  });
+
   it('round-trips special values bit for bit', () => {
     const vs = Float64Array.from([
       0,

@@ -42,33 +42,43 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/** Appends samples in timestamp order into an XOR chunk. */
-// The appender's doubles (times, value halves) live in one small typed array: as object fields
-// each would be a heap number of its own, and a head of 100k series is then a million objects
-// for every major garbage collection to mark.
+/**
+ * Appends samples in timestamp order into an XOR chunk. It is its own bit writer, and may keep
+ * its doubles (times, value halves) in its series' typed array: the head appends to 100k series
+ * per scrape, and each object between a series and its bytes is one more cache miss per sample.
+ */
+// As object fields the doubles would each be a heap number of their own, and a head of 100k series
+// is then a million objects for every major garbage collection to mark.
+// The newest sample's time and value halves first: a series keeps the same three, in the same
+// order, and shares them with its head appender.
 const A_T = 0;
-const A_MIN_TIME = 1;
-const A_HI = 2;
-const A_LO = 3;
+const A_HI = 1;
+const A_LO = 2;
+const A_MIN_TIME = 3;
+/** Slots of the state array an appender uses from its base. */
+export const XOR_APPENDER_SLOTS = 4;
 
-export class XorAppender {
-  private readonly w = new BitWriter(128);
-  private readonly d = new Float64Array(4);
+export class XorAppender extends BitWriter {
   private n = 0;
   private tDelta = 0;
   private leading = 0xff;
   private trailing = 0;
 
-  constructor() {
-    this.w.writeBits(0, 16);
+  /** `d`, from `base`: XOR_APPENDER_SLOTS doubles of state, the appender's own unless given. */
+  constructor(
+    private readonly d = new Float64Array(XOR_APPENDER_SLOTS),
+    private readonly base = 0,
+  ) {
+    super(128);
+    this.writeBits(0, 16);
   }
 
   get minTime(): number {
-    return this.d[A_MIN_TIME];
+    return this.d[this.base + A_MIN_TIME];
   }
 
   get maxTime(): number {
-    return this.d[A_T];
+    return this.d[this.base + A_T];
   }
 
   get count(): number {
@@ -79,81 +89,71 @@ export class XorAppender {
     scratch.setFloat64(0, v);
     const hi = scratch.getUint32(0);
     const lo = scratch.getUint32(4);
-    const w = this.w;
+    const d = this.d;
+    const b = this.base;
     if (this.n === 0) {
-      writeUvarint(w, zigzag(t));
-      w.writeBits(hi, 32);
-      w.writeBits(lo, 32);
-      this.d[A_MIN_TIME] = t;
+      writeUvarint(this, zigzag(t));
+      this.writeBits(hi, 32);
+      this.writeBits(lo, 32);
+      d[b + A_MIN_TIME] = t;
     } else if (this.n === 1) {
-      const delta = t - this.d[A_T];
-      writeUvarint(w, delta);
+      const delta = t - d[b + A_T];
+      writeUvarint(this, delta);
       this.writeValue(hi, lo);
       this.tDelta = delta;
     } else {
-      const delta = t - this.d[A_T];
+      const delta = t - d[b + A_T];
       const dod = delta - this.tDelta;
-      if (dod === 0) w.writeBit(0);
+      if (dod === 0) this.writeBit(0);
       else if (dod >= -8191 && dod <= 8192) {
-        w.writeBits(0b10, 2);
-        w.writeBits(dod & 0x3fff, 14);
+        this.writeBits(0b10, 2);
+        this.writeBits(dod & 0x3fff, 14);
       } else if (dod >= -65535 && dod <= 65536) {
-        w.writeBits(0b110, 3);
-        w.writeBits(dod & 0x1ffff, 17);
+        this.writeBits(0b110, 3);
+        this.writeBits(dod & 0x1ffff, 17);
       } else if (dod >= -524287 && dod <= 524288) {
-        w.writeBits(0b1110, 4);
-        w.writeBits(dod & 0xfffff, 20);
+        this.writeBits(0b1110, 4);
+        this.writeBits(dod & 0xfffff, 20);
       } else {
-        w.writeBits(0b1111, 4);
+        this.writeBits(0b1111, 4);
         const dhi = Math.floor(dod / TWO32);
-        w.writeBits(dhi >>> 0, 32);
-        w.writeBits((dod - dhi * TWO32) >>> 0, 32);
+        this.writeBits(dhi >>> 0, 32);
+        this.writeBits((dod - dhi * TWO32) >>> 0, 32);
       }
       this.writeValue(hi, lo);
       this.tDelta = delta;
     }
-    this.d[A_T] = t;
-    this.d[A_HI] = hi;
-    this.d[A_LO] = lo;
+    d[b + A_T] = t;
+    d[b + A_HI] = hi;
+    d[b + A_LO] = lo;
     this.n++;
-    w.setUint16(0, this.n);
-  }
-
-  /** The encoded chunk so far (a copy: safe to keep after further appends). */
-  bytes(): Uint8Array {
-    return this.w.bytes();
-  }
-
-  /** The encoded chunk so far, not copied: valid until the next append. */
-  view(): Uint8Array {
-    return this.w.view();
+    this.setUint16(0, this.n);
   }
 
   private writeValue(hi: number, lo: number): void {
-    const w = this.w;
-    const xhi = (hi ^ this.d[A_HI]) >>> 0;
-    const xlo = (lo ^ this.d[A_LO]) >>> 0;
+    const xhi = (hi ^ this.d[this.base + A_HI]) >>> 0;
+    const xlo = (lo ^ this.d[this.base + A_LO]) >>> 0;
     if (xhi === 0 && xlo === 0) {
-      w.writeBit(0);
+      this.writeBit(0);
       return;
     }
-    w.writeBit(1);
+    this.writeBit(1);
     let leading = xhi !== 0 ? Math.clz32(xhi) : 32 + Math.clz32(xlo);
     const trailing = xlo !== 0 ? ctz32(xlo) : 32 + ctz32(xhi);
     if (leading >= 32) leading = 31; // 5 bits hold at most 31
     if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
       // Fits the previous window: only the meaningful bits.
-      w.writeBit(0);
-      writeShifted(w, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
+      this.writeBit(0);
+      writeShifted(this, xhi, xlo, this.trailing, 64 - this.leading - this.trailing);
       return;
     }
     this.leading = leading;
     this.trailing = trailing;
     const sig = 64 - leading - trailing;
-    w.writeBit(1);
-    w.writeBits(leading, 5);
-    w.writeBits(sig & 63, 6); // 64 significant bits are written as 0
-    writeShifted(w, xhi, xlo, trailing, sig);
+    this.writeBit(1);
+    this.writeBits(leading, 5);
+    this.writeBits(sig & 63, 6); // 64 significant bits are written as 0
+    writeShifted(this, xhi, xlo, trailing, sig);
   }
 }
 
