@@ -70,9 +70,10 @@ export async function runScrapePathBench(opts: ScrapePathBenchOptions): Promise<
   });
   const stages = { scrape: 0, publish: 0, append: 0, checkpoint: 0 };
   try {
-    // Two scrapes create the series and fill the scrape cache; the rest is steady state.
+    // The first scrape creates the series and fills the scrape cache; four more let the JIT
+    // settle (the first appends after creation run at half speed). The rest is steady state.
     let t = Date.now();
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < 5; i++) {
       await loop.scrapeOnce((t += 5000));
       await bus.publishPartitioned(last);
       await append(last);
