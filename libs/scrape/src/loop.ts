@@ -130,6 +130,8 @@ export class ScrapeLoop {
   private stopped = false;
   /** Set while the pool is over target_limit: every scrape fails with this instead of fetching. */
   forcedError = '';
+  /** The sink, when it takes batches by partition; decided once, not per scrape. */
+  private readonly partitioned: PartitionedSampleSink | undefined;
   private readonly partitions: number;
 
   constructor(
@@ -141,7 +143,8 @@ export class ScrapeLoop {
     private readonly userAgent = 'Pharos/0.1.0',
   ) {
     this.accept = acceptFor(cfg.scrapeProtocols);
-    this.partitions = isPartitioned(sink) ? sink.partitions : 1;
+    this.partitioned = isPartitioned(sink) ? sink : undefined;
+    this.partitions = this.partitioned?.partitions ?? 1;
   }
 
   /** Keeps scrape state (cache, staleness tracking) across a reload of an unchanged target. */
@@ -192,11 +195,10 @@ export class ScrapeLoop {
   }
 
   private publish(b: PartitionedBatchBuilder): Promise<void> {
-    const sink = this.sink;
     const parts = b.build();
-    if (isPartitioned(sink)) return sink.publishPartitioned(parts);
+    if (this.partitioned) return this.partitioned.publishPartitioned(parts);
     const only = parts[0];
-    return only ? sink.publish(only) : Promise.resolve();
+    return only ? this.sink.publish(only) : Promise.resolve();
   }
 
   /** One scrape: fetch, parse, relabel, publish samples and report series as one batch. */
