@@ -1,4 +1,5 @@
 import { lex, TemplateSyntaxError, type Token } from './lex.js';
+import { unquote, unquoteChar, UnquoteError } from './unquote.js';
 
 /** The parse tree of Go's text/template (text/template/parse), as far as templates here use it. */
 export interface ControlNode {
@@ -64,18 +65,6 @@ export function lineOf(text: string, pos: number): number {
   return n;
 }
 
-/** Go's unquoting of "..." and '...' literals. */
-function unquote(s: string, pos: number): string {
-  if (s[0] === '`') return s.slice(1, -1).replace(/\r/g, '');
-  try {
-    if (s[0] === '"')
-      return JSON.parse(s.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1').replace(/\\'/g, "'")) as string;
-  } catch {
-    throw new TemplateSyntaxError(pos, `invalid syntax`);
-  }
-  return s;
-}
-
 function parseNumber(text: string, pos: number): number | bigint {
   const t = text.replace(/_/g, '');
   if (t.endsWith('i')) throw new TemplateSyntaxError(pos, `complex numbers are not supported: ${text}`);
@@ -133,6 +122,15 @@ class Parser {
     throw new TemplateParseError(this.current, lineOf(this.text, pos), reason);
   }
 
+  private unquote(t: Token): string {
+    try {
+      return unquote(t.val);
+    } catch (e) {
+      if (e instanceof UnquoteError) this.fail(t.pos, e.message);
+      throw e;
+    }
+  }
+
   private peek(): Token {
     return this.tokens[this.i];
   }
@@ -176,7 +174,7 @@ class Parser {
     const nameTok = this.next();
     if (nameTok.kind !== 'string' && nameTok.kind !== 'rawString')
       this.fail(pos, 'name of template must be a string');
-    const name = unquote(nameTok.val, nameTok.pos);
+    const name = this.unquote(nameTok);
     this.expect('right', 'define clause');
     const saved = this.vars;
     const savedName = this.current;
@@ -237,7 +235,9 @@ class Parser {
           return this.templateCall(t.pos);
         case 'block': {
           const nameTok = this.next();
-          const name = unquote(nameTok.val, nameTok.pos);
+          if (nameTok.kind !== 'string' && nameTok.kind !== 'rawString')
+            this.fail(nameTok.pos, `unexpected ${this.describe(nameTok)} in block clause`);
+          const name = this.unquote(nameTok);
           const pipe = this.pipeline('block', 'right');
           const savedName = this.current;
           this.current = name;
@@ -262,7 +262,7 @@ class Parser {
     const nameTok = this.next();
     if (nameTok.kind !== 'string' && nameTok.kind !== 'rawString')
       this.fail(nameTok.pos, `unexpected ${this.describe(nameTok)} in template clause`);
-    const name = unquote(nameTok.val, nameTok.pos);
+    const name = this.unquote(nameTok);
     if (this.peek().kind === 'right') {
       this.i++;
       return { type: 'template', pos, name, pipe: null };
@@ -398,8 +398,16 @@ class Parser {
       case 'bool':
         return { type: 'bool', pos: t.pos, value: t.val === 'true' };
       case 'char': {
-        const s = unquote(`"${t.val.slice(1, -1).replace(/"/g, '\\"')}"`, t.pos);
-        return { type: 'number', pos: t.pos, text: t.val, value: BigInt(s.codePointAt(0) ?? 0) };
+        let ch: string;
+        let tail: number;
+        try {
+          [ch, tail] = unquoteChar(t.val, 1, "'");
+        } catch (e) {
+          if (e instanceof UnquoteError) this.fail(t.pos, e.message);
+          throw e;
+        }
+        if (tail !== t.val.length - 1) this.fail(t.pos, `malformed character constant: ${t.val}`);
+        return { type: 'number', pos: t.pos, text: t.val, value: BigInt(ch.codePointAt(0) ?? 0) };
       }
       case 'number':
         try {
@@ -410,12 +418,7 @@ class Parser {
         }
       case 'string':
       case 'rawString':
-        try {
-          return { type: 'string', pos: t.pos, quoted: t.val, value: unquote(t.val, t.pos) };
-        } catch (e) {
-          if (e instanceof TemplateSyntaxError) this.fail(e.pos, e.reason);
-          throw e;
-        }
+        return { type: 'string', pos: t.pos, quoted: t.val, value: this.unquote(t) };
       case 'leftParen':
         return { type: 'pipe', pos: t.pos, pipe: this.pipeline('parenthesized pipeline', 'rightParen') };
       default:

@@ -100,6 +100,8 @@ function formatOne(verb: string, v: GoValue, spec: Spec): string {
   }
 }
 
+const MAX_NUM = 1e6;
+
 /** fmt.Sprintf with Go's verbs, flags, width and precision, and its error texts. */
 export function sprintf(format: string, args: readonly GoValue[]): string {
   let out = '';
@@ -131,22 +133,41 @@ export function sprintf(format: string, args: readonly GoValue[]): string {
       else if (f === '#') spec.sharp = true;
       else break;
     }
-    const num = () => {
+    // Go gives up on a width or precision past a million, as a guard against crazy numbers.
+    const num = (): number | undefined => {
       const start = i;
-      while (i < format.length && format[i] >= '0' && format[i] <= '9') i++;
-      return i > start ? Number(format.slice(start, i)) : undefined;
+      let n = 0;
+      for (; i < format.length && format[i] >= '0' && format[i] <= '9'; i++) {
+        if (n > MAX_NUM) {
+          i = format.length;
+          return undefined;
+        }
+        n = n * 10 + (format.charCodeAt(i) - 48);
+      }
+      return i > start ? n : undefined;
+    };
+    const intArg = (): number | undefined => {
+      const a = args[argi++];
+      if (typeof a !== 'bigint' || a > BigInt(MAX_NUM) || a < BigInt(-MAX_NUM)) return undefined;
+      return Number(a);
     };
     if (format[i] === '*') {
       i++;
-      const a = args[argi++];
-      spec.width = typeof a === 'bigint' ? Number(a) : undefined;
+      const w = intArg();
+      if (w === undefined) out += '%!(BADWIDTH)';
+      else if (w < 0) {
+        spec.width = -w;
+        spec.minus = true;
+        spec.zero = false;
+      } else spec.width = w;
     } else spec.width = num();
     if (format[i] === '.') {
       i++;
       if (format[i] === '*') {
         i++;
-        const a = args[argi++];
-        spec.prec = typeof a === 'bigint' ? Number(a) : 0;
+        const p = intArg();
+        if (p === undefined || p < 0) out += '%!(BADPREC)';
+        else spec.prec = p;
       } else spec.prec = num() ?? 0;
     }
     if (i >= format.length) {

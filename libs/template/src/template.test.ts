@@ -58,6 +58,17 @@ describe('text/template', () => {
     ['{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" "y" }}', '[y]'],
     ['{{ block "b" .Count }}<{{ . }}>{{ end }}', '<3>'],
     ['{{ (index .Items 0) }}{{ (.Labels).job }}', 'anode'],
+    // Literals as Go's strconv reads them; the expected outputs were printed by Go's text/template.
+    ['{{ "a\tb" }}', 'a\tb'],
+    ["{{ '\t' }} {{ '\\'' }}", '9 39'],
+    ['{{ "\\x41\\101\\u00e9\\U0001F600\\a\\v" }}', 'AA\u00e9\u{1F600}\x07\v'],
+    // Go's guard against widths and precisions past a million, also printed by Go.
+    ['{{ printf "%.2906487324f|x" 1.5 }}', '%!(NOVERB)%!(EXTRA float64=1.5)'],
+    ['{{ printf "%99999999d|x" 1 }}', '%!(NOVERB)%!(EXTRA int=1)'],
+    ['{{ len (printf "%10000001d" 1) }}', '10000001'],
+    ['{{ printf "%*d|x" "a" 1 }} {{ printf "%*d|x" 10000001 1 }}', '%!(BADWIDTH)1|x %!(BADWIDTH)1|x'],
+    ['{{ printf "%.*d|x" -1 1 }} {{ printf "%.*f|x" 10000001 1.5 }}', '%!(BADPREC)1|x %!(BADPREC)1.500000|x'],
+    ['{{ printf "%*d|" -3 1 }} {{ printf "%0*d|" -3 1 }}', '1  | 1  |'],
     ['{{ .Items }} {{ .Labels }}', '[a b c] map[instance:host:9100 job:node]'],
     ['{{ nil }}', '<nil>'],
   ];
@@ -79,6 +90,14 @@ describe('text/template', () => {
     ['{{ .A"x" }}', 'template: t:1: unexpected "\\"x\\"" in operand'],
     ['{{ % }}', "template: t:1: bad character U+0025 '%'"],
     ['{{ break }}', 'template: t:1: {{break}} outside {{range}}'],
+    ['{{ "\\\'" }}', 'template: t:1: invalid syntax'],
+    ["{{ 'ab' }}", "template: t:1: malformed character constant: 'ab'"],
+    ["{{ '' }}", 'template: t:1: invalid syntax'],
+    ["{{ '\\\"' }}", 'template: t:1: invalid syntax'],
+    ['{{ "\\400" }}', 'template: t:1: invalid syntax'],
+    ['{{ "\\uD800" }}', 'template: t:1: invalid syntax'],
+    ['{{ "\\z" }}', 'template: t:1: invalid syntax'],
+    ['{{ block 3 . }}{{ end }}', 'template: t:1: unexpected "3" in block clause'],
   ];
   for (const [text, want] of parseErrors) {
     it(`refuses ${JSON.stringify(text)}`, () =>
