@@ -67,7 +67,7 @@ const command = roleCommand(
       configFile: opts['config.file'],
       externalURL: (opts['web.external-url'] ?? `http://${hostname()}:${port}`).replace(/\/$/, ''),
       state: opts['redis.url']
-        ? new RedisState({
+        ? await RedisState.create({
             url: opts['redis.url'],
             ...(redis.tls ? { tls: tlsConnectionOptions(redis.tls) } : {}),
             username: redis.username,

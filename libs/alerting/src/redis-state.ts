@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Alert } from './alert.js';
 import type { NflogEntry } from './nflog.js';
@@ -38,6 +38,17 @@ const nflogField = (e: NflogEntry) => `${e.receiver}\u0000${e.groupKey}`;
  * holds once Redis is back.
  */
 export class RedisState implements SharedState {
+  /**
+   * ioredis is loaded here, not at module load: its VerbatimString subclasses String, which turns
+   * String.prototype into a dictionary-mode object for the rest of the process, and every string
+   * method call in optimised code (the exposition parser's charCodeAt and slice) becomes a generic
+   * property lookup. Only a process that talks to Redis should pay that.
+   */
+  static async create(opts: RedisStateOptions): Promise<RedisState> {
+    const { Redis: RedisClient } = await import('ioredis');
+    return new RedisState(opts, RedisClient);
+  }
+
   private readonly cmd: Redis;
   private readonly sub: Redis;
   private readonly id = randomUUID();
@@ -48,7 +59,10 @@ export class RedisState implements SharedState {
   private connected = false;
   private warned = false;
 
-  constructor(private readonly opts: RedisStateOptions) {
+  private constructor(
+    private readonly opts: RedisStateOptions,
+    RedisClient: typeof Redis,
+  ) {
     const common = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -57,8 +71,8 @@ export class RedisState implements SharedState {
       ...(opts.username !== undefined ? { username: opts.username } : {}),
       ...(opts.password !== undefined ? { password: opts.password } : {}),
     };
-    this.cmd = new Redis(opts.url, { ...common, connectionName: `pharos-am-${opts.name}` });
-    this.sub = new Redis(opts.url, { ...common, connectionName: `pharos-am-${opts.name}-sub` });
+    this.cmd = new RedisClient(opts.url, { ...common, connectionName: `pharos-am-${opts.name}` });
+    this.sub = new RedisClient(opts.url, { ...common, connectionName: `pharos-am-${opts.name}-sub` });
     for (const c of [this.cmd, this.sub]) c.on('error', (e: Error) => this.unavailable(e));
   }
 
