@@ -122,13 +122,18 @@ class Parser {
     throw new TemplateParseError(this.current, lineOf(this.text, pos), reason);
   }
 
-  private unquote(t: Token): string {
+  /** Reads a quoted literal's token, failing at it in Go's words when it is malformed. */
+  private literal<T>(t: Token, read: (val: string) => T): T {
     try {
-      return unquote(t.val);
+      return read(t.val);
     } catch (e) {
       if (e instanceof UnquoteError) this.fail(t.pos, e.message);
       throw e;
     }
+  }
+
+  private unquote(t: Token): string {
+    return this.literal(t, unquote);
   }
 
   private peek(): Token {
@@ -398,14 +403,7 @@ class Parser {
       case 'bool':
         return { type: 'bool', pos: t.pos, value: t.val === 'true' };
       case 'char': {
-        let ch: string;
-        let tail: number;
-        try {
-          [ch, tail] = unquoteChar(t.val, 1, "'");
-        } catch (e) {
-          if (e instanceof UnquoteError) this.fail(t.pos, e.message);
-          throw e;
-        }
+        const [ch, tail] = this.literal(t, (val) => unquoteChar(val, 1, "'"));
         if (tail !== t.val.length - 1) this.fail(t.pos, `malformed character constant: ${t.val}`);
         return { type: 'number', pos: t.pos, text: t.val, value: BigInt(ch.codePointAt(0) ?? 0) };
       }
