@@ -609,6 +609,8 @@ export class TSDB implements Queryable {
     const keys: Uint8Array[] = [];
     const ops: BatchOp[] = [];
     let piece = new Uint8Array(HEAD_PIECE_BYTES);
+    // One view per piece: a DataView per head was 100k short-lived objects a checkpoint.
+    let view = new DataView(piece.buffer);
     let o = 0;
     const flush = () => {
       const key = headsKey(gen, keys.length);
@@ -624,11 +626,11 @@ export class TSDB implements Queryable {
       if (o + need > piece.length) {
         if (o > 0) flush();
         piece = new Uint8Array(Math.max(HEAD_PIECE_BYTES, need));
+        view = new DataView(piece.buffer);
       }
-      const dv = new DataView(piece.buffer, o, need);
-      dv.setUint32(0, s.ref);
+      view.setUint32(o, s.ref);
       writeTime(piece, o + 4, s.chunkEnd);
-      dv.setUint32(12, chunk.length);
+      view.setUint32(o + 12, chunk.length);
       piece.set(chunk, o + 16);
       o += need;
       heads++;
