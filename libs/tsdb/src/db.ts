@@ -86,13 +86,6 @@ class MemSeries {
     this.d[1] = t;
   }
 
-  noteLast(t: number, v: number): void {
-    bitsView.setFloat64(0, v);
-    this.d[1] = t;
-    this.d[2] = bitsView.getUint32(0);
-    this.d[3] = bitsView.getUint32(4);
-  }
-
   /** The newest sample in the head has exactly these value bits. */
   sameAsLast(v: number): boolean {
     bitsView.setFloat64(0, v);
@@ -245,10 +238,6 @@ function damageReported(path: string): string[] {
 export class TSDB implements Queryable {
   private readonly byHash = new Map<string, MemSeries | MemSeries[]>();
   private readonly byRef = new Map<number, MemSeries>();
-  /**
-   * Series by the identity of the label array a writer passed. A scrape loop passes the same array
-   * every scrape, so a repeat lookup skips hashing and comparing labels.
-   */
   private readonly postings = new MemPostings();
   private nextRef = 1;
   private oooSeq = 0;
@@ -364,8 +353,7 @@ export class TSDB implements Queryable {
     const it = new XorIterator(chunk);
     while (it.next()) {
       if (it.t <= s.lastT) continue;
-      app.append(it.t, it.v);
-      s.noteLast(it.t, it.v);
+      app.append(it.t, it.v); // notes the series' newest sample too: see newAppender
     }
     if (app.count === 0) return;
     s.app = app;
@@ -741,8 +729,7 @@ export class TSDB implements Queryable {
           s.app = app;
           this.seal(s, ops);
         }
-        const last = keep[keep.length - 1];
-        s.noteLast(all.timestamps[last], all.values[last]);
+        // The last appender's final append noted the newest kept sample as the series' newest.
         s.minT = all.timestamps[keep[0]];
         ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
         await this.write(ops);
