@@ -42,11 +42,6 @@ function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
 }
 
-/**
- * Appends samples in timestamp order into an XOR chunk. It is its own bit writer, and may keep
- * its doubles (times, value halves) in its series' typed array: the head appends to 100k series
- * per scrape, and each object between a series and its bytes is one more cache miss per sample.
- */
 // As object fields the doubles would each be a heap number of their own, and a head of 100k series
 // is then a million objects for every major garbage collection to mark.
 // The newest sample's time and value halves first: a series keeps the same three, in the same
@@ -58,6 +53,11 @@ const A_MIN_TIME = 3;
 /** Slots of the state array an appender uses from its base. */
 export const XOR_APPENDER_SLOTS = 4;
 
+/**
+ * Appends samples in timestamp order into an XOR chunk. It is its own bit writer, and may keep
+ * its doubles (times, value halves) in its series' typed array: the head appends to 100k series
+ * per scrape, and each object between a series and its bytes is one more cache miss per sample.
+ */
 export class XorAppender extends BitWriter {
   private n = 0;
   private tDelta = 0;
