@@ -167,7 +167,10 @@ async function exporter(name: string, n: number): Promise<{ address: string; clo
 }
 
 /** A querier over these ingesters, or over what Consul announces when `ingesters` is a flag. */
-async function startQuerier(ingesters: readonly Ingester[] | string): Promise<{ proc: Proc; url: string }> {
+async function startQuerier(
+  ingesters: readonly Ingester[] | string,
+  extra: readonly string[] = [],
+): Promise<{ proc: Proc; url: string }> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const proc = new Proc(
     spawn(
@@ -180,6 +183,7 @@ async function startQuerier(ingesters: readonly Ingester[] | string): Promise<{ 
         `--web.listen-address=127.0.0.1:${httpPort}`,
         `--grpc.listen-address=127.0.0.1:${grpcPort}`,
         '--config.file=/nonexistent/prometheus.yml',
+        ...extra,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     ),
@@ -279,12 +283,69 @@ describe('distributed mode on Kafka', () => {
       ]);
       const sel = await instant(q.url, 'm{i="7"}', 30);
       assert.deepEqual(sel, [{ metric: { __name__: 'm', i: '7' }, value: [30, '30'] }]);
-      assert.equal(await replica.proc.stop('SIGTERM'), 0);
-      assert.equal(await q.proc.stop('SIGTERM'), 0);
 
-      assert.equal(await again.proc.stop('SIGTERM'), 0);
-      assert.equal(await b.proc.stop('SIGTERM'), 0);
-      assert.match(again.proc.stderr + again.proc.stdout, /shutting down/);
+      // The admin API: off unless --web.enable-admin-api, as upstream. With it, every ingester,
+      // the replica too, deletes its copy, and a kill -9 afterwards replays none of it back: the
+      // newest samples' offsets were not committed yet when they were deleted.
+      const deleteSeven = (url: string) =>
+        fetch(`${url}/api/v1/admin/tsdb/delete_series?match[]=${encodeURIComponent('m{i="7"}')}&start=15`, {
+          method: 'POST',
+        });
+      const refused = await deleteSeven(q.url);
+      assert.equal(refused.status, 503);
+      assert.match(await refused.text(), /admin APIs disabled/);
+      assert.equal(await q.proc.stop('SIGTERM'), 0);
+      const sevenOnA = shardOf(labelsHash(labelsFrom({ __name__: 'm', i: '7' })), 4) < 2;
+      // The holder of series 7 and the replica, restarted so that only the delete commits offsets.
+      const slow = ['--storage.tsdb.checkpoint-interval=10m'];
+      const roles = [
+        {
+          ing: sevenOnA ? again : b,
+          dir: sevenOnA ? dirA : dirB,
+          parts: sevenOnA ? '0,1' : '2,3',
+          extra: slow,
+        },
+        {
+          ing: replica,
+          dir: replicaDir,
+          parts: '0,1,2,3',
+          extra: [`--ingester.group=${topic}.replicas`, ...slow],
+        },
+      ];
+      const restart = async (r: (typeof roles)[number], signal: 'SIGTERM' | 'SIGKILL') => {
+        const ports = [Number(new URL(r.ing.http).port), Number(r.ing.grpc.split(':')[1])];
+        r.ing.proc.child.kill(signal);
+        await r.ing.proc.exited;
+        r.ing = await startIngester(topic, r.dir, r.parts, ports, r.extra);
+      };
+      const caughtUp = (r: (typeof roles)[number], upTo: number) =>
+        waitFor(
+          'the ingester to catch up',
+          async () => {
+            const s = await stored(r.ing);
+            const others = [...s].filter(([i]) => i !== '7');
+            return others.length > 0 && others.every(([, ts]) => ts.at(-1) === upTo) ? s : undefined;
+          },
+          60_000,
+        );
+      for (const r of roles) await restart(r, 'SIGTERM');
+      for (const t of range(61, 70)) await w.bus.publish(batch(t));
+      for (const r of roles) await caughtUp(r, 70);
+      const [aNow, bNow] = sevenOnA ? [roles[0].ing, b] : [again, roles[0].ing];
+      const admin = await startQuerier([aNow, bNow, roles[1].ing], ['--web.enable-admin-api']);
+      assert.equal((await deleteSeven(admin.url)).status, 204);
+      assert.deepEqual((await instant(admin.url, 'count_over_time(m{i="7"}[5m])', 70))[0].value, [70, '14']);
+      const snapshot = await fetch(`${admin.url}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
+      const { data } = (await snapshot.json()) as { data: { name: string } };
+      for (const d of [dirA, dirB, replicaDir]) assert.ok(existsSync(join(d, 'snapshots', data.name)), d);
+      assert.equal(await admin.proc.stop('SIGTERM'), 0);
+      for (const r of roles) {
+        await restart(r, 'SIGKILL');
+        assert.deepEqual((await caughtUp(r, 70)).get('7'), range(1, 14));
+      }
+      const [aEnd, bEnd] = sevenOnA ? [roles[0].ing, b] : [again, roles[0].ing];
+      for (const ing of [roles[1].ing, aEnd, bEnd]) assert.equal(await ing.proc.stop('SIGTERM'), 0);
+      assert.match(aEnd.proc.stderr + aEnd.proc.stdout, /shutting down/);
     } finally {
       await w.close();
     }

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { splitHostPort } from '@pharos/config';
 import { registerMember } from '@pharos/discovery';
-import { createIngesterServer, Ingester, listenGrpc } from '@pharos/ingest';
+import { createIngesterServer, Ingester, listenGrpc, shardsAdmin } from '@pharos/ingest';
 import {
   durationFlag,
   grpcServerConfigOption,
@@ -208,6 +208,8 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
       series: (m, mint, maxt) => db.series(m, mint, maxt),
       labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
       labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
+      // The querier's admin API (--web.enable-admin-api there) asks every ingester.
+      admin: shardsAdmin(db, ingester, flags.storagePath, logger),
     },
     grpcSecurity.newServer(),
   );

@@ -5,7 +5,7 @@ import { Alertmanager, consumeAlertBus, FileState, reloadLogged, serveAlertmanag
 import { addQueryService, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
-import { createIngesterServer, Ingester, ingesterBackend, listenGrpc } from '@pharos/ingest';
+import { createIngesterServer, Ingester, ingesterBackend, listenGrpc, shardsAdmin } from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle, WebSecurity } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
@@ -29,7 +29,7 @@ import {
   SampleBus,
   type BusAlert,
 } from '@pharos/transport';
-import { ShardedTSDB, writeSnapshot } from '@pharos/tsdb';
+import { ShardedTSDB, snapshotName } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
@@ -119,6 +119,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   await ingester.drain();
   logger.info({ ms: Date.now() - replayStart, series: db.seriesCount() }, 'write-ahead log replayed');
   lifecycle.onStop('ingester', () => ingester.stop());
+  const admin = shardsAdmin(db, ingester, flags.storagePath, logger);
 
   const retention = async () => {
     if (flags.retentionTime === 0 && flags.retentionSize === 0) return;
@@ -305,16 +306,11 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     admin: flags.enableAdminApi
       ? {
           deleteSeries: async (sets, start, end) => {
-            for (const ms of sets) {
-              const r = await db.deleteRange(ms, start, end);
-              logger.info({ matchers: ms.map(String), start, end, ...r }, 'deleted series data');
-            }
-            // Commits the log past every deleted sample, so a restart does not replay them back.
-            await ingester.checkpoint();
+            await admin.deleteSeries(sets, start, end);
           },
           snapshot: async (skipHead) => {
-            const name = await writeSnapshot(db, flags.storagePath, !skipHead);
-            logger.info({ name, skipHead }, 'snapshot written');
+            const name = snapshotName();
+            await admin.snapshot(name, !skipHead);
             return name;
           },
         }

@@ -29,6 +29,7 @@ interface QuerierFlags {
   queryMaxSamples: number;
   queryMaxSeries: number;
   queryMaxConcurrency: number;
+  enableAdminApi: boolean;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
   grpcConfigFile: string | undefined;
@@ -70,6 +71,10 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       ),
       new Option('--query.max-series <n>', 'Maximum series a query may select; 0 for no limit.').default('0'),
       new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'),
+      new Option(
+        '--web.enable-admin-api',
+        'Enable API endpoints for admin control actions, carried out by every ingester.',
+      ).default(false),
     ],
     async (opts) => {
       const positive = (name: string) => positiveIntFlag(opts, name);
@@ -91,6 +96,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         queryMaxSamples: positive('query.max-samples'),
         queryMaxSeries: nonNegativeIntFlag(opts, 'query.max-series'),
         queryMaxConcurrency: positive('query.max-concurrency'),
+        enableAdminApi: opts['web.enable-admin-api'] === 'true',
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
         grpcConfigFile: opts['grpc.config.file'],
@@ -146,6 +152,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     ready: () => ready,
     startTime,
     maxConcurrency: flags.queryMaxConcurrency,
+    admin: flags.enableAdminApi ? ingesters.admin : undefined,
     webConfigFile: flags.webConfigFile,
   });
   await api.listen(splitHostPort(flags.listenAddress));

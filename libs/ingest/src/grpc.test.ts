@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,8 +16,16 @@ import {
   type SampleBatch,
 } from '@pharos/model';
 import { InProcessLog, SampleBus } from '@pharos/transport';
-import { ShardedTSDB } from '@pharos/tsdb';
-import { createIngesterServer, Ingester, ingesterBackend, IngesterGrpcClient, listenGrpc } from './index.js';
+import { isSnapshotName, ShardedTSDB, snapshotName } from '@pharos/tsdb';
+import {
+  createIngesterServer,
+  Ingester,
+  ingesterBackend,
+  IngesterGrpcClient,
+  ingesterSet,
+  listenGrpc,
+  shardsAdmin,
+} from './index.js';
 
 describe('Ingester gRPC service over loopback', () => {
   let dir: string;
@@ -106,5 +114,121 @@ describe('Ingester gRPC service over loopback', () => {
       /ingester: invalid matcher a: /,
     );
     assert.deepEqual(await client.labelValues('job', [], -Infinity, Infinity), ['even', 'odd']);
+  });
+});
+
+describe('admin calls over loopback, to one ingester and to every ingester', () => {
+  const dirs: string[] = [];
+  const stops: Array<() => Promise<void>> = [];
+
+  /** An ingester with two shards holding `m{i="0".."9"}` at 0..59 min, served with or without admin. */
+  async function start(withAdmin: boolean) {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-grpc-admin-'));
+    dirs.push(dir);
+    const db = await ShardedTSDB.open(dir, 2);
+    const ingester = new Ingester(
+      new SampleBus(new InProcessLog<SampleBatch>(2)),
+      new Map(db.shards.map((s, i) => [i, s])),
+      pino({ level: 'silent' }),
+      new Registry(),
+    );
+    await ingester.start();
+    const backend = ingesterBackend(ingester, db);
+    const server = createIngesterServer(
+      withAdmin ? { ...backend, admin: shardsAdmin(db, ingester, dir, pino({ level: 'silent' })) } : backend,
+    );
+    const address = `127.0.0.1:${await listenGrpc(server, '127.0.0.1:0')}`;
+    const b = new SampleBatchBuilder();
+    for (let i = 0; i < 10; i++) {
+      const s = b.addSeries(labelsFrom({ __name__: 'm', i: String(i) }));
+      for (let t = 0; t < 60; t++) b.add(s, t * 60_000, t);
+    }
+    await ingester.push(b.build());
+    stops.push(async () => {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await ingester.stop();
+      await db.close();
+    });
+    return { dir, db, address };
+  }
+
+  after(async () => {
+    for (const stop of stops) await stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('deletes a range of the matching series, refuses bad requests and writes snapshots', async () => {
+    const a = await start(true);
+    const client = new IngesterGrpcClient(a.address, undefined, 10_000);
+    try {
+      const r = await client.deleteSeries(
+        [[new LabelMatcher('=', 'i', '1')], [new LabelMatcher('=~', 'i', '[23]')]],
+        10 * 60_000,
+        19 * 60_000,
+      );
+      // Only a series left with no sample at all counts as deleted.
+      assert.deepEqual(r, { deletedSeries: 0, deletedSamples: 30 });
+      assert.deepEqual(await client.deleteSeries([[new LabelMatcher('=', 'i', '4')]], -Infinity, Infinity), {
+        deletedSeries: 1,
+        deletedSamples: 60,
+      });
+      const left = await a.db.select([new LabelMatcher('=~', 'i', '[0-4]')], -Infinity, Infinity);
+      const counts = Object.fromEntries(left.map((s) => [s.labels[1].value, s.timestamps.length]));
+      assert.deepEqual(counts, { 0: 60, 1: 50, 2: 50, 3: 50 });
+      await assert.rejects(client.deleteSeries([], 0, 1), /no matchers to delete by/);
+      await assert.rejects(client.snapshot('../../etc', false), /invalid snapshot name "..\/..\/etc"/);
+      const name = snapshotName();
+      await client.snapshot(name, false);
+      const copy = await ShardedTSDB.open(join(a.dir, 'snapshots', name), 2);
+      try {
+        assert.equal(
+          (await copy.select([new LabelMatcher('=', 'i', '1')], -Infinity, Infinity))[0].timestamps.length,
+          50,
+        );
+      } finally {
+        await copy.close();
+      }
+    } finally {
+      client.close();
+    }
+  });
+
+  it('fans out to every ingester, and names the ones that failed', async () => {
+    const [a, b, noAdmin] = [await start(true), await start(true), await start(false)];
+    const logger = pino({ level: 'silent' });
+    const both = ingesterSet({
+      addresses: [a.address, b.address],
+      partitions: 2,
+      registry: new Registry(),
+      logger,
+      role: 't',
+    });
+    const three = ingesterSet({
+      addresses: [a.address, b.address, noAdmin.address],
+      partitions: 2,
+      registry: new Registry(),
+      logger,
+      role: 't',
+    });
+    const none = ingesterSet({ addresses: [], partitions: 2, registry: new Registry(), logger, role: 't' });
+    try {
+      await both.admin.deleteSeries([[new LabelMatcher('=', 'i', '9')]], -Infinity, Infinity);
+      for (const x of [a, b])
+        assert.deepEqual(await x.db.select([new LabelMatcher('=', 'i', '9')], -Infinity, Infinity), []);
+      const name = await both.admin.snapshot(true);
+      assert.ok(isSnapshotName(name), name);
+      for (const x of [a, b]) assert.ok(existsSync(join(x.dir, 'snapshots', name)));
+      await assert.rejects(
+        three.admin.deleteSeries([[new LabelMatcher('=', 'i', '8')]], -Infinity, Infinity),
+        new RegExp(
+          `delete_series failed on 1 of 3 ingesters: ${noAdmin.address}: .*does not serve admin calls`,
+        ),
+      );
+      await assert.rejects(none.admin.snapshot(false), /snapshot: no ingesters known/);
+    } finally {
+      both.close();
+      three.close();
+      none.close();
+    }
   });
 });

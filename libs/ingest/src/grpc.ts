@@ -17,6 +17,7 @@ import {
   sampleBatchFromProto,
   sampleBatchToProto,
   type Label as ProtoLabel,
+  type DeleteSeriesRequest,
   type LabelNamesRequest,
   type LabelValuesRequest,
   type PushRequest,
@@ -24,10 +25,18 @@ import {
   type LabelMatcher as ProtoMatcher,
   type SelectRequest,
   type SelectResponse,
+  type SnapshotRequest,
   type TimeRange,
 } from '@pharos/proto';
 import { insecureChannel, type GrpcChannelSecurity } from '@pharos/transport';
-import { XorIterator, type AppendResult, type Queryable, type SeriesData } from '@pharos/tsdb';
+import {
+  isSnapshotName,
+  XorIterator,
+  type AppendResult,
+  type DeleteResult,
+  type Queryable,
+  type SeriesData,
+} from '@pharos/tsdb';
 
 /** What an ingester answers for: its shards' storage plus the durable write path. */
 export interface IngesterBackend extends Queryable {
@@ -37,6 +46,15 @@ export interface IngesterBackend extends Queryable {
     mint: number,
     maxt: number,
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>>;
+  /** The admin API's work on this ingester's shards; without it the admin calls are unimplemented. */
+  readonly admin?: IngesterAdmin;
+}
+
+export interface IngesterAdmin {
+  /** Removes the samples between mint and maxt of series matching any of the sets. */
+  deleteSeries(sets: readonly LabelMatcher[][], mint: number, maxt: number): Promise<DeleteResult>;
+  /** Writes a snapshot of every shard to `<storage>/snapshots/<name>`. */
+  snapshot(name: string, withHead: boolean): Promise<void>;
 }
 
 /** An ingester's backend: writes go through the ingester (and its log), reads to the shards. */
@@ -72,6 +90,7 @@ const TO_PROTO: Record<MatchType, ProtoMatchType> = {
 const SERIES_PER_FRAME = 256;
 
 class BadRequest extends Error {}
+class Unimplemented extends Error {}
 
 function matchersFromProto(ms: readonly ProtoMatcher[]): LabelMatcher[] {
   return ms.map((m) => {
@@ -106,7 +125,12 @@ function labelsFromProto(ls: readonly ProtoLabel[]): Labels {
 function toServiceError(e: unknown): Partial<ServiceError> {
   const message = e instanceof Error ? e.message : String(e);
   return {
-    code: e instanceof BadRequest ? status.INVALID_ARGUMENT : status.INTERNAL,
+    code:
+      e instanceof BadRequest
+        ? status.INVALID_ARGUMENT
+        : e instanceof Unimplemented
+          ? status.UNIMPLEMENTED
+          : status.INTERNAL,
     message,
     details: message,
   };
@@ -171,8 +195,28 @@ export function createIngesterServer(backend: IngesterBackend, server: Server = 
       const found = await backend.series(matchersFromProto(req.matchers), mint, maxt);
       return { series: found.map((ls) => ({ labels: labelsToProto(ls), hash: '' })) };
     }),
+    deleteSeries: unary(async (req: DeleteSeriesRequest) => {
+      const sets = req.sets.map((s) => matchersFromProto(s.matchers));
+      if (sets.length === 0 || sets.some((s) => s.length === 0))
+        throw new BadRequest('no matchers to delete by');
+      const [mint, maxt] = rangeFromProto(req.range);
+      const r = await adminOf(backend).deleteSeries(sets, mint, maxt);
+      return { deletedSeries: r.deletedSeries, deletedSamples: r.deletedSamples };
+    }),
+    snapshot: unary(async (req: SnapshotRequest) => {
+      // The name becomes a directory: nothing that could climb out of snapshots/.
+      if (!isSnapshotName(req.name))
+        throw new BadRequest(`invalid snapshot name ${JSON.stringify(req.name)}`);
+      await adminOf(backend).snapshot(req.name, !req.skipHead);
+      return {};
+    }),
   });
   return server;
+}
+
+function adminOf(backend: IngesterBackend): IngesterAdmin {
+  if (!backend.admin) throw new Unimplemented('this ingester does not serve admin calls');
+  return backend.admin;
 }
 
 function chunkBounds(data: Uint8Array) {
@@ -311,6 +355,18 @@ export class IngesterGrpcClient implements Queryable {
       range: rangeToProto(mint, maxt),
     });
     return r.values;
+  }
+
+  async deleteSeries(sets: readonly LabelMatcher[][], mint: number, maxt: number): Promise<DeleteResult> {
+    const r = await this.call(this.client.deleteSeries, {
+      sets: sets.map((ms) => ({ matchers: matchersToProto(ms) })),
+      range: rangeToProto(mint, maxt),
+    });
+    return { deletedSeries: r.deletedSeries, deletedSamples: r.deletedSamples };
+  }
+
+  async snapshot(name: string, skipHead: boolean): Promise<void> {
+    await this.call(this.client.snapshot, { name, skipHead });
   }
 
   close(): void {

@@ -1,3 +1,4 @@
 export * from './ingester.js';
 export * from './grpc.js';
 export * from './ingester-set.js';
+export * from './admin.js';

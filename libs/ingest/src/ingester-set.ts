@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { watchMembers } from '@pharos/discovery';
-import { FanoutQueryable } from '@pharos/tsdb';
+import type { LabelMatcher } from '@pharos/model';
+import { FanoutQueryable, snapshotName } from '@pharos/tsdb';
 import type { GrpcChannelSecurity } from '@pharos/transport';
 import { IngesterGrpcClient } from './grpc.js';
 
@@ -20,11 +21,22 @@ export interface IngesterSetOptions {
   readonly channel?: GrpcChannelSecurity;
 }
 
+/** The admin API's actions over every ingester (the shape of the HTTP API's AdminActions). */
+export interface IngesterSetAdmin {
+  deleteSeries(sets: LabelMatcher[][], start: number, end: number): Promise<void>;
+  /** Every ingester writes a snapshot of its shards under the same name, which is returned. */
+  snapshot(skipHead: boolean): Promise<string>;
+}
+
 /**
  * Every ingester as one Queryable: the querier's and the ruler's view of storage. Members come
  * from the flag or from Consul, where ingesters announce the partitions they own.
  */
-export function ingesterSet(opts: IngesterSetOptions): { queryable: FanoutQueryable; close: () => void } {
+export function ingesterSet(opts: IngesterSetOptions): {
+  queryable: FanoutQueryable;
+  admin: IngesterSetAdmin;
+  close: () => void;
+} {
   const clients = new Map<string, IngesterGrpcClient>();
   const queryable = new FanoutQueryable([]);
   const use = (addresses: readonly string[]) => {
@@ -68,8 +80,35 @@ export function ingesterSet(opts: IngesterSetOptions): { queryable: FanoutQuerya
       (message) => opts.logger.warn({ consul }, message),
     );
   }
+  // Every member, not one per partition: replicas of a partition each hold a copy to change.
+  const everyIngester = async (what: string, fn: (c: IngesterGrpcClient) => Promise<unknown>) => {
+    const members = [...clients];
+    if (members.length === 0) throw new Error(`${what}: no ingesters known`);
+    const results = await Promise.allSettled(members.map(([, c]) => fn(c)));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`${members[i][0]}: ${(r.reason as Error).message}`] : [],
+    );
+    if (failed.length > 0) {
+      throw new Error(
+        `${what} failed on ${failed.length} of ${members.length} ingesters: ${failed.join('; ')}`,
+      );
+    }
+  };
+  const admin: IngesterSetAdmin = {
+    deleteSeries: async (sets, start, end) => {
+      await everyIngester('delete_series', (c) => c.deleteSeries(sets, start, end));
+      opts.logger.info({ matchers: sets.map((ms) => ms.map(String)), start, end }, 'deleted series data');
+    },
+    snapshot: async (skipHead) => {
+      const name = snapshotName();
+      await everyIngester('snapshot', (c) => c.snapshot(name, skipHead));
+      opts.logger.info({ name, skipHead }, 'snapshot written by every ingester');
+      return name;
+    },
+  };
   return {
     queryable,
+    admin,
     close: () => {
       watch?.close();
       clients.forEach((c) => c.close());

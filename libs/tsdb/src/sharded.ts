@@ -278,16 +278,23 @@ async function openAll(paths: readonly string[], opts: TSDBOptions): Promise<TSD
   return shards;
 }
 
-/**
- * A snapshot under `<root>/snapshots/`, named as Prometheus names them (UTC time, then 16 random
- * hex digits); returns the name.
- */
-export async function writeSnapshot(db: ShardedTSDB, root: string, withHead: boolean): Promise<string> {
-  const stamp = new Date()
+/** A snapshot's name as Prometheus makes them: UTC time, then 16 random hex digits. */
+export function snapshotName(now = new Date()): string {
+  const stamp = now
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  const name = `${stamp}-${randomBytes(8).toString('hex')}`;
+  return `${stamp}-${randomBytes(8).toString('hex')}`;
+}
+
+/** Whether a name given from outside is one `snapshotName` could have made (it becomes a directory). */
+export function isSnapshotName(name: string): boolean {
+  return /^\d{8}T\d{6}Z-[0-9a-f]{16}$/.test(name);
+}
+
+/** A snapshot under `<root>/snapshots/`; returns its name. */
+export async function writeSnapshot(db: ShardedTSDB, root: string, withHead: boolean): Promise<string> {
+  const name = snapshotName();
   await db.snapshot(join(root, 'snapshots', name), withHead);
   return name;
 }

@@ -202,6 +202,31 @@ export interface SeriesResponse {
   series: Series[];
 }
 
+export interface MatcherSet {
+  matchers: LabelMatcher[];
+}
+
+/** The admin API's delete_series, carried out by every ingester on its own shards. */
+export interface DeleteSeriesRequest {
+  /** A series matching any set loses its samples in the range. */
+  sets: MatcherSet[];
+  range: TimeRange | undefined;
+}
+
+export interface DeleteSeriesResponse {
+  deletedSeries: number;
+  deletedSamples: number;
+}
+
+/** The admin API's snapshot: each ingester writes <storage>/snapshots/<name> of its shards. */
+export interface SnapshotRequest {
+  name: string;
+  skipHead: boolean;
+}
+
+export interface SnapshotResponse {
+}
+
 function createBaseLabel(): Label {
   return { name: "", value: "" };
 }
@@ -1749,6 +1774,398 @@ export const SeriesResponse: MessageFns<SeriesResponse> = {
   },
 };
 
+function createBaseMatcherSet(): MatcherSet {
+  return { matchers: [] };
+}
+
+export const MatcherSet: MessageFns<MatcherSet> = {
+  encode(message: MatcherSet, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.matchers) {
+      LabelMatcher.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MatcherSet {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMatcherSet();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.matchers.push(LabelMatcher.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MatcherSet {
+    return {
+      matchers: globalThis.Array.isArray(object?.matchers)
+        ? object.matchers.map((e: any) => LabelMatcher.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: MatcherSet): unknown {
+    const obj: any = {};
+    if (message.matchers?.length) {
+      obj.matchers = message.matchers.map((e) => LabelMatcher.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MatcherSet>, I>>(base?: I): MatcherSet {
+    return MatcherSet.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MatcherSet>, I>>(object: I): MatcherSet {
+    const message = createBaseMatcherSet();
+    message.matchers = object.matchers?.map((e) => LabelMatcher.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteSeriesRequest(): DeleteSeriesRequest {
+  return { sets: [], range: undefined };
+}
+
+export const DeleteSeriesRequest: MessageFns<DeleteSeriesRequest> = {
+  encode(message: DeleteSeriesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.sets) {
+      MatcherSet.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.range !== undefined) {
+      TimeRange.encode(message.range, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSeriesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSeriesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sets.push(MatcherSet.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.range = TimeRange.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteSeriesRequest {
+    return {
+      sets: globalThis.Array.isArray(object?.sets) ? object.sets.map((e: any) => MatcherSet.fromJSON(e)) : [],
+      range: isSet(object.range) ? TimeRange.fromJSON(object.range) : undefined,
+    };
+  },
+
+  toJSON(message: DeleteSeriesRequest): unknown {
+    const obj: any = {};
+    if (message.sets?.length) {
+      obj.sets = message.sets.map((e) => MatcherSet.toJSON(e));
+    }
+    if (message.range !== undefined) {
+      obj.range = TimeRange.toJSON(message.range);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteSeriesRequest>, I>>(base?: I): DeleteSeriesRequest {
+    return DeleteSeriesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteSeriesRequest>, I>>(object: I): DeleteSeriesRequest {
+    const message = createBaseDeleteSeriesRequest();
+    message.sets = object.sets?.map((e) => MatcherSet.fromPartial(e)) || [];
+    message.range = (object.range !== undefined && object.range !== null)
+      ? TimeRange.fromPartial(object.range)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseDeleteSeriesResponse(): DeleteSeriesResponse {
+  return { deletedSeries: 0, deletedSamples: 0 };
+}
+
+export const DeleteSeriesResponse: MessageFns<DeleteSeriesResponse> = {
+  encode(message: DeleteSeriesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.deletedSeries !== 0) {
+      writer.uint32(8).uint64(message.deletedSeries);
+    }
+    if (message.deletedSamples !== 0) {
+      writer.uint32(16).uint64(message.deletedSamples);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteSeriesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteSeriesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.deletedSeries = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.deletedSamples = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteSeriesResponse {
+    return {
+      deletedSeries: isSet(object.deletedSeries)
+        ? globalThis.Number(object.deletedSeries)
+        : isSet(object.deleted_series)
+        ? globalThis.Number(object.deleted_series)
+        : 0,
+      deletedSamples: isSet(object.deletedSamples)
+        ? globalThis.Number(object.deletedSamples)
+        : isSet(object.deleted_samples)
+        ? globalThis.Number(object.deleted_samples)
+        : 0,
+    };
+  },
+
+  toJSON(message: DeleteSeriesResponse): unknown {
+    const obj: any = {};
+    if (message.deletedSeries !== 0) {
+      obj.deletedSeries = Math.round(message.deletedSeries);
+    }
+    if (message.deletedSamples !== 0) {
+      obj.deletedSamples = Math.round(message.deletedSamples);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteSeriesResponse>, I>>(base?: I): DeleteSeriesResponse {
+    return DeleteSeriesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteSeriesResponse>, I>>(object: I): DeleteSeriesResponse {
+    const message = createBaseDeleteSeriesResponse();
+    message.deletedSeries = object.deletedSeries ?? 0;
+    message.deletedSamples = object.deletedSamples ?? 0;
+    return message;
+  },
+};
+
+function createBaseSnapshotRequest(): SnapshotRequest {
+  return { name: "", skipHead: false };
+}
+
+export const SnapshotRequest: MessageFns<SnapshotRequest> = {
+  encode(message: SnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.skipHead !== false) {
+      writer.uint32(16).bool(message.skipHead);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.skipHead = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SnapshotRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      skipHead: isSet(object.skipHead)
+        ? globalThis.Boolean(object.skipHead)
+        : isSet(object.skip_head)
+        ? globalThis.Boolean(object.skip_head)
+        : false,
+    };
+  },
+
+  toJSON(message: SnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.skipHead !== false) {
+      obj.skipHead = message.skipHead;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotRequest>, I>>(base?: I): SnapshotRequest {
+    return SnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotRequest>, I>>(object: I): SnapshotRequest {
+    const message = createBaseSnapshotRequest();
+    message.name = object.name ?? "";
+    message.skipHead = object.skipHead ?? false;
+    return message;
+  },
+};
+
+function createBaseSnapshotResponse(): SnapshotResponse {
+  return {};
+}
+
+export const SnapshotResponse: MessageFns<SnapshotResponse> = {
+  encode(_: SnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): SnapshotResponse {
+    return {};
+  },
+
+  toJSON(_: SnapshotResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SnapshotResponse>, I>>(base?: I): SnapshotResponse {
+    return SnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SnapshotResponse>, I>>(_: I): SnapshotResponse {
+    const message = createBaseSnapshotResponse();
+    return message;
+  },
+};
+
 /** An ingester: owns the TSDB shards of some partitions and answers for them. */
 export type IngesterService = typeof IngesterService;
 export const IngesterService = {
@@ -1797,6 +2214,25 @@ export const IngesterService = {
     responseSerialize: (value: SeriesResponse): Buffer => Buffer.from(SeriesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SeriesResponse => SeriesResponse.decode(value),
   },
+  deleteSeries: {
+    path: "/pharos.v1.Ingester/DeleteSeries" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteSeriesRequest): Buffer => Buffer.from(DeleteSeriesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteSeriesRequest => DeleteSeriesRequest.decode(value),
+    responseSerialize: (value: DeleteSeriesResponse): Buffer =>
+      Buffer.from(DeleteSeriesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteSeriesResponse => DeleteSeriesResponse.decode(value),
+  },
+  snapshot: {
+    path: "/pharos.v1.Ingester/Snapshot" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SnapshotRequest): Buffer => Buffer.from(SnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SnapshotRequest => SnapshotRequest.decode(value),
+    responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
+  },
 } as const;
 
 export interface IngesterServer extends UntypedServiceImplementation {
@@ -1805,6 +2241,8 @@ export interface IngesterServer extends UntypedServiceImplementation {
   labelNames: handleUnaryCall<LabelNamesRequest, LabelNamesResponse>;
   labelValues: handleUnaryCall<LabelValuesRequest, LabelValuesResponse>;
   series: handleUnaryCall<SeriesRequest, SeriesResponse>;
+  deleteSeries: handleUnaryCall<DeleteSeriesRequest, DeleteSeriesResponse>;
+  snapshot: handleUnaryCall<SnapshotRequest, SnapshotResponse>;
 }
 
 export interface IngesterClient extends Client {
@@ -1870,6 +2308,36 @@ export interface IngesterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SeriesResponse) => void,
+  ): ClientUnaryCall;
+  deleteSeries(
+    request: DeleteSeriesRequest,
+    callback: (error: ServiceError | null, response: DeleteSeriesResponse) => void,
+  ): ClientUnaryCall;
+  deleteSeries(
+    request: DeleteSeriesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteSeriesResponse) => void,
+  ): ClientUnaryCall;
+  deleteSeries(
+    request: DeleteSeriesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteSeriesResponse) => void,
+  ): ClientUnaryCall;
+  snapshot(
+    request: SnapshotRequest,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  snapshot(
+    request: SnapshotRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  snapshot(
+    request: SnapshotRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SnapshotResponse) => void,
   ): ClientUnaryCall;
 }
 
