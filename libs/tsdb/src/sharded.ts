@@ -291,10 +291,3 @@ export function snapshotName(now = new Date()): string {
 export function isSnapshotName(name: string): boolean {
   return /^\d{8}T\d{6}Z-[0-9a-f]{16}$/.test(name);
 }
-
-/** A snapshot under `<root>/snapshots/`; returns its name. */
-export async function writeSnapshot(db: ShardedTSDB, root: string, withHead: boolean): Promise<string> {
-  const name = snapshotName();
-  await db.snapshot(join(root, 'snapshots', name), withHead);
-  return name;
-}
