@@ -44,7 +44,7 @@ export class Ingester {
     opts: IngesterOptions = {},
   ) {
     this.group = opts.group ?? 'ingester';
-    this.interval = opts.checkpointIntervalMs ?? 60_000;
+    this.interval = opts.checkpointIntervalMs ?? 300_000;
     this.appended = new Counter({
       name: 'prometheus_tsdb_head_samples_appended_total',
       help: 'Total number of appended samples.',
