@@ -1,217 +1,35 @@
 // Roles as processes of their own on a real Kafka broker: two ingesters split four partitions,
 // a kill -9 during ingest loses nothing, a querier answers over both, SIGTERM exits cleanly.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { IngesterGrpcClient } from '@pharos/ingest';
-import {
-  LabelMatcher,
-  labelsFrom,
-  labelsHash,
-  SampleBatchBuilder,
-  shardOf,
-  type SampleBatch,
-} from '@pharos/model';
-import { decodeSampleBatch, encodeSampleBatch } from '@pharos/proto';
-import { KafkaLog, SampleBus } from '@pharos/transport';
-import { startTestBroker, type TestBroker } from '@pharos/transport/testing';
+import { describe, it } from 'node:test';
+import { labelsFrom, labelsHash, shardOf } from '@pharos/model';
 import { startFakeConsul } from '@pharos/discovery/testing';
+import type { Proc } from './harness.js';
+import { freePort, removeDir, startPharos, tempDir, waitFor, webhookReceiver } from './harness.js';
 import {
-  freePort,
-  webhookReceiver,
-  PHAROS_NODE_FLAGS,
-  Proc,
-  removeDir,
-  ROOT,
-  startPharos,
-  startPrometheus,
-  startRole as startRoleProcess,
-  tempDir,
-  waitFor,
-} from './harness.js';
+  ALERTMANAGER_MAIN,
+  batch,
+  cleanups,
+  dirs,
+  DISCOVERY_MAIN,
+  exporter,
+  instant,
+  kafkaBroker,
+  range,
+  RULER_MAIN,
+  SCRAPER_MAIN,
+  SERIES,
+  startIngester,
+  startQuerier,
+  startRole,
+  stored,
+  useKafkaRoles,
+  writer,
+} from './kafka-roles.js';
 
-const INGESTER_MAIN = join(ROOT, 'dist/apps/ingester/main.js');
-const QUERIER_MAIN = join(ROOT, 'dist/apps/querier/main.js');
-const DISCOVERY_MAIN = join(ROOT, 'dist/apps/discovery/main.js');
-const SCRAPER_MAIN = join(ROOT, 'dist/apps/scraper/main.js');
-const RULER_MAIN = join(ROOT, 'dist/apps/ruler/main.js');
-const ALERTMANAGER_MAIN = join(ROOT, 'dist/apps/alertmanager/main.js');
-const SERIES = 40;
-
-interface Ingester {
-  proc: Proc;
-  http: string;
-  grpc: string;
-}
-
-let broker!: TestBroker;
-const dirs: string[] = [];
-const procs: Proc[] = [];
-const cleanups: Array<() => Promise<void>> = [];
-before(() => {
-  for (const main of [
-    INGESTER_MAIN,
-    QUERIER_MAIN,
-    DISCOVERY_MAIN,
-    SCRAPER_MAIN,
-    RULER_MAIN,
-    ALERTMANAGER_MAIN,
-  ])
-    if (!existsSync(main)) throw new Error(`${main} is missing: build it (nx run-many -t build)`);
-  broker = startTestBroker();
-});
-after(async () => {
-  await Promise.all(procs.map((p) => p.stop('SIGKILL')));
-  await Promise.all(cleanups.map((c) => c()));
-  broker?.close();
-  dirs.forEach(removeDir);
-});
-
-async function startIngester(
-  topic: string,
-  dir: string,
-  partitions: string,
-  ports?: number[],
-  extra: readonly string[] = [],
-): Promise<Ingester> {
-  const [httpPort, grpcPort] = ports ?? [await freePort(), await freePort()];
-  const proc = new Proc(
-    spawn(
-      process.execPath,
-      [
-        ...PHAROS_NODE_FLAGS,
-        INGESTER_MAIN,
-        `--kafka.brokers=${broker.brokers.join(',')}`,
-        `--kafka.topic=${topic}`,
-        '--kafka.partitions=4',
-        `--ingester.partitions=${partitions}`,
-        `--ingester.group=${topic}.ingesters`,
-        `--storage.tsdb.path=${dir}`,
-        '--storage.tsdb.checkpoint-interval=500ms',
-        ...extra,
-        `--web.listen-address=127.0.0.1:${httpPort}`,
-        `--grpc.listen-address=127.0.0.1:${grpcPort}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  procs.push(proc);
-  const http = `http://127.0.0.1:${httpPort}`;
-  await waitFor(
-    'the ingester to be ready',
-    async () => {
-      if (proc.child.exitCode !== null) throw new Error(`ingester exited: ${proc.stderr}`);
-      return (await fetch(`${http}/-/ready`)).ok ? true : undefined;
-    },
-    60_000,
-  );
-  return { proc, http, grpc: `127.0.0.1:${grpcPort}` };
-}
-
-function batch(t: number): SampleBatch {
-  const b = new SampleBatchBuilder();
-  for (let i = 0; i < SERIES; i++) b.push(labelsFrom({ __name__: 'm', i: String(i) }), t * 1000, t);
-  return b.build();
-}
-
-/** Timestamps (in seconds) of every series an ingester holds, by the series' `i` label. */
-async function stored(ing: Ingester): Promise<Map<string, number[]>> {
-  const client = new IngesterGrpcClient(ing.grpc);
-  try {
-    const out = new Map<string, number[]>();
-    for (const s of await client.select([new LabelMatcher('=', '__name__', 'm')], 0, 1e12)) {
-      out.set(
-        s.labels.find((l) => l.name === 'i')?.value ?? '',
-        [...s.timestamps].map((t) => t / 1000),
-      );
-    }
-    return out;
-  } finally {
-    client.close();
-  }
-}
-
-async function writer(topic: string) {
-  const log = await KafkaLog.open<SampleBatch>({
-    brokers: broker.brokers,
-    topic,
-    partitions: 4,
-    clientId: 'e2e-writer',
-    codec: { encode: encodeSampleBatch, decode: decodeSampleBatch },
-    compression: 'snappy',
-  });
-  return { bus: new SampleBus(log), close: () => log.close() };
-}
-
-/** Starts a built role with its arguments and waits for its /-/ready on `httpPort`. */
-async function startRole(main: string, httpPort: number, args: readonly string[]): Promise<Proc> {
-  const { proc } = await startRoleProcess(main, args, { port: httpPort });
-  procs.push(proc);
-  return proc;
-}
-
-/** A test exporter: `n` fixed series under one metric name. */
-async function exporter(name: string, n: number): Promise<{ address: string; close: () => void }> {
-  const { createServer } = await import('node:http');
-  const body = Array.from({ length: n }, (_, i) => `${name}{k="${i}"} ${i}`).join('\n') + '\n';
-  const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    res.end(body);
-  });
-  const port = await freePort();
-  await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
-  return { address: `127.0.0.1:${port}`, close: () => server.close() };
-}
-
-/** A querier over these ingesters, or over what Consul announces when `ingesters` is a flag. */
-async function startQuerier(
-  ingesters: readonly Ingester[] | string,
-  extra: readonly string[] = [],
-): Promise<{ proc: Proc; url: string }> {
-  const [httpPort, grpcPort] = [await freePort(), await freePort()];
-  const proc = new Proc(
-    spawn(
-      process.execPath,
-      [
-        QUERIER_MAIN,
-        typeof ingesters === 'string'
-          ? ingesters
-          : `--ingester.addresses=${ingesters.map((i) => i.grpc).join(',')}`,
-        `--web.listen-address=127.0.0.1:${httpPort}`,
-        `--grpc.listen-address=127.0.0.1:${grpcPort}`,
-        '--config.file=/nonexistent/prometheus.yml',
-        ...extra,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-  procs.push(proc);
-  const url = `http://127.0.0.1:${httpPort}`;
-  await waitFor('the querier to be ready', async () => {
-    if (proc.child.exitCode !== null) throw new Error(`querier exited: ${proc.stderr}`);
-    return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
-  });
-  return { proc, url };
-}
-
-async function instant(
-  url: string,
-  query: string,
-  time: number,
-): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> {
-  const r = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(query)}&time=${time}`);
-  const body = (await r.json()) as {
-    status: string;
-    data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> };
-  };
-  assert.equal(body.status, 'success', JSON.stringify(body));
-  return body.data.result;
-}
-
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, k) => from + k);
+useKafkaRoles();
 
 describe('distributed mode on Kafka', () => {
   it('two ingesters split four partitions; kill -9 and a restart leave no gap; a querier answers over them and a replica group once', async () => {
@@ -284,68 +102,12 @@ describe('distributed mode on Kafka', () => {
       const sel = await instant(q.url, 'm{i="7"}', 30);
       assert.deepEqual(sel, [{ metric: { __name__: 'm', i: '7' }, value: [30, '30'] }]);
 
-      // The admin API: off unless --web.enable-admin-api, as upstream. With it, every ingester,
-      // the replica too, deletes its copy, and a kill -9 afterwards replays none of it back: the
-      // newest samples' offsets were not committed yet when they were deleted.
-      const deleteSeven = (url: string) =>
-        fetch(`${url}/api/v1/admin/tsdb/delete_series?match[]=${encodeURIComponent('m{i="7"}')}&start=15`, {
-          method: 'POST',
-        });
-      const refused = await deleteSeven(q.url);
-      assert.equal(refused.status, 503);
-      assert.match(await refused.text(), /admin APIs disabled/);
+      assert.equal(await replica.proc.stop('SIGTERM'), 0);
       assert.equal(await q.proc.stop('SIGTERM'), 0);
-      const sevenOnA = shardOf(labelsHash(labelsFrom({ __name__: 'm', i: '7' })), 4) < 2;
-      // The holder of series 7 and the replica, restarted so that only the delete commits offsets.
-      const slow = ['--storage.tsdb.checkpoint-interval=10m'];
-      const roles = [
-        {
-          ing: sevenOnA ? again : b,
-          dir: sevenOnA ? dirA : dirB,
-          parts: sevenOnA ? '0,1' : '2,3',
-          extra: slow,
-        },
-        {
-          ing: replica,
-          dir: replicaDir,
-          parts: '0,1,2,3',
-          extra: [`--ingester.group=${topic}.replicas`, ...slow],
-        },
-      ];
-      const restart = async (r: (typeof roles)[number], signal: 'SIGTERM' | 'SIGKILL') => {
-        const ports = [Number(new URL(r.ing.http).port), Number(r.ing.grpc.split(':')[1])];
-        r.ing.proc.child.kill(signal);
-        await r.ing.proc.exited;
-        r.ing = await startIngester(topic, r.dir, r.parts, ports, r.extra);
-      };
-      const caughtUp = (r: (typeof roles)[number], upTo: number) =>
-        waitFor(
-          'the ingester to catch up',
-          async () => {
-            const s = await stored(r.ing);
-            const others = [...s].filter(([i]) => i !== '7');
-            return others.length > 0 && others.every(([, ts]) => ts.at(-1) === upTo) ? s : undefined;
-          },
-          60_000,
-        );
-      for (const r of roles) await restart(r, 'SIGTERM');
-      for (const t of range(61, 70)) await w.bus.publish(batch(t));
-      for (const r of roles) await caughtUp(r, 70);
-      const [aNow, bNow] = sevenOnA ? [roles[0].ing, b] : [again, roles[0].ing];
-      const admin = await startQuerier([aNow, bNow, roles[1].ing], ['--web.enable-admin-api']);
-      assert.equal((await deleteSeven(admin.url)).status, 204);
-      assert.deepEqual((await instant(admin.url, 'count_over_time(m{i="7"}[5m])', 70))[0].value, [70, '14']);
-      const snapshot = await fetch(`${admin.url}/api/v1/admin/tsdb/snapshot`, { method: 'POST' });
-      const { data } = (await snapshot.json()) as { data: { name: string } };
-      for (const d of [dirA, dirB, replicaDir]) assert.ok(existsSync(join(d, 'snapshots', data.name)), d);
-      assert.equal(await admin.proc.stop('SIGTERM'), 0);
-      for (const r of roles) {
-        await restart(r, 'SIGKILL');
-        assert.deepEqual((await caughtUp(r, 70)).get('7'), range(1, 14));
-      }
-      const [aEnd, bEnd] = sevenOnA ? [roles[0].ing, b] : [again, roles[0].ing];
-      for (const ing of [roles[1].ing, aEnd, bEnd]) assert.equal(await ing.proc.stop('SIGTERM'), 0);
-      assert.match(aEnd.proc.stderr + aEnd.proc.stdout, /shutting down/);
+
+      assert.equal(await again.proc.stop('SIGTERM'), 0);
+      assert.equal(await b.proc.stop('SIGTERM'), 0);
+      assert.match(again.proc.stderr + again.proc.stdout, /shutting down/);
     } finally {
       await w.close();
     }
@@ -397,13 +159,13 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
     );
     try {
       const kafka = [
-        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.brokers=${kafkaBroker().brokers.join(',')}`,
         `--kafka.topic=${topic}`,
         '--kafka.partitions=4',
       ];
       // No alerting.alertmanagers: the ruler's alerts reach the alertmanager over the alert bus only.
       const alertBus = [
-        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.brokers=${kafkaBroker().brokers.join(',')}`,
         `--kafka.alerts-topic=alerts.${topic}`,
       ];
       const discoveryGrpc = await freePort();
@@ -576,7 +338,7 @@ scrape_configs:
     );
     try {
       const kafka = [
-        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.brokers=${kafkaBroker().brokers.join(',')}`,
         `--kafka.topic=${topic}`,
         '--kafka.partitions=4',
       ];
@@ -602,7 +364,7 @@ scrape_configs:
       const amArgs = [
         `--config.file=${join(dir, 'alertmanager.yml')}`,
         `--storage.path=${join(dir, 'am')}`,
-        `--kafka.brokers=${broker.brokers.join(',')}`,
+        `--kafka.brokers=${kafkaBroker().brokers.join(',')}`,
         alertsTopic,
       ];
       let am = await startRole(ALERTMANAGER_MAIN, ports.am, amArgs);
@@ -708,96 +470,4 @@ scrape_configs:
   });
 
   // Last: it stops the shared broker for 20 s.
-  it('a real Prometheus remote-writing through a 20 s broker outage: 503s, then everything arrives', async () => {
-    if (process.env.PHAROS_TEST_KAFKA) return; // a broker we did not start is not ours to stop
-    const topic = `samples.${randomBytes(4).toString('hex')}`;
-    const target = await exporter('outage_demo', 25);
-    const dir = tempDir('pharos-outage-');
-    dirs.push(dir);
-    try {
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(join(dir, 'empty.yml'), 'scrape_configs: []\n');
-      const discoveryGrpc = await freePort();
-      await startRole(DISCOVERY_MAIN, await freePort(), [
-        `--config.file=${join(dir, 'empty.yml')}`,
-        `--grpc.listen-address=127.0.0.1:${discoveryGrpc}`,
-      ]);
-      const ingester = await startIngester(topic, join(dir, 'ingester'), '0,1,2,3');
-      const gatewayPort = await freePort();
-      const gateway = await startRole(SCRAPER_MAIN, gatewayPort, [
-        `--config.file=${join(dir, 'empty.yml')}`,
-        `--discovery.address=127.0.0.1:${discoveryGrpc}`,
-        `--kafka.brokers=${broker.brokers.join(',')}`,
-        `--kafka.topic=${topic}`,
-        '--kafka.partitions=4',
-        '--web.enable-remote-write-receiver',
-      ]);
-      const q = await startQuerier([ingester]);
-
-      const prom = await startPrometheus(
-        `global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: outage
-    static_configs: [{targets: ['${target.address}']}]
-remote_write:
-  - url: http://127.0.0.1:${gatewayPort}/api/v1/write
-    queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 2s}
-`,
-        { dir },
-      );
-      procs.push(prom.proc);
-      const promUrl = prom.url;
-      const start = Date.now() / 1000;
-      await new Promise((r) => setTimeout(r, 6000));
-      broker.stop();
-      // An ingester started while the broker is away waits for it, unready, instead of exiting.
-      const lateDir = tempDir('pharos-ingester-late-');
-      dirs.push(lateDir);
-      const latePorts = [await freePort(), await freePort()];
-      const lateStarted = startIngester(topic, lateDir, '0,1,2,3', latePorts, [
-        `--ingester.group=${topic}.late`,
-      ]);
-      lateStarted.catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 10_000));
-      const lateReady = await fetch(`http://127.0.0.1:${latePorts[0]}/-/ready`);
-      assert.equal(lateReady.status, 503, 'an ingester without its broker is not ready');
-      await new Promise((r) => setTimeout(r, 10_000));
-      broker.restart();
-      await new Promise((r) => setTimeout(r, 4000));
-      const end = Date.now() / 1000;
-      // Everything Prometheus scraped from start to end reaches Pharos once the broker is back:
-      // the same sample count per series on both sides.
-      const window = Math.ceil(end - start);
-      const query = `sort(count_over_time(outage_demo[${window}s]))`;
-      const counts = async (url: string) =>
-        (await instant(url, query, end)).map((r) => `${r.metric.k}=${r.value[1]}`).sort();
-      const expected = await counts(promUrl);
-      assert.equal(expected.length, 25);
-      await waitFor(
-        'the samples written during the outage to arrive',
-        async () => (JSON.stringify(await counts(q.url)) === JSON.stringify(expected) ? true : undefined),
-        90_000,
-        1000,
-      );
-      // Prometheus' own counters (it does not scrape itself here): it was refused and retried.
-      const promMetrics = await (await fetch(`${promUrl}/metrics`)).text();
-      const retried = /^prometheus_remote_storage_samples_retried_total\{[^}]*\} (\d+)/m.exec(promMetrics);
-      assert.ok(Number(retried?.[1] ?? 0) > 0, 'Prometheus saw failures (503) and retried');
-      const gatewayMetrics = await (await fetch(`http://127.0.0.1:${gatewayPort}/metrics`)).text();
-      assert.match(
-        gatewayMetrics,
-        /pharos_remote_write_rejected_requests_total\{reason="unavailable"\} [1-9]/,
-      );
-      assert.match(gatewayMetrics, /pharos_remote_write_samples_total \d+/);
-      assert.equal(await gateway.stop('SIGTERM'), 0);
-      const late = await lateStarted;
-      // Whether kafkajs' own retries or ours outlast the outage depends on timing; either way the
-      // ingester kept trying instead of exiting.
-      assert.match(late.proc.stderr + late.proc.stdout, /ECONNREFUSED/);
-      assert.equal(late.proc.child.exitCode, null);
-    } finally {
-      target.close();
-    }
-  });
 });
