@@ -209,3 +209,77 @@ describe('start timestamps', () => {
     ]);
   });
 });
+
+describe('scalar comparisons with bool', () => {
+  const q = new MemoryQueryable();
+  q.add({ __name__: 'node_memory_free_bytes', instance: 'a' }, [0], [4]);
+  q.add({ __name__: 'node_memory_free_bytes', instance: 'b' }, [0], [8]);
+  const engine = new Engine();
+  // Evaluated at t = 100 s, so time() is 100. Each answer is what Prometheus 3 prints.
+  const cases: Array<[string, number]> = [
+    ['1 == bool 2', 0],
+    ['1 == bool 1', 1],
+    ['1 != bool 1', 0],
+    ['1 != bool 2', 1],
+    ['2 > bool 1', 1],
+    ['1 > bool 2', 0],
+    ['1 < bool 2', 1],
+    ['2 < bool 1', 0],
+    ['1 >= bool 1', 1],
+    ['1 >= bool 2', 0],
+    ['2 <= bool 1', 0],
+    ['1 <= bool 1', 1],
+    ['time() < bool 1', 0],
+    ['1 >= bool time()', 0],
+    ['time() == bool 100', 1],
+    ['NaN == bool NaN', 0],
+    ['NaN != bool NaN', 1],
+    ['0 == bool -0', 1],
+  ];
+  for (const [expr, want] of cases) {
+    it(`${expr} is ${want}`, async () => {
+      const r = await engine.instantQuery(q, expr, 100_000);
+      assert.equal(r.resultType, 'scalar');
+      assert.equal(r.resultType === 'scalar' ? r.v : NaN, want);
+    });
+  }
+  it('a range query of a scalar comparison follows time()', async () => {
+    const r = await engine.rangeQuery(q, 'time() >= bool 60', 0, 120_000, 30_000);
+    assert.equal(r.resultType, 'matrix');
+    const points = r.resultType === 'matrix' ? [...r.result[0].values] : [];
+    assert.deepEqual(points, [0, 0, 1, 1, 1]);
+  });
+});
+
+describe('vector matching against a scalar', () => {
+  const q = new MemoryQueryable();
+  q.add({ __name__: 'node_memory_free_bytes', instance: 'a' }, [0], [4]);
+  q.add({ __name__: 'node_memory_free_bytes', instance: 'b' }, [0], [8]);
+  const engine = new Engine();
+  // Prometheus 3 drops an empty on()/ignoring() and any group modifier beside a scalar.
+  for (const expr of [
+    'node_memory_free_bytes > on () group_left scalar(avg(node_memory_free_bytes))',
+    'node_memory_free_bytes > ignoring () scalar(avg(node_memory_free_bytes))',
+    'scalar(avg(node_memory_free_bytes)) < on () group_right node_memory_free_bytes',
+    'node_memory_free_bytes > on () 5',
+  ]) {
+    it(`accepts ${expr}`, async () => {
+      assert.deepEqual(vectorRows(await engine.instantQuery(q, expr, 60_000)), [
+        'node_memory_free_bytes{instance="b"} 8',
+      ]);
+    });
+  }
+  for (const expr of [
+    'node_memory_free_bytes > on (instance) scalar(avg(node_memory_free_bytes))',
+    'node_memory_free_bytes > ignoring (instance) group_left 5',
+    '1 + on (instance) 2',
+  ]) {
+    it(`refuses ${expr}`, async () => {
+      await assert.rejects(
+        engine.instantQuery(q, expr, 60_000),
+        (e: unknown) =>
+          e instanceof ParseError && /vector matching only allowed between instant vectors/.test(e.message),
+      );
+    });
+  }
+});

@@ -1024,8 +1024,9 @@ class Evaluation {
     if (lhs.kind === 'scalar' && rhs.kind === 'scalar') {
       const vals = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        const [v] = binop(e.op, lhs.vals[i], rhs.vals[i]);
-        vals[i] = isCmp ? (v ? 1 : 0) : v;
+        // Scalars compare only with bool (the parser refuses the rest): the result is whether it held.
+        const [v, held] = binop(e.op, lhs.vals[i], rhs.vals[i]);
+        vals[i] = isCmp ? (held ? 1 : 0) : v;
       }
       return { kind: 'scalar', vals };
     }

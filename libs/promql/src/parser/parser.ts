@@ -339,13 +339,11 @@ class Parser {
       if (lt === 'scalar' || rt === 'scalar')
         this.fail(opTok, `set operator "${op}" not allowed in binary scalar expression`);
     }
-    const hasClause =
-      matching !== null &&
-      (matching.matchingLabels.length > 0 || matching.on || matching.card !== 'one-to-one');
-    if ((lt !== 'vector' || rt !== 'vector') && hasClause && matching?.card !== 'many-to-many') {
-      if (matching && (matching.on || matching.matchingLabels.length > 0 || matching.card !== 'one-to-one')) {
-        this.fail(opTok, 'vector matching only allowed between instant vectors');
-      }
+    // As upstream: against a scalar, on()/ignoring() with no labels (and any group modifier) is
+    // accepted and dropped; only a list of labels to match on is an error.
+    const bothVectors = lt === 'vector' && rt === 'vector';
+    if (!bothVectors && matching !== null && matching.matchingLabels.length > 0) {
+      this.fail(pos.start, 'vector matching only allowed between instant vectors');
     }
     if (matching && matching.card !== 'many-to-many' && matching.card !== 'one-to-one' && matching.on) {
       for (const l of matching.include) {
@@ -353,8 +351,9 @@ class Parser {
           this.fail(opTok, `label "${l}" must not occur in ON and GROUP clause at once`);
       }
     }
-    const m = lt === 'vector' && rt === 'vector' ? matching : null;
-    if (fill && m === null) this.fail(opTok, 'fill modifiers are only allowed between two instant vectors');
+    const m = bothVectors ? matching : null;
+    if (fill && m === null)
+      this.fail(pos.start, 'filling in missing series only allowed between instant vectors');
     return { type: 'BinaryExpr', op, lhs, rhs, matching: m, returnBool, pos, ...(fill ? { fill } : {}) };
   }
 
