@@ -16,6 +16,7 @@ const TESTS = [
   'unexpected-alert.yml',
   'unknown-field.yml',
   'broken-rules.yml',
+  'long-series.yml',
 ];
 
 function run(cmd: string, args: string[]) {

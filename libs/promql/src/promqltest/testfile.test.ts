@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { expandStartToken, parseTestFile, TestFileError } from './testfile.js';
+import { expandStartToken, parseSeriesLine, parseTestFile, TestFileError } from './testfile.js';
 
 describe('test file: start timestamp lines', () => {
   const cases: Array<[string, Array<number | null>]> = [
@@ -66,5 +66,22 @@ describe('test file: native histogram literals', () => {
 
   it('refuses unknown fields with the line', () => {
     assert.throws(() => parseTestFile('load 1m\n  m {{bogus:1}}\n'), /line 2: unknown histogram field bogus/);
+  });
+});
+
+describe('test file: series values', () => {
+  it('expands a long repetition (a spread of its values overflowed the stack)', () => {
+    const line = parseSeriesLine('up{job="a"} 0x176400 5', 1);
+    assert.equal(line.values.length, 176_400 + 2);
+    assert.deepEqual(line.values[176_400], { kind: 'float', v: 0 });
+    assert.deepEqual(line.values[176_401], { kind: 'float', v: 5 });
+  });
+
+  it('expands each form once and in order', () => {
+    const line = parseSeriesLine('a 1+2x2 _x2 _ stale 7', 1);
+    assert.deepEqual(
+      line.values.map((v) => (v.kind === 'float' ? (Number.isNaN(v.v) ? 'stale' : v.v) : v.kind)),
+      [1, 3, 5, 'omitted', 'omitted', 'omitted', 'stale', 7],
+    );
   });
 });

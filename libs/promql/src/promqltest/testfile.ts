@@ -112,24 +112,42 @@ function splitValueTokens(text: string): string[] {
   return out;
 }
 
-/** Expands one token of a series description into its values. */
-export function expandToken(tok: string, line: number): SeqValue[] {
+/**
+ * Appends the values one token of a series description stands for. Into the caller's array, one
+ * at a time: `0x1000000` is millions of values, more than a spread's arguments or a copy allow.
+ */
+function expandToken(tok: string, line: number, out: SeqValue[]): void {
   if (tok.startsWith('{{')) {
+    let hists;
     try {
-      return expandHistogramToken(tok).map((x) => ({ kind: 'histogram' as const, ...x }));
+      hists = expandHistogramToken(tok);
     } catch (e) {
       throw new TestFileError(line, (e as Error).message);
     }
+    for (const x of hists) out.push({ kind: 'histogram', ...x });
+    return;
   }
-  if (tok === '_') return [{ kind: 'omitted' }];
-  if (tok === 'stale') return [{ kind: 'float', v: STALE_NAN }];
+  if (tok === '_') {
+    out.push({ kind: 'omitted' });
+    return;
+  }
+  if (tok === 'stale') {
+    out.push({ kind: 'float', v: STALE_NAN });
+    return;
+  }
   const gap = /^_x(\d+)$/.exec(tok);
-  if (gap) return Array.from({ length: Number(gap[1]) }, () => ({ kind: 'omitted' as const }));
+  if (gap) {
+    for (let k = Number(gap[1]); k > 0; k--) out.push({ kind: 'omitted' });
+    return;
+  }
   const first = NUMBER.exec(tok);
   if (!first) throw new TestFileError(line, `invalid value ${JSON.stringify(tok)}`);
   const a = parseNumberText(first[0]);
   let rest = tok.slice(first[0].length);
-  if (rest === '') return [{ kind: 'float', v: a }];
+  if (rest === '') {
+    out.push({ kind: 'float', v: a });
+    return;
+  }
   let delta = 0;
   if (rest[0] === '+' || rest[0] === '-') {
     const d = NUMBER.exec(rest.slice(1));
@@ -140,10 +158,8 @@ export function expandToken(tok: string, line: number): SeqValue[] {
   const times = /^x(\d+)$/.exec(rest);
   if (!times) throw new TestFileError(line, `invalid value ${JSON.stringify(tok)}`);
   const n = Number(times[1]);
-  const out: SeqValue[] = [];
   // Each value from the start and the delta, as upstream does, so rounding does not accumulate.
   for (let k = 0; k <= n; k++) out.push({ kind: 'float', v: a + delta * k });
-  return out;
 }
 
 const ST_DURATION = String.raw`(?:\d+(?:ms|s|m|h|d|w|y))+|\d+`;
@@ -195,7 +211,7 @@ export function parseSeriesLine(text: string, line: number): SeriesLine {
   const selector = text.slice(0, end).trim();
   const labels = parseLabels(selector, line);
   const values: SeqValue[] = [];
-  for (const tok of splitValueTokens(text.slice(end))) values.push(...expandToken(tok, line));
+  for (const tok of splitValueTokens(text.slice(end))) expandToken(tok, line, values);
   return { labels, values };
 }
 
