@@ -2,6 +2,7 @@
 // the embedded system (the querier's UI on its port, the Alertmanager's on its own).
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -273,5 +274,46 @@ describe('web UI (chromium, headless)', () => {
 
   it('logged no console errors', () => {
     assert.deepEqual(problems, []);
+  });
+});
+
+/** GET with the path exactly as written: fetch() would resolve the dot segments first. */
+function rawGet(base: string, path: string): Promise<number> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ hostname, port, path, method: 'GET' }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('asset paths that climb out of /assets/', () => {
+  const paths = [
+    '/assets/..',
+    '/assets/../',
+    '/assets/../index.html',
+    '/assets/%2e%2e',
+    '/assets/%2E%2E/',
+    '/assets/.%2e/',
+    '/assets/..%2f..%2fetc%2fpasswd',
+    '/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    '/assets/..%5c..%5c',
+  ];
+  it('answer 403 or 404 on both UIs, and log no error', async () => {
+    const logged = pharos.proc.stderr.length;
+    for (const base of [pharos.url, amURL]) {
+      for (const path of paths) {
+        const status = await rawGet(base, path);
+        assert.ok(status === 403 || status === 404, `${base}${path}: ${status}`);
+      }
+    }
+    const errors = pharos.proc.stderr
+      .slice(logged)
+      .split('\n')
+      .filter((l) => l.includes('"level":"error"'));
+    assert.deepEqual(errors, []);
   });
 });

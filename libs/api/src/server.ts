@@ -553,9 +553,22 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       );
     return reply.code(404).type('text/plain').send('404 page not found\n');
   });
-  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) =>
-    sendError(reply, err.statusCode === 400 || err.statusCode === 415 ? badData(err.message) : err),
-  );
+  app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status === 400 || status === 415) return sendError(reply, badData(err.message));
+    // The caller's mistake (a path that climbs out of /assets/, a body over the limit): its own
+    // status, and nothing for the operator's error log.
+    if (status >= 400 && status < 500) {
+      if (req.url.startsWith('/api/'))
+        return send(
+          reply,
+          JSON.stringify({ status: 'error', errorType: 'bad_data', error: err.message }),
+          status,
+        );
+      return reply.code(status).type('text/plain; charset=utf-8').send(`${status} ${err.message}\n`);
+    }
+    return sendError(reply, err);
+  });
   return app;
 }
 
