@@ -145,3 +145,19 @@ describe('notifications', () => {
     assert.equal(labelSetString({ b: '2', a: 'x"y' }), '{a="x\\"y", b="2"}');
   });
 });
+
+describe('alertmanager.yml read as go-yaml reads it', () => {
+  it('expands merged routes and a quoted matcher spanning lines (amtool check-config accepts the file)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('./testdata/go-yaml.alertmanager.yml', import.meta.url), 'utf8');
+    const c = parseAlertmanagerConfig(text, 'go-yaml.alertmanager.yml');
+    assert.deepEqual(
+      c.route.routes.map((r) => [r.matchers.map(String), r.groupWait]),
+      [
+        [['team="a"'], 10_000],
+        [['team="b"'], 10_000],
+      ],
+    );
+    assert.match(maskSecrets(text), /<secret>/);
+  });
+});

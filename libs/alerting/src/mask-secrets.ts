@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { indentQuotedContinuations } from '@pharos/config';
 import { redactURL } from './integrations/http.js';
 
 /** Fields whose values are secrets upstream (config.Secret, SecretURL): shown as <secret>. */
@@ -45,7 +46,8 @@ function walk(node: Node | null | undefined, inSecretParent: boolean): void {
 
 /** The config as /api/v2/status shows it: as written, with every secret replaced by <secret>. */
 export function maskSecrets(text: string): string {
-  const doc = parseDocument(text);
+  // The file loaded the go-yaml way, so it is read the same way here.
+  const doc = parseDocument(indentQuotedContinuations(text));
   walk(doc.contents as Node | null, false);
   return doc.toString();
 }

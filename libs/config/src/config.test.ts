@@ -212,3 +212,27 @@ describe('prometheus.yml', () => {
     });
   }
 });
+
+describe('prometheus.yml read as go-yaml reads it', () => {
+  it('expands merge keys and aliases (promtool check config accepts the file)', () => {
+    const text = readFileSync(new URL('./testdata/merge-keys.prometheus.yml', import.meta.url), 'utf8');
+    const c = parsePrometheusConfig(text, 'merge-keys.prometheus.yml');
+    assert.deepEqual(
+      c.scrapeConfigs.map((s) => [s.jobName, s.scrapeInterval, s.metricsPath, s.params]),
+      [
+        ['blackbox', 5000, '/probe', { module: ['http_2xx'] }],
+        ['other', 5000, '/metrics', { module: ['http_2xx'] }],
+      ],
+    );
+  });
+
+  it('names a merged field that is wrong by the line it was written on', () => {
+    const text =
+      'scrape_configs:\n  - &j\n    job_name: a\n    scrape_intervall: 5s\n  - <<: *j\n    job_name: b\n';
+    assert.throws(
+      () => parsePrometheusConfig(text, 'p.yml'),
+      (e: unknown) =>
+        e instanceof ConfigError && e.line === 4 && /field scrape_intervall not found/.test(e.message),
+    );
+  });
+});

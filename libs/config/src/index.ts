@@ -1,5 +1,6 @@
 export * from './duration.js';
 export * from './yaml-decode.js';
+export { GoYamlError, indentQuotedContinuations, parseGoYaml, type GoYamlDocument } from './go-yaml.js';
 export * from './prometheus.js';
 export * from './http-client.js';
 export * from './sd.js';

@@ -1,4 +1,5 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, type LineCounter, type Node, type Pair, type YAMLMap } from 'yaml';
+import { GoYamlError, parseGoYaml } from './go-yaml.js';
 import { isValidLabelName } from '@pharos/model';
 import { parseDuration } from './duration.js';
 
@@ -16,7 +17,7 @@ export class ConfigError extends Error {
 
 /** Walks a parsed YAML document, turning nodes into typed values with line-aware errors. */
 export class Decoder {
-  readonly lines = new LineCounter();
+  readonly lines: LineCounter;
   readonly warnings: string[] = [];
   readonly root: Node | null;
 
@@ -24,12 +25,12 @@ export class Decoder {
     readonly file: string,
     text: string,
   ) {
-    const doc = parseDocument(text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: false });
-    if (doc.errors.length > 0) {
-      const e = doc.errors[0];
-      throw new ConfigError(file, this.lines.linePos(e.pos[0]).line, e.message.split('\n')[0]);
+    try {
+      ({ root: this.root, lines: this.lines } = parseGoYaml(text));
+    } catch (e) {
+      if (e instanceof GoYamlError) throw new ConfigError(file, e.line, e.message);
+      throw e;
     }
-    this.root = (doc.contents as Node | null) ?? null;
   }
 
   lineOf(node: Node | null | undefined): number {

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { FileSDConfig } from '@pharos/config';
+import { indentQuotedContinuations, type FileSDConfig } from '@pharos/config';
 import { isValidLabelName } from '@pharos/model';
 import { matchComponent } from './glob.js';
 import { pause } from './refresh.js';
@@ -23,7 +23,7 @@ export function parseTargetFile(text: string, file: string): TargetGroup[] {
   const ext = extname(file).toLowerCase();
   let doc: unknown;
   try {
-    doc = ext === '.json' ? JSON.parse(text) : parseYaml(text);
+    doc = ext === '.json' ? JSON.parse(text) : parseYaml(indentQuotedContinuations(text), { merge: true });
   } catch (e) {
     throw new Error(`error parsing file ${file}: ${(e as Error).message}`);
   }

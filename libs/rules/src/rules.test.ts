@@ -346,3 +346,18 @@ describe('rule manager', () => {
     await m.stop();
   });
 });
+
+describe('rule files read as go-yaml reads them', () => {
+  it('takes a quoted expression whose closing quote sits at its key, and merged labels', async () => {
+    const { readFileSync } = await import('node:fs');
+    const text = readFileSync(new URL('./testdata/go-yaml.rules.yml', import.meta.url), 'utf8');
+    const [group] = parseRuleFile(text, 'go-yaml.rules.yml');
+    assert.deepEqual(
+      group.rules.map((r) => [r.expr, r.labels]),
+      [
+        ['sum by (instance) ( rate(node_cpu_seconds_total[5m]) ) > 1 ', { severity: 'page' }],
+        ['up == 0', { team: 'infra', severity: 'page' }],
+      ],
+    );
+  });
+});

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
-import { parseDuration } from '@pharos/config';
+import { isMap, isScalar, isSeq, type Node, type Pair, type YAMLMap } from 'yaml';
+import { GoYamlError, parseDuration, parseGoYaml } from '@pharos/config';
 import { compareLabels, labelsFrom, type Labels } from '@pharos/model';
 import { Engine, parseExpr } from '@pharos/promql';
 import { parseSeriesLine } from '@pharos/promql/promqltest';
@@ -105,10 +105,15 @@ function parseUnitTestFile(text: string): {
   groupEvalOrder: string[];
   tests: TestGroup[];
 } {
-  const lines = new LineCounter();
   // Every scalar as its text, as Go reads string fields: `0x100` is a series notation, not 256.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, schema: 'failsafe' });
-  if (doc.errors.length > 0) throw new UnitTestFileError(`yaml: ${doc.errors[0].message.split('\n')[0]}`);
+  let parsed;
+  try {
+    parsed = parseGoYaml(text, { failsafe: true });
+  } catch (e) {
+    if (e instanceof GoYamlError) throw new UnitTestFileError(`yaml: ${e.message}`);
+    throw e;
+  }
+  const { lines, root } = parsed;
   const unknown: string[] = [];
   const fields = (node: Node | null | undefined, type: string, known: string[]): Map<string, Node | null> => {
     const out = new Map<string, Node | null>();
@@ -147,7 +152,7 @@ function parseUnitTestFile(text: string): {
       throw new UnitTestFileError(`yaml: ${(e as Error).message}`);
     }
   };
-  const top = fields(doc.contents as Node | null, 'main.unitTestFile', [
+  const top = fields(root, 'main.unitTestFile', [
     'rule_files',
     'evaluation_interval',
     'group_eval_order',
