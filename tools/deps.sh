@@ -15,6 +15,21 @@ if [ ! -x "$bin/helm" ] && ! command -v helm >/dev/null 2>&1 && command -v go >/
   GOBIN="$bin" go install helm.sh/helm/v3/cmd/helm@v3.16.4 >&2
 fi
 
+# The current Prometheus 3 (+ promtool), Alertmanager and VictoriaMetrics, from the Go module proxy,
+# through the project's shared script (about 15 minutes on a new machine, then cached outside
+# the checkout): the compatibility tests compare against them where behaviour changed since 2.42.
+anchors="$(cd "$(dirname "$0")/.." && pwd)/../shared/tools/anchors.sh"
+if [ -f "$anchors" ]; then
+  if ! bash "$anchors" >/dev/null 2>"${TMPDIR:-/tmp}/pharos-anchors.log"; then
+    echo "tools/deps.sh: building the reference systems failed:" >&2
+    tail -20 "${TMPDIR:-/tmp}/pharos-anchors.log" >&2
+    exit 1
+  fi
+elif [ -n "${CI:-}" ]; then
+  echo "tools/deps.sh: $anchors is missing; CI needs shared/ beside the checkout" >&2
+  exit 1
+fi
+
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null 2>&1 || need+=(prometheus-node-exporter)

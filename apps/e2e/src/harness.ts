@@ -46,6 +46,29 @@ export function requireBinary(name: string): string {
   return path;
 }
 
+let anchorsBin: string | undefined;
+
+/**
+ * A binary of the current upstream release (Prometheus 3 and promtool, Alertmanager 0.35 and
+ * amtool, VictoriaMetrics), built by ../shared/tools/anchors.sh; tools/deps.sh builds them
+ * before the tests, so here the script only prints where they are.
+ */
+export function anchorBinary(
+  name: 'prometheus' | 'promtool' | 'alertmanager' | 'amtool' | 'victoria-metrics',
+): string {
+  if (anchorsBin === undefined) {
+    const script = join(ROOT, '../shared/tools/anchors.sh');
+    if (!existsSync(script)) throw new Error(`${script} is missing: the reference systems are built by it`);
+    const r = spawnSync('bash', [script], { encoding: 'utf8', timeout: 30 * 60_000 });
+    const lines = r.stdout.trim().split('\n');
+    if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr.slice(-2000)}`);
+    anchorsBin = lines[lines.length - 1];
+  }
+  const path = join(anchorsBin, name);
+  if (!existsSync(path)) throw new Error(`${path} is missing after ../shared/tools/anchors.sh`);
+  return path;
+}
+
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined>,

@@ -1,12 +1,13 @@
-// `pharos test rules` against Debian's `promtool test rules` on the same files, passing and
-// failing ones: the same exit status and byte for byte the same stdout and stderr. And
-// `promtool check rules` accepts every example rule file in the repository.
+// `pharos test rules` against the current promtool's `test rules` (Prometheus 3, built by
+// ../shared/tools/anchors.sh) on the same files, passing and failing ones: the same exit status
+// and byte for byte the same stdout and stderr. And `promtool check rules` accepts every example
+// rule file in the repository.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { PHAROS_MAIN, requireBinary, ROOT } from './harness.js';
+import { anchorBinary, PHAROS_MAIN, requireBinary, ROOT } from './harness.js';
 
 const DIR = join(ROOT, 'libs/rules/src/testdata/unittest');
 const TESTS = [
@@ -17,6 +18,7 @@ const TESTS = [
   'unknown-field.yml',
   'broken-rules.yml',
   'long-series.yml',
+  'anchors.yml',
 ];
 
 function run(cmd: string, args: string[]) {
@@ -25,7 +27,7 @@ function run(cmd: string, args: string[]) {
 }
 
 describe('pharos test rules agrees with promtool test rules', () => {
-  const promtool = requireBinary('promtool');
+  const promtool = anchorBinary('promtool');
   for (const file of TESTS) {
     it(file, () => {
       const want = run(promtool, ['test', 'rules', file]);

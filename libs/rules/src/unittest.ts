@@ -347,7 +347,8 @@ async function runTestGroup(
 
 /** Runs one promtool unit test file: the same output on stdout and stderr, the same verdict. */
 export async function runUnitTestFile(path: string): Promise<UnitTestReport> {
-  let stdout = `Unit Testing:  ${path}\n`;
+  // Prometheus 3's promtool heads each file so (2.x printed `Unit Testing:  <file>`).
+  let stdout = `Processing test file: ${path}\n`;
   let stderr = '';
   const fail = (errs: readonly string[]): UnitTestReport => {
     stderr += '  FAILED:\n';
