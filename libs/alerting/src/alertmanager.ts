@@ -182,6 +182,8 @@ export class Alertmanager {
       throw e;
     }
     this.apply(cfg, templates);
+    // Said at every load, as prometheus.yml's are: a field that is ignored is never ignored silently.
+    for (const w of cfg.warnings) this.opts.logger.warn({ file: this.opts.configFile }, w);
     this.reloadOK.set(1);
     this.reloadTime.set(Math.floor(Date.now() / 1000));
     const h = createHash('sha256').update(cfg.original).digest();

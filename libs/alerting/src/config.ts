@@ -151,6 +151,8 @@ export interface AlertmanagerConfig {
   readonly templates: readonly string[];
   /** The file as written: `/api/v2/status` returns it, and amtool reads routes from it. */
   readonly original: string;
+  /** Fields upstream has that are loaded but not acted on, each with its file and line. */
+  readonly warnings: readonly string[];
 }
 
 const UNSUPPORTED_RECEIVERS = [
@@ -722,6 +724,7 @@ export function parseAlertmanagerConfig(text: string, file = 'alertmanager.yml')
     timeIntervals,
     templates: top.strList('templates').map((t) => (isAbsolute(t) ? t : join(base, t))),
     original: text,
+    warnings: d.warnings,
   };
 }
 
