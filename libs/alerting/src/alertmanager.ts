@@ -170,6 +170,11 @@ export class Alertmanager {
     this.gcTimer.unref();
   }
 
+  /** Makes the silence changes so far durable in the shared state (before an API answer). */
+  persistSilences(): Promise<void> {
+    return this.opts.state.persistSilences();
+  }
+
   /** Loads the config file and swaps dispatch over to it; a bad file keeps the old one and throws. */
   reload(): void {
     let cfg: AlertmanagerConfig;

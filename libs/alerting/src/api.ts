@@ -309,6 +309,7 @@ export function registerAlertmanagerAPI(
           createdBy: b.createdBy,
           comment: b.comment,
         });
+        await am.persistSilences();
         return { silenceID };
       } catch (e) {
         if (e instanceof SilenceError) {
@@ -339,6 +340,7 @@ export function registerAlertmanagerAPI(
       return reply.code(422).send({ code: 606, message: `silenceID in path must be of type uuid: "${id}"` });
     try {
       am.silences.expire(id);
+      await am.persistSilences();
     } catch (e) {
       if (e instanceof SilenceError && e.notFound) return reply.code(404).send();
       return reply

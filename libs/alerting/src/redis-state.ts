@@ -58,6 +58,7 @@ export class RedisState implements SharedState {
   private readonly unsubscribe: Array<() => void> = [];
   private connected = false;
   private warned = false;
+  private readonly silenceWrites: Array<Promise<boolean>> = [];
 
   private constructor(
     private readonly opts: RedisStateOptions,
@@ -93,13 +94,14 @@ export class RedisState implements SharedState {
     this.unsubscribe.push(
       parts.silences.onChange((s) => {
         const r = toRecord(s);
-        this.write(() => this.cmd.hset(this.key('silences'), r.id, JSON.stringify(r)));
+        const stored = this.write(() => this.cmd.hset(this.key('silences'), r.id, JSON.stringify(r)));
+        this.silenceWrites.push(stored);
         this.publish({ from: this.id, kind: 'silence', silence: r });
       }),
     );
     this.unsubscribe.push(
       parts.nflog.onChange((e) => {
-        this.write(() => this.cmd.hset(this.key('nflog'), nflogField(e), JSON.stringify(e)));
+        void this.write(() => this.cmd.hset(this.key('nflog'), nflogField(e), JSON.stringify(e)));
         this.publish({ from: this.id, kind: 'nflog', entry: e });
       }),
     );
@@ -172,13 +174,30 @@ export class RedisState implements SharedState {
     else parts.receiveAlerts(ev.alerts);
   }
 
-  private write(fn: () => Promise<unknown>): void {
-    if (!this.connected) return; // resync pushes it on reconnection
-    fn().catch((e: Error) => this.unavailable(e));
+  /** Resolves true once Redis has it, false when it is left for the resync after an outage. */
+  private write(fn: () => Promise<unknown>): Promise<boolean> {
+    if (!this.connected) return Promise.resolve(false); // resync pushes it on reconnection
+    return fn().then(
+      () => true,
+      (e: Error) => {
+        this.unavailable(e);
+        return false;
+      },
+    );
+  }
+
+  /**
+   * Awaits the silence writes in flight. With Redis away this replica works alone, as it does
+   * for alerts: the silence is in its memory and the resync pushes it when Redis is back.
+   */
+  async persistSilences(): Promise<void> {
+    const stored = await Promise.all(this.silenceWrites.splice(0));
+    if (stored.includes(false))
+      this.opts.logger.warn('Redis unavailable: silence kept in memory until Redis is back');
   }
 
   private publish(ev: Event): void {
-    this.write(() => this.cmd.publish(this.key('events'), JSON.stringify(ev)));
+    void this.write(() => this.cmd.publish(this.key('events'), JSON.stringify(ev)));
   }
 
   shareAlerts(alerts: readonly Alert[]): void {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Alert } from './alert.js';
@@ -26,6 +26,11 @@ export interface SharedState {
   start(parts: StateParts): Promise<void>;
   /** Alerts this replica accepted, for its peers. */
   shareAlerts(alerts: readonly Alert[]): void;
+  /**
+   * Makes every silence change so far durable: the API awaits it before it answers, so a
+   * silence it returned an id for survives a kill -9 right after.
+   */
+  persistSilences(): Promise<void>;
   /** This replica's index among live peers: the first sends at once, the next waits a peer timeout. */
   position(): number;
   peers(): PeerInfo[];
@@ -74,18 +79,34 @@ export class FileState implements SharedState {
     }, ms);
   }
 
+  /** Replaces a snapshot file whole: written aside, synced, then renamed over the old one. */
   private write(name: string, data: unknown): void {
     const path = join(this.dir, name);
-    writeFileSync(`${path}.tmp`, JSON.stringify(data));
+    const fd = openSync(`${path}.tmp`, 'w');
+    try {
+      writeSync(fd, JSON.stringify(data));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(`${path}.tmp`, path);
+  }
+
+  private writeSilences(): void {
+    if (!this.parts) return;
+    this.parts.silences.gc();
+    this.write('silences.json', this.parts.silences.list().map(toRecord));
   }
 
   flush(): void {
     if (!this.parts) return;
-    this.parts.silences.gc();
+    this.writeSilences();
     this.parts.nflog.gc();
-    this.write('silences.json', this.parts.silences.list().map(toRecord));
     this.write('nflog.json', this.parts.nflog.list());
+  }
+
+  async persistSilences(): Promise<void> {
+    this.writeSilences();
   }
 
   shareAlerts(): void {}
