@@ -310,13 +310,18 @@ export function parseRelabelConfigs(d: Decoder, nodes: readonly Node[]): Relabel
   });
 }
 
-function parseStaticConfigs(d: Decoder, nodes: readonly Node[]): StaticConfig[] {
+/**
+ * Static targets; their addresses are checked only where no relabel_configs can still turn them
+ * into one, as upstream does: a probe job's `https://example.org` becomes `__param_target`.
+ * Every address is checked again after relabeling, when the target is built.
+ */
+function parseStaticConfigs(d: Decoder, nodes: readonly Node[], relabeled: boolean): StaticConfig[] {
   return nodes.map((node) => {
     const f = d.fields(node, 'targetgroup.Group', ['targets', 'labels']);
     const targets = f.strList('targets');
-    for (const t of targets) {
-      if (t === '' || t.includes('/'))
-        d.fail(f.raw('targets'), `${JSON.stringify(t)} is not a valid target address (host:port)`);
+    if (!relabeled) {
+      for (const t of targets)
+        if (t.includes('/')) d.fail(f.raw('targets'), `${JSON.stringify(t)} is not a valid hostname`);
     }
     return { targets, labels: f.labelMap('labels') };
   });
@@ -368,8 +373,9 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
   const scheme = f.str('scheme', 'http');
   if (scheme !== 'http' && scheme !== 'https')
     d.fail(f.raw('scheme'), `unsupported scheme ${JSON.stringify(scheme)}`);
+  // Any string, as upstream: the URL gets the leading slash (Go's url.URL adds it), and an empty
+  // path (prometheus-operator writes one for every Probe) scrapes "/".
   const metricsPath = f.str('metrics_path', '/metrics');
-  if (!metricsPath.startsWith('/')) d.fail(f.raw('metrics_path'), 'metrics_path must start with "/"');
   const http = parseHTTPClientConfig(d, f);
   let fallback: ScrapeProtocolName | undefined;
   if (f.has('fallback_scrape_protocol')) {
@@ -394,7 +400,7 @@ function parseScrapeConfig(d: Decoder, node: Node, g: GlobalConfig): ScrapeConfi
     enableCompression: true,
     followRedirects: http.followRedirects,
     http,
-    staticConfigs: parseStaticConfigs(d, f.seq('static_configs')),
+    staticConfigs: parseStaticConfigs(d, f.seq('static_configs'), f.seq('relabel_configs').length > 0),
     ...parseServiceDiscovery(d, (k) => f.seq(k)),
     relabelConfigs: parseRelabelConfigs(d, f.seq('relabel_configs')),
     metricRelabelConfigs: parseRelabelConfigs(d, f.seq('metric_relabel_configs')),
@@ -437,7 +443,7 @@ function parseAlertmanager(d: Decoder, node: Node): AlertmanagerConfig {
     pathPrefix: f.str('path_prefix', ''),
     timeout: f.duration('timeout', 10_000),
     apiVersion,
-    staticConfigs: parseStaticConfigs(d, f.seq('static_configs')),
+    staticConfigs: parseStaticConfigs(d, f.seq('static_configs'), f.seq('relabel_configs').length > 0),
     relabelConfigs: parseRelabelConfigs(d, f.seq('relabel_configs')),
     alertRelabelConfigs: parseRelabelConfigs(d, f.seq('alert_relabel_configs')),
     http: parseHTTPClientConfig(d, f),

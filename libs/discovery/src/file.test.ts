@@ -28,7 +28,13 @@ describe('file target format', () => {
     ['an empty label name', 'b.yml', '- targets: [h:1]\n  labels: {"": y}\n', /"" is not a valid label name/],
     ['an unknown field', 'b.yml', '- targets: [h:1]\n  target: [h:2]\n', /field target not found/],
     ['broken JSON', 'b.json', '[{"targets": [', /error parsing file \/x\/b\.json/],
-    ['a path in a target', 'b.yml', '- targets: [h:1/metrics]\n', /is not a valid target address/],
+    // Checked after relabeling, as upstream: a blackbox job's file lists URLs to probe.
+    [
+      'a URL as a target',
+      'b.yml',
+      '- targets: [https://example.org]\n',
+      '[{"source":"/x/b.yml:0","targets":[{"__address__":"https://example.org"}],"labels":{"__meta_filepath":"/x/b.yml"}}]',
+    ],
   ];
   for (const [name, file, text, want] of cases) {
     it(`reads ${name}`, () => {

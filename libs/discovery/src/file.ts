@@ -48,9 +48,7 @@ export function parseTargetFile(text: string, file: string): TargetGroup[] {
         throw new Error(`error parsing file ${file}: value of label ${k} must be a string`);
       ls[k] = v;
     }
-    for (const t of targets as string[])
-      if (t === '' || t.includes('/'))
-        throw new Error(`error parsing file ${file}: ${JSON.stringify(t)} is not a valid target address`);
+    // Addresses are checked after relabeling, as upstream: a probe's URL becomes a parameter.
     ls[FILEPATH_LABEL] = file;
     return {
       source: `${file}:${i}`,

@@ -418,6 +418,49 @@ describe('target labels', () => {
     assert.equal(formatLabels(r.target.publicLabels), '{instance="127.0.0.1:9115", job="blackbox"}');
   });
 
+  // What Prometheus 3 does with each (promtool check config, then the target's URL).
+  const probeJob = (target: string, extra: string) =>
+    `scrape_configs:\n  - job_name: probe\n    metrics_path: /probe\n    static_configs: [{targets: ['${target}']}]\n${extra}`;
+  const toParam = `    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n      - target_label: __address__\n        replacement: 127.0.0.1:9115\n`;
+  const urls: Array<[string, string, string]> = [
+    [
+      'a URL moved to __param_target',
+      probeJob('https://example.org', toParam),
+      'http://127.0.0.1:9115/probe?target=https%3A%2F%2Fexample.org',
+    ],
+    [
+      "metrics_path: ''",
+      `scrape_configs:\n  - job_name: j\n    metrics_path: ''\n    static_configs: [{targets: ['h:1']}]\n`,
+      'http://h:1',
+    ],
+    [
+      'metrics_path without its slash',
+      `scrape_configs:\n  - job_name: j\n    metrics_path: metrics\n    static_configs: [{targets: ['h:1']}]\n`,
+      'http://h:1/metrics',
+    ],
+  ];
+  for (const [name, yaml, url] of urls) {
+    it(`takes ${name}`, () => {
+      const cfg = parsePrometheusConfig(yaml).scrapeConfigs[0];
+      const [g] = staticGroups(cfg);
+      const r = populateTarget(g.targets[0], g, cfg);
+      assert.equal(r.kind === 'target' ? r.target.url : r.kind, url);
+    });
+  }
+
+  it('refuses a URL target only where no relabeling can move it, and after relabeling', () => {
+    assert.throws(
+      () => parsePrometheusConfig(probeJob('https://example.org', '')),
+      /"https:\/\/example.org" is not a valid hostname/,
+    );
+    const keep = `    relabel_configs:\n      - source_labels: [__address__]\n        target_label: __param_target\n`;
+    const cfg = parsePrometheusConfig(probeJob('https://example.org', keep)).scrapeConfigs[0];
+    const [g] = staticGroups(cfg);
+    const r = populateTarget(g.targets[0], g, cfg);
+    assert.equal(r.kind, 'error');
+    assert.match(r.kind === 'error' ? r.error : '', /"https:\/\/example.org" is not a valid hostname/);
+  });
+
   it('drops a target that relabeling removes and reports a bad one', () => {
     const cfg = parsePrometheusConfig(
       `scrape_configs:\n  - job_name: j\n    static_configs: [{targets: ['a:1', 'b:2']}]\n    relabel_configs:\n      - source_labels: [__address__]\n        regex: 'a:1'\n        action: drop\n`,

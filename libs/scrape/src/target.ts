@@ -85,5 +85,8 @@ function buildURL(labels: Labels, cfgParams: Readonly<Record<string, readonly st
   const search = new URLSearchParams();
   for (const [k, vs] of params) for (const v of vs) search.append(k, v);
   const q = search.toString();
-  return `${get('__scheme__')}://${get('__address__')}${get('__metrics_path__')}${q ? `?${q}` : ''}`;
+  // As Go's url.URL.String() with a host: a path without its leading slash gets one.
+  const path = get('__metrics_path__');
+  const slash = path === '' || path.startsWith('/') ? '' : '/';
+  return `${get('__scheme__')}://${get('__address__')}${slash}${path}${q ? `?${q}` : ''}`;
 }
