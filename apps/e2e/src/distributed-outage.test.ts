@@ -45,6 +45,7 @@ describe('distributed mode through a broker outage', () => {
         `--kafka.topic=${topic}`,
         '--kafka.partitions=4',
         '--web.enable-remote-write-receiver',
+        `--ingester.addresses=${ingester.grpc}`,
       ]);
       const q = await startQuerier([ingester]);
 

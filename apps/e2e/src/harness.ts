@@ -255,12 +255,15 @@ export interface Prometheus {
   readonly dir: string;
 }
 
-/** Starts Debian's real `prometheus` on 127.0.0.1 with `configYaml`, and waits until it is ready. */
+/**
+ * Starts a real `prometheus` on 127.0.0.1 with `configYaml` (Debian's 2.42 unless `bin` names
+ * another, such as anchorBinary('prometheus')), and waits until it is ready.
+ */
 export async function startPrometheus(
   configYaml: string,
-  opts: { dir?: string; args?: readonly string[] } = {},
+  opts: { dir?: string; args?: readonly string[]; bin?: string } = {},
 ): Promise<Prometheus> {
-  const bin = requireBinary('prometheus');
+  const bin = opts.bin ?? requireBinary('prometheus');
   const dir = opts.dir ?? tempDir('prometheus-e2e-');
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), configYaml);

@@ -67,6 +67,7 @@ describe('roles on a Kafka broker that needs TLS and SASL', { timeout: 240_000 }
       // Nothing to discover here: the scraper only gateways remote_write into Kafka.
       `--discovery.address=127.0.0.1:${await freePort()}`,
       '--web.enable-remote-write-receiver',
+      `--ingester.addresses=127.0.0.1:${grpcPort}`,
       `--kafka.client-config.file=${join(certs.dir, 'kafka.yml')}`,
     ]);
 

@@ -199,10 +199,9 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
 
   const grpc = createIngesterServer(
     {
-      // Writes reach an ingester through Kafka only; Push is the embedded mode's shortcut.
-      push: async () => {
-        throw new Error('this ingester takes writes from Kafka; send samples to a scraper or remote_write');
-      },
+      // Writes reach an ingester through Kafka only, so Push is not served; a remote write
+      // gateway that produced a record asks here what storage made of it.
+      resultOf: (p, o) => ingester.resultOf(p, o),
       select: (m, mint, maxt) => db.select(m, mint, maxt),
       selectChunks: (m, mint, maxt) => db.selectChunks(m, mint, maxt),
       series: (m, mint, maxt) => db.series(m, mint, maxt),

@@ -19,7 +19,7 @@ import {
   toNotifierAlerts,
   type RuleSettings,
 } from '@pharos/rules';
-import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
+import { loggingScrapeHooks, registerScrapeMetrics, ScrapeManager } from '@pharos/scrape';
 import { sampleBatchLogCodec } from '@pharos/proto';
 import {
   AlertBus,
@@ -134,6 +134,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   await retention();
 
   const scrape = new ScrapeManager(bus, loggingScrapeHooks(logger));
+  registerScrapeMetrics(scrape, registry);
   for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
   lifecycle.onStop('scrape', () => scrape.stop());
   // The distributed mode's code with one scraper: discovery relabels and assigns, the local
@@ -275,7 +276,11 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   };
 
   if (flags.grpcListenAddress !== '') {
-    const grpc = createIngesterServer(ingesterBackend(ingester, db), grpcSecurity.newServer());
+    // Push is a write path: served only where the remote write receiver is on.
+    const grpc = createIngesterServer(
+      ingesterBackend(ingester, db, { push: flags.enableRemoteWriteReceiver }),
+      grpcSecurity.newServer(),
+    );
     addQueryService(grpc, { queryable: db, engine });
     try {
       const port = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
@@ -317,8 +322,9 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       : undefined,
     tsdbStatus: () => db.status(),
     maxConcurrency: flags.queryMaxConcurrency,
-    // Pushed samples take the scraper's path: durable in the write-ahead log before the 204.
-    remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => bus.publish(batch) : undefined,
+    // Pushed samples take the scraper's path, durable in the write-ahead log before the answer,
+    // which waits for storage's verdict: what it refused is a 400, never a 204.
+    remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => ingester.push(batch) : undefined,
     maxSamplesPerRequest: flags.remoteWriteMaxSamples,
     rules,
     alertmanagers: () => notifier.alertmanagers(),

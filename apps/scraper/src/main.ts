@@ -4,6 +4,7 @@ import { Counter, Gauge } from 'prom-client';
 import { DEFAULT_MAX_SAMPLES_PER_REQUEST, registerRemoteRoutes } from '@pharos/api';
 import { loadPrometheusConfig, splitHostPort } from '@pharos/config';
 import { subscribeTargets } from '@pharos/discovery';
+import { ingesterSet, writeThroughLog } from '@pharos/ingest';
 import {
   grpcClientConfigOption,
   kafkaClientConfigOption,
@@ -14,7 +15,7 @@ import {
   startRoleServer,
   type LogLevel,
 } from '@pharos/observability';
-import { loggingScrapeHooks, ScrapeManager } from '@pharos/scrape';
+import { loggingScrapeHooks, registerScrapeMetrics, ScrapeManager } from '@pharos/scrape';
 import {
   BufferedPublisher,
   loadGrpcChannelSecurity,
@@ -38,6 +39,8 @@ interface ScraperFlags {
   remoteWriteMaxSamples: number;
   grpcClientConfigFile: string | undefined;
   kafkaClientConfigFile: string | undefined;
+  ingesters: string[];
+  consul: string | undefined;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
 }
@@ -75,6 +78,14 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         '0.0.0.0:9103',
       ),
       new Option('--web.enable-remote-write-receiver', 'Accept Prometheus remote_write at /api/v1/write.'),
+      new Option(
+        '--ingester.addresses <list>',
+        'gRPC addresses of the ingesters, comma-separated: the receiver asks the owner of each partition what storage made of a request before it answers.',
+      ).env('PHAROS_INGESTER_ADDRESSES'),
+      new Option(
+        '--consul.address <host:port>',
+        'Find the ingesters in Consul instead of --ingester.addresses.',
+      ).env('PHAROS_CONSUL_ADDRESS'),
       grpcClientConfigOption(),
       kafkaClientConfigOption(),
       new Option(
@@ -98,6 +109,11 @@ const command = (run: (flags: ScraperFlags) => Promise<void>) =>
         remoteWriteMaxSamples: positive('remote-write.max-samples-per-request'),
         grpcClientConfigFile: opts['grpc.client-config.file'],
         kafkaClientConfigFile: opts['kafka.client-config.file'],
+        ingesters: (opts['ingester.addresses'] ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+        consul: opts['consul.address'],
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
       });
@@ -108,6 +124,10 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   const { logger, registry, lifecycle } = roleRuntime('scraper', flags.logLevel);
   const channel = loadGrpcChannelSecurity(flags.grpcClientConfigFile);
   const kafkaSecurity = loadKafkaSecurity(flags.kafkaClientConfigFile);
+  if (flags.remoteWrite && flags.ingesters.length === 0 && !flags.consul)
+    throw new Error(
+      '--web.enable-remote-write-receiver needs the ingesters (--ingester.addresses or --consul.address): a request is answered only once the owners of its partitions say what they stored',
+    );
   let config = loadPrometheusConfig(flags.configFile);
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
 
@@ -124,6 +144,19 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   );
   lifecycle.onStop('kafka', () => log.close());
   const bus = new SampleBus(log);
+  // The receiver's answer waits for storage's verdict, so a refused sample is a 400, never a 204.
+  const ingesters = flags.remoteWrite
+    ? ingesterSet({
+        addresses: flags.ingesters,
+        consul: flags.consul,
+        partitions: flags.partitions,
+        registry,
+        logger,
+        role: 'scraper',
+        channel,
+      })
+    : undefined;
+  if (ingesters) lifecycle.onStop('ingesters', async () => ingesters.close());
 
   const dropped = new Counter({
     name: 'pharos_scraper_samples_dropped_total',
@@ -151,6 +184,7 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
   });
 
   const scrape = new ScrapeManager(buffer, loggingScrapeHooks(logger));
+  registerScrapeMetrics(scrape, registry);
   for (const err of await scrape.applyConfig(config)) logger.error({ err }, 'scrape job skipped');
   lifecycle.onStop('scrape', () => scrape.stop());
   new Gauge({
@@ -196,13 +230,14 @@ async function runScraper(flags: ScraperFlags): Promise<void> {
     ready: () => ready,
     bodyLimit: 32 * 1024 * 1024,
     webConfigFile: flags.webConfigFile,
-    // Pushed samples take the scrapers' path, but a sender waits for Kafka's acknowledgement:
-    // a 503 (broker away) makes it retry, so nothing it was told is stored can be lost.
+    // Pushed samples take the scrapers' path, but a sender waits for Kafka's acknowledgement and
+    // storage's verdict: a 503 (broker or owner away) makes it retry, and an identical resend is
+    // taken silently, so nothing it was told is stored can be lost nor stored twice.
     routes: (app) =>
       registerRemoteRoutes(app, {
         logger,
         registry,
-        remoteWrite: flags.remoteWrite ? (batch) => bus.publish(batch) : undefined,
+        remoteWrite: ingesters ? (batch) => writeThroughLog(bus, batch, ingesters.resultOf) : undefined,
         maxSamplesPerRequest: flags.remoteWriteMaxSamples,
       }),
   });

@@ -5,8 +5,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { parsePrometheusConfig } from '@pharos/config';
 import { Engine } from '@pharos/promql';
-import { MemoryQueryable } from '@pharos/tsdb';
-import { FloatHistogram, LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
+import { emptyAppendResult, MemoryQueryable } from '@pharos/tsdb';
+import { FloatHistogram, formatLabels, LabelMatcher, labelsFrom, SampleBatchBuilder } from '@pharos/model';
 import {
   decodeReadResponse,
   encodeReadRequest,
@@ -14,6 +14,7 @@ import {
   snappyDecode,
   snappyEncode,
 } from '@pharos/remote';
+import { rawWriteRequest, type RawSeries } from '@pharos/remote/testing';
 import { createApiServer, decodeLabelName } from './index.js';
 
 let app: FastifyInstance;
@@ -388,6 +389,7 @@ describe('remote write and read', () => {
           });
           store.add(labels, ts, vs);
         });
+        return emptyAppendResult();
       },
       maxSamplesPerRequest: 3,
     });
@@ -470,5 +472,239 @@ describe('remote write and read', () => {
     const [[series]] = decodeReadResponse(snappyDecode(r.rawPayload, 1 << 20));
     assert.deepEqual([...series.timestamps], [10_000]);
     assert.deepEqual([...series.values], [1]);
+  });
+});
+
+describe('remote write receiver: what each request gets', () => {
+  let rw: FastifyInstance;
+  const store = new MemoryQueryable();
+  /** What the write path says storage refused of the next batch. */
+  let verdict = emptyAppendResult();
+  let stored = 0;
+
+  before(async () => {
+    rw = await createApiServer({
+      queryable: store,
+      engine: new Engine({ timeout: 5_000 }),
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      config: () => parsePrometheusConfig(''),
+      flags: {},
+      ready: () => true,
+      startTime: new Date(0),
+      remoteWrite: async (batch) => {
+        stored += batch.refs.length;
+        const r = verdict;
+        verdict = emptyAppendResult();
+        return r;
+      },
+    });
+  });
+  after(() => rw.close());
+
+  const now = Date.now();
+  const ok: RawSeries = [[['__name__', 'ok']], [[now, 1]]];
+  const post = (payload: Uint8Array, headers: Record<string, string>) =>
+    rw.inject({ method: 'POST', url: '/api/v1/write', headers, payload: Buffer.from(payload) });
+  const v1 = { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' };
+
+  // Status and body as Prometheus 3.16 (its remote write handler and client_golang's) answers,
+  // except where noted: it answers 204 for an invalid series and drops it unseen; a 2xx for data
+  // not stored is what Pharos never gives, so those are a 400 naming the series, none of it stored.
+  const cases: Array<[string, Uint8Array, Record<string, string>, number, RegExp | string]> = [
+    ['a valid request', rawWriteRequest([ok]), v1, 204, ''],
+    ['no Content-Type (read as 1.0)', rawWriteRequest([ok]), { 'content-encoding': 'snappy' }, 204, ''],
+    [
+      'proto=prometheus.WriteRequest',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-type': 'application/x-protobuf;proto=prometheus.WriteRequest' },
+      204,
+      '',
+    ],
+    [
+      'labels out of order (sorted, stored)',
+      rawWriteRequest([
+        [
+          [
+            ['zz', '1'],
+            ['__name__', 'i'],
+          ],
+          [[now, 1]],
+        ],
+      ]),
+      v1,
+      204,
+      '',
+    ],
+    [
+      'remote write 2.0, until it is stored',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request' },
+      415,
+      'io.prometheus.write.v2.Request protobuf message is not accepted by this server; only accepts prometheus.WriteRequest\n',
+    ],
+    [
+      'an unknown proto=',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-type': 'application/x-protobuf;proto=foo.Bar' },
+      415,
+      'got application/x-protobuf;proto=foo.Bar content type; unknown type for remote write protobuf message foo.Bar, supported: prometheus.WriteRequest, io.prometheus.write.v2.Request\n',
+    ],
+    [
+      'JSON',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-type': 'application/json' },
+      415,
+      'expected application/x-protobuf as the first (media) part, got application/json content-type\n',
+    ],
+    [
+      'text/plain',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-type': 'text/plain' },
+      415,
+      /expected application\/x-protobuf/,
+    ],
+    [
+      'gzip',
+      rawWriteRequest([ok]),
+      { ...v1, 'content-encoding': 'gzip' },
+      415,
+      'gzip encoding (compression) is not accepted by this server; only snappy is acceptable\n',
+    ],
+    ['deflate', rawWriteRequest([ok]), { ...v1, 'content-encoding': 'deflate' }, 415, /deflate encoding/],
+    ['zstd', rawWriteRequest([ok]), { ...v1, 'content-encoding': 'zstd' }, 415, /zstd encoding/],
+    ['a body that is not snappy', Uint8Array.of(1, 2, 3, 4), v1, 400, /snappy/],
+    [
+      'a sample 16 days ahead, beside a valid one: none stored',
+      rawWriteRequest([ok, [[['__name__', 'b']], [[now + 16 * 86_400_000, 1]]]]),
+      v1,
+      400,
+      'out of bounds: timestamp is too far in the future for series b\n',
+    ],
+    [
+      '11 minutes ahead',
+      rawWriteRequest([[[['__name__', 'w']], [[now + 11 * 60_000, 1]]]]),
+      v1,
+      400,
+      /too far in the future/,
+    ],
+    ['9 minutes ahead', rawWriteRequest([[[['__name__', 'v']], [[now + 9 * 60_000, 1]]]]), v1, 204, ''],
+    // Prometheus: 204, the series dropped unseen.
+    [
+      'invalid UTF-8 in a label value',
+      rawWriteRequest([
+        ok,
+        [
+          [
+            ['__name__', 'f'],
+            ['x', Uint8Array.of(0x66, 0xff, 0x66)],
+          ],
+          [[now, 1]],
+        ],
+      ]),
+      v1,
+      400,
+      'invalid labels {__name__="f", x="f\ufffdf"}: label names and values must be UTF-8\n',
+    ],
+    [
+      'invalid UTF-8 in a metric name',
+      rawWriteRequest([[[['__name__', Uint8Array.of(0x61, 0xc3)]], [[now, 1]]]]),
+      v1,
+      400,
+      /must be UTF-8/,
+    ],
+    [
+      'no metric name',
+      rawWriteRequest([ok, [[['job', 'x']], [[now, 1]]]]),
+      v1,
+      400,
+      /series has no metric name/,
+    ],
+    [
+      'a repeated label name',
+      rawWriteRequest([
+        [
+          [
+            ['__name__', 'h'],
+            ['a', '1'],
+            ['a', '2'],
+          ],
+          [[now, 1]],
+        ],
+      ]),
+      v1,
+      400,
+      /not sorted or not unique/,
+    ],
+    [
+      'an empty label name',
+      rawWriteRequest([
+        [
+          [
+            ['__name__', 'j'],
+            ['', 'v'],
+          ],
+          [[now, 1]],
+        ],
+      ]),
+      v1,
+      400,
+      /invalid label name ""/,
+    ],
+  ];
+  for (const [name, payload, headers, status, want] of cases) {
+    it(`${name}: ${status}`, async () => {
+      stored = 0;
+      const r = await post(payload, headers);
+      assert.equal(r.statusCode, status, r.body);
+      if (typeof want === 'string') assert.equal(r.body, want);
+      else assert.match(r.body, want);
+      // A 4xx of the receiver's own stores nothing; what storage refused is the next test's.
+      if (status !== 204) assert.equal(stored, 0);
+    });
+  }
+
+  it('what storage refuses is a 400 in its words, saying the rest was stored', async () => {
+    verdict = { ...emptyAppendResult(), outOfOrder: 1, firstError: 'out of order sample for series c' };
+    const r = await post(rawWriteRequest([ok, [[['__name__', 'c']], [[now - 1000, 2]]]]), v1);
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.body, 'out of order sample for series c (1 of 2 samples refused, the others stored)\n');
+  });
+
+  it('drops an empty label value, as upstream: a{x=""} is the series a', async () => {
+    const got: string[] = [];
+    const app = await createApiServer({
+      queryable: store,
+      engine: new Engine(),
+      logger: pino({ level: 'silent' }),
+      registry: new Registry(),
+      config: () => parsePrometheusConfig(''),
+      flags: {},
+      ready: () => true,
+      startTime: new Date(0),
+      remoteWrite: async (batch) => {
+        got.push(...batch.series.map((l) => formatLabels(l)));
+        return emptyAppendResult();
+      },
+    });
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/write',
+      headers: v1,
+      payload: Buffer.from(
+        rawWriteRequest([
+          [
+            [
+              ['__name__', 'j2'],
+              ['x', ''],
+            ],
+            [[now, 1]],
+          ],
+        ]),
+      ),
+    });
+    await app.close();
+    assert.equal(r.statusCode, 204);
+    assert.deepEqual(got, ['j2']);
   });
 });

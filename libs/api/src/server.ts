@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
-import type { LabelMatcher, Labels, SampleBatch } from '@pharos/model';
+import type { LabelMatcher, Labels } from '@pharos/model';
 import { BUILD_INFO, WebSecurity } from '@pharos/observability';
 import {
   exprToJson,
@@ -24,7 +24,7 @@ import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
 import { Gate } from './gate.js';
 import { PROMETHEUS_UI_ROUTES, registerUI } from '@pharos/web-ui';
-import { registerRemoteRoutes } from './remote-routes.js';
+import { registerRemoteRoutes, type RemoteDeps } from './remote-routes.js';
 import { alertsJSON, rulesJSON } from './rules.js';
 import { metadataJSON, targetsJSON, targetsMetadataJSON } from './targets.js';
 
@@ -59,7 +59,7 @@ export interface ApiDeps {
   /** Alertmanager URLs alerts are sent to, for /api/v1/alertmanagers. */
   readonly alertmanagers?: () => readonly string[];
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
-  readonly remoteWrite?: (batch: SampleBatch) => Promise<void>;
+  readonly remoteWrite?: RemoteDeps['remoteWrite'];
   readonly maxSamplesPerRequest?: number;
   /** --web.config.file: TLS, basic auth, headers and rate limit on every endpoint. */
   readonly webConfigFile?: string;

@@ -10,10 +10,11 @@ import { pino } from 'pino';
 import { ConfigError } from '@pharos/config';
 import { makeTestCerts, type TestCerts } from '@pharos/observability/testing';
 import { GrpcServerSecurity, insecureChannel, loadGrpcChannelSecurity } from '@pharos/transport';
+import { emptyAppendResult } from '@pharos/tsdb';
 import { createIngesterServer, IngesterGrpcClient, listenGrpc, type IngesterBackend } from './index.js';
 
 const backend: IngesterBackend = {
-  push: async () => ({ appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined }),
+  push: async () => emptyAppendResult(),
   select: async () => [],
   selectChunks: async () => [],
   series: async () => [],

@@ -45,7 +45,7 @@ describe('Ingester gRPC service over loopback', () => {
       new Registry(),
     );
     await ingester.start();
-    server = createIngesterServer(ingesterBackend(ingester, db));
+    server = createIngesterServer(ingesterBackend(ingester, db, { push: true }));
     const port = await listenGrpc(server, '127.0.0.1:0');
     client = new IngesterGrpcClient(`127.0.0.1:${port}`, undefined, 10_000);
   });
@@ -73,7 +73,9 @@ describe('Ingester gRPC service over loopback', () => {
       outOfOrder: 1,
       duplicate: 0,
       invalid: 0,
-      firstError: 'out of order sample',
+      outOfBounds: 0,
+      tooOld: 0,
+      firstError: 'out of order sample for series g{i="x"}',
     });
   });
 
@@ -133,7 +135,7 @@ describe('admin calls over loopback, to one ingester and to every ingester', () 
       new Registry(),
     );
     await ingester.start();
-    const backend = ingesterBackend(ingester, db);
+    const backend = ingesterBackend(ingester, db, { push: true });
     const server = createIngesterServer(
       withAdmin ? { ...backend, admin: shardsAdmin(db, ingester, dir, pino({ level: 'silent' })) } : backend,
     );

@@ -21,6 +21,8 @@ import {
   type LabelNamesRequest,
   type LabelValuesRequest,
   type PushRequest,
+  type PushResponse,
+  type WriteResultRequest,
   type SeriesRequest,
   type LabelMatcher as ProtoMatcher,
   type SelectRequest,
@@ -40,7 +42,10 @@ import {
 
 /** What an ingester answers for: its shards' storage plus the durable write path. */
 export interface IngesterBackend extends Queryable {
-  push(batch: SampleBatch): Promise<AppendResult>;
+  /** Where this process has a write path (the embedded receiver); without it Push is unimplemented. */
+  push?(batch: SampleBatch): Promise<AppendResult>;
+  /** What storage made of a record of the sample topic (Ingester.resultOf); WriteResult's answer. */
+  resultOf?(partition: number, offset: number): Promise<AppendResult>;
   selectChunks(
     matchers: readonly LabelMatcher[],
     mint: number,
@@ -57,13 +62,21 @@ export interface IngesterAdmin {
   snapshot(name: string, withHead: boolean): Promise<void>;
 }
 
-/** An ingester's backend: writes go through the ingester (and its log), reads to the shards. */
+/**
+ * An ingester's backend: writes go through the ingester (and its log), reads to the shards. Push
+ * is served only with `push` set, where the process has a write path enabled.
+ */
 export function ingesterBackend(
-  ingester: { push(batch: SampleBatch): Promise<AppendResult> },
-  store: Omit<IngesterBackend, 'push'>,
+  ingester: {
+    push(batch: SampleBatch): Promise<AppendResult>;
+    resultOf(partition: number, offset: number): Promise<AppendResult>;
+  },
+  store: Omit<IngesterBackend, 'push' | 'resultOf'>,
+  opts: { push: boolean },
 ): IngesterBackend {
   return {
-    push: (b) => ingester.push(b),
+    ...(opts.push ? { push: (b: SampleBatch) => ingester.push(b) } : {}),
+    resultOf: (p, o) => ingester.resultOf(p, o),
     select: (m, mint, maxt) => store.select(m, mint, maxt),
     selectChunks: (m, mint, maxt) => store.selectChunks(m, mint, maxt),
     series: (m, mint, maxt) => store.series(m, mint, maxt),
@@ -91,6 +104,43 @@ const SERIES_PER_FRAME = 256;
 
 class BadRequest extends Error {}
 class Unimplemented extends Error {}
+
+/** Asked about a partition this ingester does not own: another one answers for it. */
+export class PartitionNotOwned extends Error {}
+
+/** A failed call to an ingester, with the gRPC status it failed with. */
+export class IngesterCallError extends Error {
+  constructor(
+    message: string,
+    readonly code: status,
+  ) {
+    super(message);
+  }
+}
+
+function appendResultToProto(r: AppendResult): PushResponse {
+  return {
+    appended: r.appended,
+    outOfOrder: r.outOfOrder,
+    duplicate: r.duplicate,
+    invalid: r.invalid,
+    outOfBounds: r.outOfBounds,
+    tooOld: r.tooOld,
+    firstError: r.firstError ?? '',
+  };
+}
+
+function appendResultFromProto(r: PushResponse): AppendResult {
+  return {
+    appended: r.appended,
+    outOfOrder: r.outOfOrder,
+    duplicate: r.duplicate,
+    invalid: r.invalid,
+    outOfBounds: r.outOfBounds,
+    tooOld: r.tooOld,
+    firstError: r.firstError === '' ? undefined : r.firstError,
+  };
+}
 
 function matchersFromProto(ms: readonly ProtoMatcher[]): LabelMatcher[] {
   return ms.map((m) => {
@@ -130,7 +180,9 @@ function toServiceError(e: unknown): Partial<ServiceError> {
         ? status.INVALID_ARGUMENT
         : e instanceof Unimplemented
           ? status.UNIMPLEMENTED
-          : status.INTERNAL,
+          : e instanceof PartitionNotOwned
+            ? status.FAILED_PRECONDITION
+            : status.INTERNAL,
     message,
     details: message,
   };
@@ -149,6 +201,10 @@ function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
 export function createIngesterServer(backend: IngesterBackend, server: Server = new Server()): Server {
   server.addService(IngesterService, {
     push: unary(async (req: PushRequest) => {
+      if (!backend.push)
+        throw new Unimplemented(
+          'this process takes no writes over gRPC: push to a remote write receiver (--web.enable-remote-write-receiver)',
+        );
       if (!req.batch) throw new BadRequest('push without a batch');
       let batch: SampleBatch;
       try {
@@ -156,14 +212,11 @@ export function createIngesterServer(backend: IngesterBackend, server: Server = 
       } catch (e) {
         throw new BadRequest((e as Error).message);
       }
-      const r = await backend.push(batch);
-      return {
-        appended: r.appended,
-        outOfOrder: r.outOfOrder,
-        duplicate: r.duplicate,
-        invalid: r.invalid,
-        firstError: r.firstError ?? '',
-      };
+      return appendResultToProto(await backend.push(batch));
+    }),
+    writeResult: unary(async (req: WriteResultRequest) => {
+      if (!backend.resultOf) throw new Unimplemented('this ingester does not report write results');
+      return appendResultToProto(await backend.resultOf(req.partition, req.offset));
     }),
     select: (call: ServerWritableStream<SelectRequest, SelectResponse>) => {
       (async () => {
@@ -281,20 +334,20 @@ export class IngesterGrpcClient implements Queryable {
         new Metadata(),
         { deadline: this.deadline() },
         (err: ServiceError | null, res: Res) =>
-          err ? reject(new Error(`ingester: ${err.details || err.message}`)) : resolve(res),
+          err
+            ? reject(new IngesterCallError(`ingester: ${err.details || err.message}`, err.code))
+            : resolve(res),
       ),
     );
   }
 
   async push(batch: SampleBatch): Promise<AppendResult> {
-    const r = await this.call(this.client.push, { batch: sampleBatchToProto(batch) });
-    return {
-      appended: r.appended,
-      outOfOrder: r.outOfOrder,
-      duplicate: r.duplicate,
-      invalid: r.invalid,
-      firstError: r.firstError === '' ? undefined : r.firstError,
-    };
+    return appendResultFromProto(await this.call(this.client.push, { batch: sampleBatchToProto(batch) }));
+  }
+
+  /** What the ingester's storage made of a record; rejects with FAILED_PRECONDITION where it is not the owner. */
+  async writeResult(partition: number, offset: number): Promise<AppendResult> {
+    return appendResultFromProto(await this.call(this.client.writeResult, { partition, offset }));
   }
 
   select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { watchMembers } from '@pharos/discovery';
 import type { LabelMatcher } from '@pharos/model';
-import { FanoutQueryable, snapshotName } from '@pharos/tsdb';
+import { FanoutQueryable, snapshotName, type AppendResult } from '@pharos/tsdb';
 import type { GrpcChannelSecurity } from '@pharos/transport';
-import { IngesterGrpcClient } from './grpc.js';
+import { status } from '@grpc/grpc-js';
+import { IngesterCallError, IngesterGrpcClient } from './grpc.js';
 
 export interface IngesterSetOptions {
   /** Fixed ingester gRPC addresses (--ingester.addresses). */
@@ -35,9 +36,12 @@ export interface IngesterSetAdmin {
 export function ingesterSet(opts: IngesterSetOptions): {
   queryable: FanoutQueryable;
   admin: IngesterSetAdmin;
+  resultOf: (partition: number, offset: number) => Promise<AppendResult>;
   close: () => void;
 } {
   const clients = new Map<string, IngesterGrpcClient>();
+  /** Partitions each member announces in Consul; with fixed addresses ownership is not known. */
+  const announced = new Map<string, ReadonlySet<number>>();
   const queryable = new FanoutQueryable([]);
   const use = (addresses: readonly string[]) => {
     for (const a of addresses) if (!clients.has(a)) clients.set(a, new IngesterGrpcClient(a, opts.channel));
@@ -66,6 +70,17 @@ export function ingesterSet(opts: IngesterSetOptions): {
       'pharos-ingester',
       (members) => {
         use(members.map((m) => m.address));
+        announced.clear();
+        for (const m of members)
+          announced.set(
+            m.address,
+            new Set(
+              (m.meta.partitions ?? '')
+                .split(',')
+                .filter((p) => p !== '')
+                .map(Number),
+            ),
+          );
         const owned = new Set(
           members.flatMap((m) => (m.meta.partitions ?? '').split(',').filter((p) => p !== '')),
         );
@@ -106,9 +121,37 @@ export function ingesterSet(opts: IngesterSetOptions): {
       return name;
     },
   };
+  /**
+   * What the owner of `partition` made of the record at `offset`: asked of the members that
+   * announce it, or of every member when none is known to (the others answer FAILED_PRECONDITION).
+   * Replicas of a partition agree, so the first owner's answer is the answer.
+   */
+  const resultOf = async (partition: number, offset: number): Promise<AppendResult> => {
+    const owners = [...clients].filter(([a]) => announced.get(a)?.has(partition) ?? true);
+    if (owners.length === 0) throw new Error(`no ingester owns partition ${partition}`);
+    const failures: string[] = [];
+    try {
+      return await Promise.any(
+        owners.map(([address, c]) =>
+          c.writeResult(partition, offset).catch((e: unknown) => {
+            if (!(e instanceof IngesterCallError && e.code === status.FAILED_PRECONDITION))
+              failures.push(`${address}: ${(e as Error).message}`);
+            throw e;
+          }),
+        ),
+      );
+    } catch {
+      throw new Error(
+        failures.length > 0
+          ? `no owner of partition ${partition} answered for offset ${offset}: ${failures.join('; ')}`
+          : `no ingester owns partition ${partition}`,
+      );
+    }
+  };
   return {
     queryable,
     admin,
+    resultOf,
     close: () => {
       watch?.close();
       clients.forEach((c) => c.close());

@@ -1,3 +1,9 @@
+/**
+ * How far ahead of the wall clock a sample may be where it enters (remote write, a scrape's own
+ * timestamps), as upstream's maxAheadTime: later ones are refused as out of bounds.
+ */
+export const MAX_AHEAD_MS = 10 * 60_000;
+
 import { labelsHash, shardOf } from './hash.js';
 import type { Labels } from './labels.js';
 

@@ -23,17 +23,33 @@ export interface DecodedWrite {
 
 const compareByName = (a: Label, b: Label) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 
-function readLabel(r: BinaryReader, end: number): Label {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const lossy = new TextDecoder('utf-8');
+
+/** A label, and whether its bytes were not UTF-8 (decoded with U+FFFD only to name it). */
+function readLabel(r: BinaryReader, end: number): Label & { badUTF8: boolean } {
   let name = '';
   let value = '';
+  let badUTF8 = false;
+  const text = (bytes: Uint8Array) => {
+    try {
+      return utf8.decode(bytes);
+    } catch {
+      badUTF8 = true;
+      return lossy.decode(bytes);
+    }
+  };
   while (r.pos < end) {
     const [no, wt] = r.tag();
-    if (no === 1 && wt === WireType.LengthDelimited) name = r.string();
-    else if (no === 2 && wt === WireType.LengthDelimited) value = r.string();
+    if (no === 1 && wt === WireType.LengthDelimited) name = text(r.bytes());
+    else if (no === 2 && wt === WireType.LengthDelimited) value = text(r.bytes());
     else r.skip(wt, no);
   }
-  return { name, value };
+  return { name, value, badUTF8 };
 }
+
+const seriesText = (labels: readonly Label[]) =>
+  `{${labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
 
 /**
  * Decodes a (decompressed) WriteRequest into one sample batch. Any malformed part rejects the
@@ -60,6 +76,7 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWrite {
       const end = r.uint32() + r.pos;
       if (end > r.len) throw new RemoteProtocolError('truncated time series');
       const labels: Label[] = [];
+      let badUTF8 = false;
       const first = n;
       while (r.pos < end) {
         const [fno, fwt] = r.tag();
@@ -70,8 +87,12 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWrite {
         const len = r.uint32();
         const fend = r.pos + len;
         if (fend > end) throw new RemoteProtocolError('truncated field in time series');
-        if (fno === 1) labels.push(readLabel(r, fend));
-        else if (fno === 2) {
+        if (fno === 1) {
+          const l = readLabel(r, fend);
+          badUTF8 ||= l.badUTF8;
+          // An empty value is no label, as upstream's head has it: `a{x=""}` is the series `a`.
+          if (l.value !== '' || l.badUTF8) labels.push({ name: l.name, value: l.value });
+        } else if (fno === 2) {
           let t = 0;
           let sawValue = false;
           while (r.pos < fend) {
@@ -100,11 +121,12 @@ export function decodeWriteRequest(buf: Uint8Array): DecodedWrite {
       }
       if (n === first) continue;
       labels.sort(compareByName);
-      const problem = validateSeriesLabels(labels);
-      if (problem !== null)
+      if (badUTF8)
         throw new RemoteProtocolError(
-          `invalid labels {${labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}: ${problem}`,
+          `invalid labels ${seriesText(labels)}: label names and values must be UTF-8`,
         );
+      const problem = validateSeriesLabels(labels);
+      if (problem !== null) throw new RemoteProtocolError(`invalid labels ${seriesText(labels)}: ${problem}`);
       const idx = series.length;
       series.push(labels);
       hashes.push(labelsHash(labels));

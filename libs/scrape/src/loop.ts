@@ -10,6 +10,7 @@ import type { ScrapeConfig, ScrapeProtocolName } from '@pharos/config';
 import {
   LabelsBuilder,
   labelsHash,
+  MAX_AHEAD_MS,
   METRIC_NAME,
   PartitionedBatchBuilder,
   shardOf,
@@ -141,6 +142,8 @@ export class ScrapeLoop {
     private dispatcher: Dispatcher,
     private readonly onError: (err: unknown) => void,
     private readonly userAgent = 'Pharos/0.1.0',
+    /** Samples of one scrape refused for a timestamp too far ahead of the scrape (upstream's out of bounds). */
+    private readonly onOutOfBounds: (n: number) => void = () => undefined,
   ) {
     this.accept = acceptFor(cfg.scrapeProtocols);
     this.partitioned = isPartitioned(sink) ? sink : undefined;
@@ -241,6 +244,7 @@ export class ScrapeLoop {
         );
       }
       const r = this.parse(res.body, format, start, batch, seen);
+      if (r.outOfBounds > 0) this.onOutOfBounds(r.outOfBounds);
       scraped = r.scraped;
       postRelabel = r.postRelabel;
       added = r.added;
@@ -289,6 +293,9 @@ export class ScrapeLoop {
     let scraped = 0;
     let postRelabel = 0;
     let added = 0;
+    let outOfBounds = 0;
+    // An exposed timestamp this far ahead is refused, as upstream's timeLimitAppender refuses it.
+    const maxT = ts + MAX_AHEAD_MS;
     // Rewritten in place: entry k is read as the prediction for line k before it is replaced.
     const order = this.order;
     const pendingMeta = new Map<string, { type?: MetricType; help?: string; unit?: string }>();
@@ -335,6 +342,10 @@ export class ScrapeLoop {
       postRelabel++;
       const explicit = p.timestamp();
       const t = explicit !== null && cfg.honorTimestamps ? explicit : ts;
+      if (t > maxT) {
+        outOfBounds++;
+        continue;
+      }
       if (
         entry.seenIter !== this.iteration &&
         (explicit === null || !cfg.honorTimestamps || cfg.trackTimestampsStaleness)
@@ -348,7 +359,7 @@ export class ScrapeLoop {
       this.metadata.set(name, { type: m.type ?? 'unknown', help: m.help ?? '', unit: m.unit ?? '' });
     }
     if (order.length > scraped) order.length = scraped;
-    return { scraped, postRelabel, added };
+    return { scraped, postRelabel, added, outOfBounds };
   }
 
   /** Merges target labels into an exposed series, then applies metric_relabel_configs. */

@@ -1,5 +1,6 @@
 import type { PrometheusConfig, ScrapeConfig } from '@pharos/config';
 import type { Labels } from '@pharos/model';
+import { Counter, type Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { scrapeDispatcher } from './http.js';
 import { ScrapeLoop, type SampleSink } from './loop.js';
@@ -30,6 +31,8 @@ export interface ScrapeManagerHooks {
   onTargetError?(pool: string, error: string): void;
   /** Targets that started or stopped being scraped after a discovery update or a reload. */
   onTargetsChanged?(pool: string, started: readonly string[], stopped: readonly string[]): void;
+  /** Samples of one scrape refused for a timestamp too far in the future. */
+  onSamplesOutOfBounds?(pool: string, target: string, count: number): void;
 }
 
 /** The hooks both modes use: every scrape event as a structured log line. */
@@ -43,12 +46,19 @@ export function loggingScrapeHooks(logger: {
     onTargetError: (pool, error) => logger.warn({ pool, error }, 'invalid target'),
     onTargetsChanged: (pool, started, stopped) =>
       logger.info({ pool, started, stopped }, 'scrape targets changed'),
+    onSamplesOutOfBounds: (pool, target, count) =>
+      logger.warn(
+        { pool, target, num_dropped: count },
+        'Error on ingesting samples that are too old or are too far into the future',
+      ),
   };
 }
 
 /** Owns one scrape pool per job and one loop per target; reloads keep loops of unchanged targets. */
 export class ScrapeManager {
   private readonly pools = new Map<string, Pool>();
+  /** Samples refused since start for timestamps too far ahead (prometheus_target_scrapes_sample_out_of_bounds_total). */
+  samplesOutOfBounds = 0;
 
   constructor(
     private readonly sink: SampleSink,
@@ -194,8 +204,18 @@ export class ScrapeManager {
         existing.forcedError = limitError;
         continue;
       }
-      const loop = new ScrapeLoop(r.target, pool.cfg, this.sink, pool.dispatcher, (e) =>
-        this.hooks.onScrapeError?.(pool.cfg.jobName, e),
+      const url = r.target.url;
+      const loop = new ScrapeLoop(
+        r.target,
+        pool.cfg,
+        this.sink,
+        pool.dispatcher,
+        (e) => this.hooks.onScrapeError?.(pool.cfg.jobName, e),
+        undefined,
+        (n) => {
+          this.samplesOutOfBounds += n;
+          this.hooks.onSamplesOutOfBounds?.(pool.cfg.jobName, url, n);
+        },
       );
       loop.forcedError = limitError;
       pool.loops.set(key, loop);
@@ -235,4 +255,17 @@ export class ScrapeManager {
   droppedTargets(): DroppedTarget[] {
     return [...this.pools.values()].flatMap((p) => p.dropped);
   }
+}
+
+/** The scrape manager's own metrics, under upstream's names; both modes register them. */
+export function registerScrapeMetrics(manager: ScrapeManager, registry: Registry): void {
+  new Counter({
+    name: 'prometheus_target_scrapes_sample_out_of_bounds_total',
+    help: 'Total number of samples rejected due to timestamp falling outside of the time bounds.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(manager.samplesOutOfBounds);
+    },
+  });
 }

@@ -90,6 +90,7 @@ function makeLoop<S extends Capture = Capture>(
   extra = '',
   address = `127.0.0.1:${port}`,
   sink: S = new Capture() as S,
+  onOutOfBounds?: (n: number) => void,
 ) {
   const cfg = parsePrometheusConfig(
     `scrape_configs:\n  - job_name: test\n    scrape_interval: 10s\n    scrape_timeout: 500ms\n${extra}    static_configs:\n      - targets: ['${address}']\n        labels: {env: dev}\n`,
@@ -99,9 +100,17 @@ function makeLoop<S extends Capture = Capture>(
   assert.equal(r.kind, 'target');
   const dispatcher = scrapeDispatcher(cfg.http);
   dispatchers.push(dispatcher);
-  const loop = new ScrapeLoop((r as { target: ResolvedTarget }).target, cfg, sink, dispatcher, (e) => {
-    throw e;
-  });
+  const loop = new ScrapeLoop(
+    (r as { target: ResolvedTarget }).target,
+    cfg,
+    sink,
+    dispatcher,
+    (e) => {
+      throw e;
+    },
+    undefined,
+    onOutOfBounds,
+  );
   return { loop, sink };
 }
 
@@ -113,6 +122,24 @@ function value(rows: string[], prefix: string): string | undefined {
 }
 
 describe('scrape loop', () => {
+  it('refuses exposed timestamps more than 10 minutes ahead, as out of bounds, and keeps the rest', async () => {
+    reset();
+    const now = Date.now();
+    const day = 86_400_000;
+    body = `far_future 1 ${now + 16 * day}\njust_ahead 2 ${now + 9 * 60_000}\nnow 3 ${now}\nno_timestamp 4\n`;
+    status = 200;
+    const refused: number[] = [];
+    const { loop, sink } = makeLoop('', undefined, undefined, (n) => refused.push(n));
+    await loop.scrapeOnce(now);
+    const rows = sink.rows();
+    assert.equal(value(rows, 'far_future{'), undefined);
+    assert.equal(value(rows, 'just_ahead{'), '2');
+    assert.equal(value(rows, 'now{'), '3');
+    assert.equal(value(rows, 'no_timestamp{'), '4');
+    assert.deepEqual(refused, [1]);
+    assert.equal(value(rows, 'up{'), '1');
+  });
+
   it("builds each partition's batch for a partitioned sink, with the samples a plain sink gets", async () => {
     reset();
     const series = (n: number) => Array.from({ length: n }, (_, i) => `m{i="${i}"} ${i}\n`).join('');

@@ -5,11 +5,33 @@ import type { GroupSubscription, PartitionedLog } from './log.js';
  * The write path's side of the sample bus: a batch is split by series hash so each series always
  * lands in the same partition, and each partition gets one record per published batch.
  */
+/** Where one partition's part of a published batch went. */
+export interface PublishedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly samples: number;
+}
+
 export class SampleBus {
   constructor(readonly log: PartitionedLog<SampleBatch>) {}
 
   get partitions(): number {
     return this.log.partitions;
+  }
+
+  /**
+   * Appends a batch, a record per partition it touches, and says where each went: a writer that
+   * must know what storage made of its samples asks the partition's ingester about that offset.
+   */
+  async append(batch: SampleBatch): Promise<PublishedRecord[]> {
+    const n = this.log.partitions;
+    const parts = n === 1 ? [batch] : splitByPartition(batch, n);
+    const records = await Promise.all(
+      parts.map(async (b, partition) =>
+        b ? { partition, offset: await this.log.append(partition, b), samples: b.refs.length } : undefined,
+      ),
+    );
+    return records.filter((r) => r !== undefined);
   }
 
   async publish(batch: SampleBatch): Promise<void> {

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { ExpositionError, ExpositionParser } from '@pharos/exposition';
 import { labelsHash, SampleBatchBuilder, type SampleBatch } from '@pharos/model';
-import type { AppendResult } from './db.js';
+import { rejectedSamples, type AppendResult } from './db.js';
 
 export interface BackfillTarget {
-  append(batch: SampleBatch): Promise<AppendResult>;
+  backfill(batch: SampleBatch): Promise<AppendResult>;
 }
 
 export interface BackfillResult {
@@ -45,9 +45,9 @@ export async function importOpenMetrics(
   let index = new Map<string, number>();
   const flush = async () => {
     if (builder.length === 0) return;
-    const r = await target.append(builder.build());
+    const r = await target.backfill(builder.build());
     res.samples += r.appended;
-    res.rejected += r.outOfOrder + r.duplicate + r.invalid;
+    res.rejected += rejectedSamples(r);
     res.firstError ??= r.firstError;
     builder = new SampleBatchBuilder();
     index = new Map();

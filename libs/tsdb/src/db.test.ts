@@ -110,10 +110,13 @@ describe('TSDB storage', () => {
     const all = await db.select([m('__name__="x"')], -Infinity, Infinity);
     assert.equal(all[0].timestamps.length, 300);
     assert.deepEqual(await db.labelValues('i', [], -Infinity, Infinity), ['1']);
-    // The newest time is known after a restart, so an old sample is still out of order.
+    // The newest time is known after a restart, so an old sample is still out of order, and one
+    // older than the newest less an hour is out of the head's bounds, as upstream.
     const b = new SampleBatchBuilder();
-    b.push(ls, 100, 1);
-    assert.equal((await db.append(b.build())).outOfOrder, 1);
+    b.push(ls, 299 * 15_000 - 60_000, 1);
+    b.push(labelsFrom({ __name__: 'x', i: '2' }), 100, 1);
+    const r = await db.append(b.build());
+    assert.deepEqual([r.outOfOrder, r.outOfBounds], [1, 1]);
     await db.close();
   });
 
@@ -129,7 +132,15 @@ describe('TSDB storage', () => {
     const r = await db.append(b.build());
     assert.deepEqual(
       { ...r },
-      { appended: 1, outOfOrder: 1, duplicate: 1, invalid: 0, firstError: 'out of order sample' },
+      {
+        appended: 1,
+        outOfOrder: 1,
+        duplicate: 1,
+        invalid: 0,
+        outOfBounds: 0,
+        tooOld: 0,
+        firstError: 'out of order sample for series y',
+      },
     );
     await db.close();
   });
@@ -269,7 +280,8 @@ describe('TSDB out-of-order window', () => {
     b.add(s, 50_000, 50); // outside the window: 120s - 60s
     const r = await db.append(b.build());
     assert.equal(r.appended, 2);
-    assert.equal(r.outOfOrder, 1);
+    // Upstream's ErrTooOldSample: out of order support is on, the sample is outside its window.
+    assert.deepEqual([r.outOfOrder, r.tooOld, r.firstError], [0, 1, 'too old sample for series o']);
     const [got] = await db.select([m('__name__="o"')], -Infinity, Infinity);
     assert.deepEqual([...got.timestamps], [70_000, 100_000, 105_000, 110_000, 120_000]);
     assert.deepEqual([...got.values], [70, 100, 105, 110, 120]);
@@ -394,7 +406,7 @@ describe('TSDB delete_series and snapshots', () => {
     for (let t = 0; t <= 3 * hour; t += 60_000) {
       const b = new SampleBatchBuilder();
       b.push(labelsFrom({ __name__: 'a' }), t, 1);
-      await db.append(b.build());
+      await db.backfill(b.build());
     }
     const [full, sealed] = [join(tempDir(), 'full'), join(tempDir(), 'sealed')];
     await db.snapshot(full, true);
@@ -421,7 +433,7 @@ describe('ShardedTSDB', () => {
     let db = await ShardedTSDB.open(dir, 3);
     const b = new SampleBatchBuilder();
     for (let i = 0; i < 30; i++) b.push(labelsFrom({ __name__: 'f', i: String(i) }), 1000, i);
-    assert.equal((await db.append(b.build())).appended, 30);
+    assert.equal((await db.backfill(b.build())).appended, 30);
     const perShard = db.shards.map((s) => s.stats().series);
     assert.equal(
       perShard.reduce((a, x) => a + x, 0),
@@ -440,6 +452,76 @@ describe('ShardedTSDB', () => {
     await assert.rejects(ShardedTSDB.open(dir, 4), /created with 3 shards, not 4/);
     db = await ShardedTSDB.open(dir, 3);
     assert.equal(db.seriesCount(), 30);
+    await db.close();
+  });
+});
+
+describe("the head's bounds and a future sample", () => {
+  const min = 60_000;
+  const hour = 3_600_000;
+  const day = 24 * hour;
+
+  // What Prometheus 3.16 answered for each, pushed by remote write after a sample at `now`.
+  it('refuses what upstream refuses as out of bounds, without making its series', async () => {
+    const db = await TSDB.open(tempDir());
+    const now = Date.now();
+    assert.equal((await db.append(one('base', now, 1))).appended, 1);
+    const cases: Array<[string, number, 'appended' | 'outOfBounds']> = [
+      ['t=0', 0, 'outOfBounds'],
+      ['t=-5', -5, 'outOfBounds'],
+      ['two hours old', now - 2 * hour, 'outOfBounds'],
+      ['61 minutes old', now - 61 * min, 'outOfBounds'],
+      ['59 minutes old', now - 59 * min, 'appended'],
+    ];
+    for (const [name, t, want] of cases) {
+      const r = await db.append(one(`s_${name.replace(/\W/g, '_')}`, t, 1));
+      assert.equal(r[want], 1, `${name}: ${JSON.stringify(r)}`);
+      if (want === 'outOfBounds') assert.match(r.firstError ?? '', /^out of bounds for series s_/);
+    }
+    // The refused samples left no series in the index.
+    assert.deepEqual((await db.labelValues('__name__', [], -Infinity, Infinity)).sort(), [
+      'base',
+      's_59_minutes_old',
+    ]);
+    await db.close();
+  });
+
+  it('with an out-of-order window, refuses what is older than it as too old', async () => {
+    const db = await TSDB.open(tempDir(), { outOfOrderTimeWindowMs: 30 * min });
+    const now = Date.now();
+    await db.append(one('w', now, 1));
+    const r = await db.append(one('w', now - 20 * min, 2));
+    assert.deepEqual([r.appended, r.tooOld], [1, 0]);
+    const old = await db.append(one('w', now - 40 * min, 3));
+    assert.deepEqual([old.appended, old.tooOld, old.firstError], [0, 1, 'too old sample for series w']);
+    // A new series takes its first sample anywhere above the head's bound (newest less an hour);
+    // below it, outside the window, it is too old.
+    assert.equal((await db.append(one('w_new', now - 40 * min, 3))).appended, 1);
+    assert.equal((await db.append(one('w_newer', now - 70 * min, 3))).tooOld, 1);
+    await db.close();
+  });
+
+  it('one sample 16 days ahead neither deletes the rest at retention nor shuts out real samples', async () => {
+    const db = await TSDB.open(tempDir());
+    const now = Date.now();
+    const b = new SampleBatchBuilder();
+    for (let i = 0; i < 100; i++) {
+      const s = b.addSeries(labelsFrom({ __name__: 'up', i: String(i) }));
+      for (let t = now - day; t <= now; t += hour) b.add(s, t, 1);
+    }
+    await db.append(b.build());
+    // Stored before entry points refused such samples (a backfill, or an older release).
+    await db.backfill(one('future', now + 16 * day, 1));
+    // The head's bounds measure from no later than now + 10 minutes.
+    assert.equal((await db.append(one('up', now + 1000, 1, { i: '0' }))).appended, 1);
+    const r = await db.applyRetentionTime(15 * day, now);
+    assert.deepEqual(r, { deletedChunks: 0, deletedSeries: 0 });
+    const all = await db.select([m('__name__="up"')], -Infinity, Infinity);
+    assert.equal(all.length, 100);
+    assert.equal(
+      all.reduce((n, s) => n + s.timestamps.length, 0),
+      100 * 25 + 1,
+    );
     await db.close();
   });
 });

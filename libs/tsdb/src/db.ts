@@ -2,7 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import {
+  formatLabels,
+  formatValue,
   labelsEqual,
+  MAX_AHEAD_MS,
   setLabelsSlot,
   validateSeriesLabels,
   type Label,
@@ -47,6 +50,12 @@ import type { Queryable, SeriesData } from './queryable.js';
 
 /** Chunks are cut at 2h boundaries as well as at 120 samples, as Prometheus' head does. */
 export const CHUNK_RANGE_MS = 2 * 3600_000;
+/**
+ * With no out-of-order window the head takes nothing older than its newest sample less half a
+ * block range (Prometheus' appendableMinValidTime): a timestamp of 0, or hours old, is out of
+ * bounds.
+ */
+const HEAD_APPENDABLE_MS = CHUNK_RANGE_MS / 2;
 
 const HEAD_PIECE_BYTES = 4 * 1024 * 1024;
 
@@ -84,6 +93,13 @@ class MemSeries {
   /** At open: the newest sealed chunk ends at `t` (its value bits are not needed). */
   noteStoredUntil(t: number): void {
     this.d[1] = t;
+  }
+
+  /** The newest sample's value, for a conflicting duplicate's error (valid while a head is open). */
+  lastValue(): number {
+    bitsView.setUint32(0, this.d[2]);
+    bitsView.setUint32(4, this.d[3]);
+    return bitsView.getFloat64(0);
   }
 
   /** The newest sample in the head has exactly these value bits. */
@@ -137,19 +153,42 @@ export interface AppendResult {
   outOfOrder: number;
   duplicate: number;
   invalid: number;
-  /** The first rejection's reason, for the caller's log and error response. */
+  /** Older than the head takes: its newest sample less an hour, with no out-of-order window. */
+  outOfBounds: number;
+  /** Older than the out-of-order window allows. */
+  tooOld: number;
+  /** The first rejection's reason, in upstream's words with the series named. */
   firstError: string | undefined;
+}
+
+export function emptyAppendResult(): AppendResult {
+  return {
+    appended: 0,
+    outOfOrder: 0,
+    duplicate: 0,
+    invalid: 0,
+    outOfBounds: 0,
+    tooOld: 0,
+    firstError: undefined,
+  };
+}
+
+/** Samples a result refused, whatever the reason. */
+export function rejectedSamples(r: AppendResult): number {
+  return r.outOfOrder + r.duplicate + r.invalid + r.outOfBounds + r.tooOld;
 }
 
 /** The results of appends to several shards or partitions as one. */
 export function sumAppendResults(results: ReadonlyArray<AppendResult | undefined>): AppendResult {
-  const total: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
+  const total = emptyAppendResult();
   for (const r of results) {
     if (!r) continue;
     total.appended += r.appended;
     total.outOfOrder += r.outOfOrder;
     total.duplicate += r.duplicate;
     total.invalid += r.invalid;
+    total.outOfBounds += r.outOfBounds;
+    total.tooOld += r.tooOld;
     total.firstError ??= r.firstError;
   }
   return total;
@@ -429,19 +468,41 @@ export class TSDB implements Queryable {
    * (or the Kafka offset) holds them. Samples that break the write rules are counted, not stored.
    */
   append(batch: SampleBatch): Promise<AppendResult> {
-    return this.serialise(() => this.appendNow(batch));
+    return this.serialise(() => this.appendNow(batch, true));
   }
 
-  private async appendNow(batch: SampleBatch): Promise<AppendResult> {
-    const res: AppendResult = { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: undefined };
+  /**
+   * Appends old data (`tsdb create-blocks-from`): the head's bounds do not apply, as upstream's
+   * backfill writes blocks of its own; each series still takes its samples in order.
+   */
+  backfill(batch: SampleBatch): Promise<AppendResult> {
+    return this.serialise(() => this.appendNow(batch, false));
+  }
+
+  private async appendNow(batch: SampleBatch, headBounds: boolean): Promise<AppendResult> {
+    const res = emptyAppendResult();
     const ops: BatchOp[] = [];
     const resolved: Array<MemSeries | null | undefined> = new Array(batch.series.length);
     let ooo: Map<MemSeries, Array<[number, number]>> | undefined;
     const newRefStart = this.nextRef;
+    // Fixed for the batch, as upstream fixes them when an appender is made.
+    const headMaxT = this.headMaxT();
+    const minValid = headBounds ? headMaxT - HEAD_APPENDABLE_MS : -Infinity;
+    const oooFloor = headMaxT - this.oooWindow;
+    const refuse = (idx: number, kind: 'outOfBounds' | 'tooOld', reason: string) => {
+      res[kind]++;
+      res.firstError ??= `${reason} for series ${formatLabels(batch.series[idx])}`;
+    };
     for (let i = 0; i < batch.refs.length; i++) {
       const idx = batch.refs[i];
       let s = resolved[idx];
       const t = batch.timestamps[i];
+      // Before the series is looked up or made: a refused sample leaves no empty series behind.
+      if (t < minValid && !(this.oooWindow > 0 && t >= oooFloor)) {
+        if (this.oooWindow > 0) refuse(idx, 'tooOld', 'too old sample');
+        else refuse(idx, 'outOfBounds', 'out of bounds');
+        continue;
+      }
       if (s === undefined) {
         const labels = batch.series[idx];
         s = this.lookup(labels, batch.hashes[idx]) ?? null;
@@ -467,16 +528,21 @@ export class TSDB implements Queryable {
           // An identical resend (same time and value bits) is accepted silently, as upstream.
           if (s.sameAsLast(v)) continue;
           res.duplicate++;
-          res.firstError ??= 'duplicate sample for timestamp';
-        } else if (this.oooWindow > 0 && t >= this.maxT - this.oooWindow) {
+          res.firstError ??=
+            s.app === null
+              ? `duplicate sample for timestamp ${t} for series ${formatLabels(s.labels)}`
+              : `duplicate sample for timestamp ${t}; overrides not allowed: existing ${formatValue(s.lastValue())}, new value ${formatValue(v)} for series ${formatLabels(s.labels)}`;
+        } else if (this.oooWindow > 0 && t >= oooFloor) {
           ooo ??= new Map();
           let list = ooo.get(s);
           if (!list) ooo.set(s, (list = []));
           list.push([t, v]);
           res.appended++;
+        } else if (this.oooWindow > 0) {
+          refuse(idx, 'tooOld', 'too old sample');
         } else {
           res.outOfOrder++;
-          res.firstError ??= 'out of order sample';
+          res.firstError ??= `out of order sample for series ${formatLabels(s.labels)}`;
         }
         continue;
       }
@@ -779,10 +845,22 @@ export class TSDB implements Queryable {
     });
   }
 
-  /** Applies `--storage.tsdb.retention.time`: measured back from the newest sample, as upstream. */
-  async applyRetentionTime(retentionMs: number): Promise<RetentionResult> {
+  /**
+   * The newest sample time the head's bounds measure from: the shard's newest, but never past
+   * the tolerance entry points allow, so a far-future sample stored before they refused such
+   * samples (or backfilled) cannot put every real sample out of bounds.
+   */
+  private headMaxT(): number {
+    return Math.min(this.maxT, Date.now() + MAX_AHEAD_MS);
+  }
+
+  /**
+   * Applies `--storage.tsdb.retention.time`: measured back from the newest sample, as upstream,
+   * but never from later than now, so no one series' future timestamp decides what is deleted.
+   */
+  async applyRetentionTime(retentionMs: number, now = Date.now()): Promise<RetentionResult> {
     if (this.maxT === -Infinity) return { deletedChunks: 0, deletedSeries: 0 };
-    return this.deleteBefore(this.maxT - retentionMs);
+    return this.deleteBefore(Math.min(this.maxT, now) - retentionMs);
   }
 
   /**

@@ -122,7 +122,8 @@ export class ShardedTSDB implements Queryable {
     return shardOf(hash, this.total);
   }
 
-  async append(batch: SampleBatch): Promise<AppendResult> {
+  /** Old data into its shards (`tsdb create-blocks-from`), outside the heads' bounds. */
+  async backfill(batch: SampleBatch): Promise<AppendResult> {
     const parts = this.total === 1 ? [batch] : splitByPartition(batch, this.total);
     const owned = this.byPartition();
     const results = await Promise.all(
@@ -130,7 +131,7 @@ export class ShardedTSDB implements Queryable {
         if (!b) return undefined;
         const shard = owned.get(p);
         if (!shard) throw new Error(`partition ${p} is not held by this storage`);
-        return shard.append(b);
+        return shard.backfill(b);
       }),
     );
     return sumAppendResults(results);

@@ -91,7 +91,7 @@ async function ingest(opts: TsdbBenchOptions, dir: string): Promise<void> {
       timestamps: new Float64Array(opts.series).fill(START_MS + k * STEP_MS),
       values: v,
     };
-    appended += (await db.append(batch)).appended;
+    appended += (await db.backfill(batch)).appended;
   }
   const secs = Number(process.hrtime.bigint() - started) / 1e9;
   global.gc?.();

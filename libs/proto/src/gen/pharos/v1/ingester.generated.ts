@@ -148,6 +148,15 @@ export interface PushResponse {
   invalid: number;
   /** The first rejection's reason, empty when every sample was accepted. */
   firstError: string;
+  /** Older than the head takes (its newest sample less an hour, with no out-of-order window). */
+  outOfBounds: number;
+  /** Older than the out-of-order window allows. */
+  tooOld: number;
+}
+
+export interface WriteResultRequest {
+  partition: number;
+  offset: number;
 }
 
 export interface SelectRequest {
@@ -778,7 +787,7 @@ export const PushRequest: MessageFns<PushRequest> = {
 };
 
 function createBasePushResponse(): PushResponse {
-  return { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: "" };
+  return { appended: 0, outOfOrder: 0, duplicate: 0, invalid: 0, firstError: "", outOfBounds: 0, tooOld: 0 };
 }
 
 export const PushResponse: MessageFns<PushResponse> = {
@@ -797,6 +806,12 @@ export const PushResponse: MessageFns<PushResponse> = {
     }
     if (message.firstError !== "") {
       writer.uint32(42).string(message.firstError);
+    }
+    if (message.outOfBounds !== 0) {
+      writer.uint32(48).uint64(message.outOfBounds);
+    }
+    if (message.tooOld !== 0) {
+      writer.uint32(56).uint64(message.tooOld);
     }
     return writer;
   },
@@ -854,6 +869,22 @@ export const PushResponse: MessageFns<PushResponse> = {
             message.firstError = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.outOfBounds = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.tooOld = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -881,6 +912,16 @@ export const PushResponse: MessageFns<PushResponse> = {
         : isSet(object.first_error)
         ? globalThis.String(object.first_error)
         : "",
+      outOfBounds: isSet(object.outOfBounds)
+        ? globalThis.Number(object.outOfBounds)
+        : isSet(object.out_of_bounds)
+        ? globalThis.Number(object.out_of_bounds)
+        : 0,
+      tooOld: isSet(object.tooOld)
+        ? globalThis.Number(object.tooOld)
+        : isSet(object.too_old)
+        ? globalThis.Number(object.too_old)
+        : 0,
     };
   },
 
@@ -901,6 +942,12 @@ export const PushResponse: MessageFns<PushResponse> = {
     if (message.firstError !== "") {
       obj.firstError = message.firstError;
     }
+    if (message.outOfBounds !== 0) {
+      obj.outOfBounds = Math.round(message.outOfBounds);
+    }
+    if (message.tooOld !== 0) {
+      obj.tooOld = Math.round(message.tooOld);
+    }
     return obj;
   },
 
@@ -914,6 +961,93 @@ export const PushResponse: MessageFns<PushResponse> = {
     message.duplicate = object.duplicate ?? 0;
     message.invalid = object.invalid ?? 0;
     message.firstError = object.firstError ?? "";
+    message.outOfBounds = object.outOfBounds ?? 0;
+    message.tooOld = object.tooOld ?? 0;
+    return message;
+  },
+};
+
+function createBaseWriteResultRequest(): WriteResultRequest {
+  return { partition: 0, offset: 0 };
+}
+
+export const WriteResultRequest: MessageFns<WriteResultRequest> = {
+  encode(message: WriteResultRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).uint32(message.partition);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(16).uint64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WriteResultRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWriteResultRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WriteResultRequest {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+    };
+  },
+
+  toJSON(message: WriteResultRequest): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WriteResultRequest>, I>>(base?: I): WriteResultRequest {
+    return WriteResultRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WriteResultRequest>, I>>(object: I): WriteResultRequest {
+    const message = createBaseWriteResultRequest();
+    message.partition = object.partition ?? 0;
+    message.offset = object.offset ?? 0;
     return message;
   },
 };
@@ -2233,6 +2367,20 @@ export const IngesterService = {
     responseSerialize: (value: SnapshotResponse): Buffer => Buffer.from(SnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SnapshotResponse => SnapshotResponse.decode(value),
   },
+  /**
+   * What storage made of one record of the sample topic, once this ingester has consumed it:
+   * how a remote write gateway that produced the record learns what to answer its sender.
+   * FAILED_PRECONDITION when this ingester does not own the partition.
+   */
+  writeResult: {
+    path: "/pharos.v1.Ingester/WriteResult" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: WriteResultRequest): Buffer => Buffer.from(WriteResultRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WriteResultRequest => WriteResultRequest.decode(value),
+    responseSerialize: (value: PushResponse): Buffer => Buffer.from(PushResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushResponse => PushResponse.decode(value),
+  },
 } as const;
 
 export interface IngesterServer extends UntypedServiceImplementation {
@@ -2243,6 +2391,12 @@ export interface IngesterServer extends UntypedServiceImplementation {
   series: handleUnaryCall<SeriesRequest, SeriesResponse>;
   deleteSeries: handleUnaryCall<DeleteSeriesRequest, DeleteSeriesResponse>;
   snapshot: handleUnaryCall<SnapshotRequest, SnapshotResponse>;
+  /**
+   * What storage made of one record of the sample topic, once this ingester has consumed it:
+   * how a remote write gateway that produced the record learns what to answer its sender.
+   * FAILED_PRECONDITION when this ingester does not own the partition.
+   */
+  writeResult: handleUnaryCall<WriteResultRequest, PushResponse>;
 }
 
 export interface IngesterClient extends Client {
@@ -2338,6 +2492,26 @@ export interface IngesterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SnapshotResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * What storage made of one record of the sample topic, once this ingester has consumed it:
+   * how a remote write gateway that produced the record learns what to answer its sender.
+   * FAILED_PRECONDITION when this ingester does not own the partition.
+   */
+  writeResult(
+    request: WriteResultRequest,
+    callback: (error: ServiceError | null, response: PushResponse) => void,
+  ): ClientUnaryCall;
+  writeResult(
+    request: WriteResultRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PushResponse) => void,
+  ): ClientUnaryCall;
+  writeResult(
+    request: WriteResultRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PushResponse) => void,
   ): ClientUnaryCall;
 }
 
