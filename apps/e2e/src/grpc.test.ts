@@ -28,7 +28,8 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:${http}"]
 `,
-      { args: [`--grpc.listen-address=${grpcAddress}`] },
+      // Push is a write path: served with the remote write receiver on.
+      { args: [`--grpc.listen-address=${grpcAddress}`, '--web.enable-remote-write-receiver'] },
     );
     cleanup.push(() => pharos.proc.stop());
     cleanup.push(() => removeDir(pharos.dir));
@@ -64,5 +65,24 @@ scrape_configs:
       t + 1,
     );
     assert.deepEqual([...selected[0].values], [42]);
+  });
+
+  it('refuses Push where no write path is enabled, and still serves reads', async () => {
+    const port = await freePort();
+    const readOnly = await startPharos(() => 'global: {scrape_interval: 1h}\n', {
+      args: [`--grpc.listen-address=127.0.0.1:${port}`],
+    });
+    cleanup.push(() => readOnly.proc.stop());
+    cleanup.push(() => removeDir(readOnly.dir));
+    const ingester = new IngesterGrpcClient(`127.0.0.1:${port}`, undefined, 10_000);
+    cleanup.push(() => ingester.close());
+    const b = new SampleBatchBuilder();
+    b.push(labelsFrom({ __name__: 'not_taken' }), Date.now(), 1);
+    await assert.rejects(ingester.push(b.build()), /takes no writes over gRPC/);
+    assert.deepEqual(await instantQuery(readOnly.url, 'not_taken'), []);
+    assert.deepEqual(
+      await ingester.select([new LabelMatcher('=', '__name__', 'not_taken')], 0, Infinity),
+      [],
+    );
   });
 });

@@ -6,10 +6,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { credentials, Metadata, status, type ChannelCredentials } from '@grpc/grpc-js';
 import bcrypt from 'bcryptjs';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { parseWebConfig } from '@pharos/config';
+import { SampleBatchBuilder } from '@pharos/model';
 import { makeTestCerts, type TestCerts } from '@pharos/observability/testing';
+import { IngesterClient, QueryClient, sampleBatchToProto, type InstantQueryRequest } from '@pharos/proto';
 import {
   freePort,
   instantQuery,
@@ -81,6 +84,7 @@ describe('embedded Pharos behind --web.config.file', () => {
   let prom: Prometheus | undefined;
   let port: number;
   let amPort: number;
+  let grpcPort: number;
   let agent: Agent;
   const auth = `Basic ${Buffer.from('alice:wonderland').toString('base64')}`;
   const secureGet = (url: string, withAuth = true) =>
@@ -91,6 +95,7 @@ describe('embedded Pharos behind --web.config.file', () => {
     dir = tempDir('pharos-security-');
     port = await freePort();
     amPort = await freePort();
+    grpcPort = await freePort();
     writeFileSync(
       join(certs.dir, 'web.yml'),
       `tls_server_config:
@@ -123,7 +128,8 @@ basic_auth_users:
           `--config.file=${join(dir, 'prometheus.yml')}`,
           `--storage.tsdb.path=${join(dir, 'data')}`,
           `--web.listen-address=127.0.0.1:${port}`,
-          '--grpc.listen-address=',
+          // No --grpc.config.file: gRPC must follow the web config, not stand open beside it.
+          `--grpc.listen-address=127.0.0.1:${grpcPort}`,
           `--alertmanager.config.file=${join(dir, 'alertmanager.yml')}`,
           `--alertmanager.listen-address=127.0.0.1:${amPort}`,
           `--web.config.file=${join(certs.dir, 'web.yml')}`,
@@ -214,6 +220,42 @@ basic_auth_users:
       { encoding: 'utf8' },
     );
     assert.notEqual(wrong.status, 0);
+  });
+
+  it("locks gRPC with the web config's TLS and users when it has no config of its own", async () => {
+    const tls = credentials.createSsl(
+      Buffer.from(certs.ca),
+      Buffer.from(certs.clientKey),
+      Buffer.from(certs.clientCert),
+    );
+    const opts = { 'grpc.ssl_target_name_override': 'localhost' };
+    const instant = (creds: ChannelCredentials, md: Metadata) =>
+      new Promise<{ code: number | undefined; series: number }>((resolve) => {
+        const c = new QueryClient(`127.0.0.1:${grpcPort}`, creds, opts);
+        c.instant(
+          { query: 'vector(1)' } as InstantQueryRequest,
+          md,
+          { deadline: Date.now() + 5000 },
+          (err, res) => {
+            c.close();
+            resolve({ code: err?.code, series: res?.series.length ?? 0 });
+          },
+        );
+      });
+    const withAuth = new Metadata();
+    withAuth.set('authorization', auth);
+    assert.equal((await instant(credentials.createInsecure(), withAuth)).code, status.UNAVAILABLE);
+    assert.equal((await instant(tls, new Metadata())).code, status.UNAUTHENTICATED);
+    assert.deepEqual(await instant(tls, withAuth), { code: undefined, series: 1 });
+    // Push is a write path, and this process has none enabled (no remote write receiver).
+    const pushed = await new Promise<number | undefined>((resolve) => {
+      const c = new IngesterClient(`127.0.0.1:${grpcPort}`, tls, opts);
+      c.push({ batch: sampleBatchToProto(new SampleBatchBuilder().build()) }, withAuth, (err) => {
+        c.close();
+        resolve(err?.code);
+      });
+    });
+    assert.equal(pushed, status.UNIMPLEMENTED);
   });
 
   it('answers the admin API as disabled, and /-/quit shuts down cleanly', async () => {

@@ -57,7 +57,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   try {
     WebSecurity.load(flags.webConfigFile, logger);
     loading = 'gRPC config';
-    grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger);
+    grpcSecurity = GrpcServerSecurity.load(flags.grpcConfigFile, logger, flags.webConfigFile);
   } catch (e) {
     const msg = (e as Error).message;
     logger.error({ err: msg }, `error loading ${loading}`);

@@ -28,6 +28,8 @@ describe('flags', () => {
     assert.equal(f.retentionSize, 0);
     assert.equal(f.outOfOrderWindow, 0);
     assert.equal(f.shards, 2);
+    // Unlike the web port, gRPC has no Prometheus default to keep: loopback unless asked for.
+    assert.equal(f.grpcListenAddress, '127.0.0.1:9095');
   });
 
   it('drops the default retention time when only a size is given, as Prometheus', async () => {

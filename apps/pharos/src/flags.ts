@@ -124,8 +124,8 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
     .addOption(
       new Option(
         '--grpc.listen-address <address>',
-        'Address for the gRPC services (Ingester); empty to serve none.',
-      ).default('0.0.0.0:9095'),
+        "Address for the gRPC services (Query; Ingester Push only with the remote write receiver); loopback unless set, empty to serve none. Without --grpc.config.file it takes --web.config.file's TLS and users.",
+      ).default('127.0.0.1:9095'),
     )
     .addOption(
       new Option(

@@ -1,6 +1,6 @@
 import { parseBasicAuth, parseClientTLS, relativeTo, type BasicAuth, type TLSConfig } from './http-client.js';
 import { readConfigFile } from './prometheus.js';
-import { parseWebConfig, type PemSource } from './web-config.js';
+import { parseWebConfig, type PemSource, type WebConfig } from './web-config.js';
 import { ConfigError, Decoder } from './yaml-decode.js';
 
 /**
@@ -27,6 +27,31 @@ export function parseGrpcServerConfig(text: string, file: string): GrpcServerCon
   };
   if (Object.keys(web.headers).length > 0) refuse('http_server_config.headers');
   if (web.rateLimit.interval > 0) refuse('rate_limit');
+  return grpcTLSAndUsers(web, file);
+}
+
+/**
+ * The gRPC server of a process whose --web.config.file is its only security config: the same
+ * TLS and users as its web server, so a locked web UI does not leave gRPC open. What gRPC has no
+ * counterpart for (HTTP response headers, the rate limiter) is named in `notCarried`.
+ */
+export function grpcServerConfigFromWeb(
+  web: WebConfig,
+  file: string,
+): {
+  config: GrpcServerConfig;
+  notCarried: string[];
+} {
+  const notCarried: string[] = [];
+  if (Object.keys(web.headers).length > 0) notCarried.push('http_server_config.headers');
+  if (web.rateLimit.interval > 0) notCarried.push('rate_limit');
+  return { config: grpcTLSAndUsers(web, file), notCarried };
+}
+
+function grpcTLSAndUsers(web: WebConfig, file: string): GrpcServerConfig {
+  const refuse = (what: string) => {
+    throw new ConfigError(file, 0, `${what}: not supported on gRPC`);
+  };
   const t = web.tls;
   if (!t) return { users: web.users };
   if (t.clientAuth !== 'NoClientCert' && t.clientAuth !== 'RequireAndVerifyClientCert')

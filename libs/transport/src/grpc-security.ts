@@ -14,8 +14,10 @@ import {
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import {
+  grpcServerConfigFromWeb,
   loadGrpcClientConfig,
   loadGrpcServerConfig,
+  loadWebConfig,
   readSecret,
   type GrpcServerConfig,
   type PemSource,
@@ -37,15 +39,29 @@ export class GrpcServerSecurity {
     private readonly users: BcryptUsers,
   ) {}
 
-  /** Reads and checks the file and its certificates; a bad one refuses the start. */
-  static load(path: string | undefined, logger: Logger): GrpcServerSecurity {
-    const config: GrpcServerConfig = path ? loadGrpcServerConfig(path) : { users: {} };
+  /**
+   * Reads and checks the file and its certificates; a bad one refuses the start. Without one,
+   * `followWeb` (the all-in-one's --web.config.file) gives gRPC the web server's TLS and users,
+   * so a process whose web is locked does not serve an open gRPC port beside it.
+   */
+  static load(path: string | undefined, logger: Logger, followWeb?: string): GrpcServerSecurity {
+    let config: GrpcServerConfig = { users: {} };
+    if (path) config = loadGrpcServerConfig(path);
+    else if (followWeb) {
+      const web = grpcServerConfigFromWeb(loadWebConfig(followWeb), followWeb);
+      config = web.config;
+      if (web.notCarried.length > 0)
+        logger.warn(
+          { file: followWeb, notCarried: web.notCarried },
+          'gRPC follows the web config, but has no counterpart for these; give --grpc.config.file to say so explicitly',
+        );
+    }
     const security = new GrpcServerSecurity(config, new BcryptUsers(config.users));
     security.credentials();
-    if (path)
+    if (path || followWeb)
       logger.info(
-        { tls: config.tls !== undefined, basicAuth: security.users.enabled },
-        'gRPC config file loaded',
+        { file: path ?? followWeb, tls: config.tls !== undefined, basicAuth: security.users.enabled },
+        path ? 'gRPC config file loaded' : 'gRPC follows the web config (no --grpc.config.file)',
       );
     return security;
   }
