@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, formatDuration, parseByteSize, parseDuration, parsePrometheusConfig } from './index.js';
 
@@ -234,5 +236,111 @@ describe('prometheus.yml read as go-yaml reads it', () => {
       (e: unknown) =>
         e instanceof ConfigError && e.line === 4 && /field scrape_intervall not found/.test(e.message),
     );
+  });
+});
+
+describe('sections Pharos does not act on yet are still checked as upstream checks them', () => {
+  const dir = new URL('./testdata/sections/', import.meta.url);
+  // Each file's verdict is promtool 3.16's (`check config --syntax-only`); the e2e suite asks it again.
+  const refused: Record<string, RegExp> = {
+    'otlp_bad_strategy.yml': /unsupported OTLP translation strategy "Nope"/,
+    'otlp_both.yml': /cannot be configured simultaneously/,
+    'rr_no_url.yml': /url for remote_read is empty/,
+    'runtime_unknown.yml': /field gomaxprocs not found in type config.RuntimeConfig/,
+    'rw_auth_header.yml': /authorization header must be changed via the basic_auth/,
+    'rw_azuread_none.yml': /must provide an Azure Managed Identity/,
+    'rw_bad_credentials.yml': /credentials must be a single value/,
+    'rw_bad_proto.yml': /unknown type for remote write protobuf message foo/,
+    'rw_bad_relabel.yml': /missing closing \)/,
+    'rw_dup_names.yml': /found multiple remote write configs with job name "a"/,
+    'rw_min_gt_max.yml': /min_shards must not be greater than max_shards/,
+    'rw_no_url.yml': /url for remote_write is empty/,
+    'rw_reserved_header.yml': /Content-Type is a reserved header/,
+    'rw_sigv4_key_only.yml': /must provide a AWS SigV4 Access key and Secret Key/,
+    'rw_two_auth.yml': /Currently configured: \[basic_auth sigv4\]/,
+    'rw_unknown_field.yml': /field max_shard not found in type config.QueueConfig/,
+    'storage_bad_pct.yml': /must be in the range \[0, 100\], got 200/,
+    'storage_unknown.yml': /field out_of_order_window not found in type config.TSDBConfig/,
+    'tracing_bad_type.yml': /expected tracing client type to be to be http or grpc, but got udp/,
+    'tracing_no_endpoint.yml': /tracing endpoint must be set/,
+  };
+  const accepted: Record<string, string> = {
+    'otlp_ok.yml': 'otlp',
+    'rr_ok.yml': 'remote_read',
+    'runtime_ok.yml': 'runtime',
+    'rw_azuread_ok.yml': 'remote_write',
+    'rw_ok.yml': 'remote_write',
+    'storage_ok.yml': 'storage',
+    'tracing_ok.yml': 'tracing',
+  };
+  for (const [file, want] of Object.entries(refused)) {
+    it(`refuses ${file}`, () => {
+      const text = readFileSync(new URL(file, dir), 'utf8');
+      assert.throws(
+        () => parsePrometheusConfig(text, file),
+        (e: unknown) => e instanceof ConfigError && want.test(e.message),
+      );
+    });
+  }
+  for (const [file, section] of Object.entries(accepted)) {
+    it(`accepts ${file}, warning once that ${section} is not acted on`, () => {
+      const c = parsePrometheusConfig(readFileSync(new URL(file, dir), 'utf8'), file);
+      assert.deepEqual(
+        c.warnings.map((w) => w.replace(/^[^:]+:\d+: /, '')),
+        [`config.Config: field ${section} is not supported by Pharos yet and is ignored`],
+      );
+    });
+  }
+});
+
+describe('scrape_config_files', () => {
+  it('loads the scrape configs of every file its globs match, relative to the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-scf-'));
+    try {
+      mkdirSync(join(dir, 'jobs'));
+      writeFileSync(
+        join(dir, 'jobs', 'a.yml'),
+        'scrape_configs:\n  - job_name: a\n    static_configs: [{targets: [h:1]}]\n',
+      );
+      writeFileSync(
+        join(dir, 'jobs', 'b.yml'),
+        'scrape_configs:\n  - job_name: b\n    scrape_interval: 5s\n',
+      );
+      const main = join(dir, 'prometheus.yml');
+      const c = parsePrometheusConfig(
+        'global: {scrape_interval: 30s}\nscrape_config_files: [jobs/*.yml]\nscrape_configs:\n  - job_name: main\n',
+        main,
+      );
+      assert.deepEqual(
+        c.scrapeConfigs.map((s) => [s.jobName, s.scrapeInterval]),
+        [
+          ['main', 30_000],
+          ['a', 30_000],
+          ['b', 5_000],
+        ],
+      );
+      assert.throws(
+        () =>
+          parsePrometheusConfig(
+            'scrape_config_files: [jobs/*.yml]\nscrape_configs:\n  - job_name: a\n',
+            main,
+          ),
+        /a\.yml:2: found multiple scrape configs with job name "a"/,
+      );
+      writeFileSync(
+        join(dir, 'jobs', 'c.yml'),
+        'scrape_configs:\n  - job_name: c\n    scrape_intervall: 5s\n',
+      );
+      assert.throws(
+        () => parsePrometheusConfig('scrape_config_files: [jobs/*.yml]\n', main),
+        /c\.yml:3: field scrape_intervall not found/,
+      );
+      assert.throws(
+        () => parsePrometheusConfig('scrape_config_files: ["jobs/*/x*.yml"]\n', main),
+        /invalid scrape config file path/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import type { Node } from 'yaml';
 import { AnchoredRegex } from '@pharos/regex';
 import { ConfigError, Decoder, type Fields } from './yaml-decode.js';
@@ -9,6 +10,8 @@ import {
   type HTTPClientConfig,
 } from './http-client.js';
 import { parseServiceDiscovery, SUPPORTED_SD_FIELDS, type ServiceDiscoveryConfigs } from './sd.js';
+import { globFiles } from './glob.js';
+import { checkLaterSections, LATER_SECTIONS } from './later-sections.js';
 
 export const SCRAPE_PROTOCOL_NAMES = [
   'OpenMetricsText1.0.0',
@@ -453,22 +456,38 @@ function parseAlertmanager(d: Decoder, node: Node): AlertmanagerConfig {
 /** Parses prometheus.yml text; `file` names it in errors. */
 export function parsePrometheusConfig(text: string, file = 'prometheus.yml'): PrometheusConfig {
   const d = new Decoder(file, text);
-  const top = d.fields(
-    d.root,
-    'config.Config',
-    ['global', 'rule_files', 'scrape_configs', 'alerting'],
-    ['remote_write', 'remote_read', 'storage', 'tracing', 'otlp', 'runtime', 'scrape_config_files'],
-  );
+  const top = d.fields(d.root, 'config.Config', [
+    'global',
+    'rule_files',
+    'scrape_configs',
+    'scrape_config_files',
+    'alerting',
+    ...LATER_SECTIONS,
+  ]);
   const global = parseGlobal(d, top.raw('global'));
   const scrapeConfigs: ScrapeConfig[] = [];
   const jobs = new Set<string>();
-  for (const node of top.seq('scrape_configs')) {
-    const sc = parseScrapeConfig(d, node, global);
-    if (jobs.has(sc.jobName))
-      d.fail(node, `found multiple scrape configs with job name ${JSON.stringify(sc.jobName)}`);
-    jobs.add(sc.jobName);
-    scrapeConfigs.push(sc);
+  const addJobs = (dec: Decoder, nodes: readonly Node[]) => {
+    for (const node of nodes) {
+      const sc = parseScrapeConfig(dec, node, global);
+      if (jobs.has(sc.jobName))
+        dec.fail(node, `found multiple scrape configs with job name ${JSON.stringify(sc.jobName)}`);
+      jobs.add(sc.jobName);
+      scrapeConfigs.push(sc);
+    }
+  };
+  addJobs(d, top.seq('scrape_configs'));
+  // As upstream's GetScrapeConfigs: globs relative to this file, each file a scrape_configs list.
+  for (const pattern of top.strList('scrape_config_files')) {
+    if (!/^[^*]*(\*[^/]*)?$/.test(pattern))
+      d.fail(top.raw('scrape_config_files'), `invalid scrape config file path ${JSON.stringify(pattern)}`);
+    for (const path of globFiles(isAbsolute(pattern) ? pattern : join(dirname(file), pattern))) {
+      const fd = new Decoder(path, readConfigFile(path));
+      addJobs(fd, fd.fields(fd.root, 'config.ScrapeConfigs', ['scrape_configs']).seq('scrape_configs'));
+      d.warnings.push(...fd.warnings);
+    }
   }
+  checkLaterSections(d, top, (nodes) => parseRelabelConfigs(d, nodes));
   const ruleFiles = top.strList('rule_files');
   const alerting = parseAlerting(d, top.raw('alerting'));
   return { global, ruleFiles, alerting, scrapeConfigs, source: text, warnings: d.warnings };
