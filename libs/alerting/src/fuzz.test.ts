@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import fc from 'fast-check';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
 import { ConfigError } from '@pharos/config';
 import { mutationsOf, syntaxSoup } from '@pharos/model/testing';
-import { Alertmanager, FileState, parseAlertmanagerConfig, registerAlertmanagerAPI } from './index.js';
+import { parseAlertmanagerConfig } from './index.js';
+import { startTestAlertmanager } from './testing/api-server.js';
 
 const CONFIG = `global:
   resolve_timeout: 5m
@@ -69,35 +65,13 @@ describe('alertmanager.yml loader under bad input', () => {
 });
 
 describe('Alertmanager API v2 under bad input', () => {
-  let dir: string;
-  let am: Alertmanager;
   let app: FastifyInstance;
+  let close: () => Promise<void>;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pharos-am-fuzz-'));
-    // No integrations: a flush would otherwise retry its webhook until stop, long after the test.
-    writeFileSync(join(dir, 'alertmanager.yml'), 'route: {receiver: quiet}\nreceivers: [{name: quiet}]\n');
-    const logger = pino({ level: 'silent' });
-    am = new Alertmanager({
-      configFile: join(dir, 'alertmanager.yml'),
-      externalURL: 'http://127.0.0.1:9093',
-      state: new FileState(join(dir, 'state'), logger),
-      logger,
-      registry: new Registry(),
-    });
-    await am.start();
-    app = Fastify({ logger: false });
-    registerAlertmanagerAPI(app, am, {
-      versionInfo: { version: 'fuzz', revision: '', branch: '', buildUser: '', buildDate: '', goVersion: '' },
-      reload: async () => undefined,
-    });
-    await app.ready();
+    ({ app, close } = await startTestAlertmanager('pharos-am-fuzz-'));
   });
-  after(async () => {
-    await app.close();
-    await am.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => close());
 
   /** Refusals are 400 with the reason in JSON (a string, or go-swagger's object); nothing may be a 500. */
   const post = async (url: string, payload: string) => {

@@ -1,19 +1,16 @@
 // A silence the API returned an id for is on disk when the answer leaves: a kill -9 right after
 // finds it in silences.json (it was written 50 ms later, so a kill in between lost it).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { Alertmanager, FileState, registerAlertmanagerAPI } from './index.js';
+import type { FastifyInstance } from 'fastify';
+import { startTestAlertmanager } from './testing/api-server.js';
 
 describe('silences are durable before the API answers', () => {
   let dir: string;
-  let am: Alertmanager;
   let app: FastifyInstance;
+  let close: () => Promise<void>;
   const onDisk = () =>
     JSON.parse(readFileSync(join(dir, 'state', 'silences.json'), 'utf8')) as Array<{
       id: string;
@@ -21,29 +18,9 @@ describe('silences are durable before the API answers', () => {
     }>;
 
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pharos-am-silence-'));
-    writeFileSync(join(dir, 'alertmanager.yml'), 'route: {receiver: quiet}\nreceivers: [{name: quiet}]\n');
-    const logger = pino({ level: 'silent' });
-    am = new Alertmanager({
-      configFile: join(dir, 'alertmanager.yml'),
-      externalURL: 'http://127.0.0.1:9093',
-      state: new FileState(join(dir, 'state'), logger),
-      logger,
-      registry: new Registry(),
-    });
-    await am.start();
-    app = Fastify({ logger: false });
-    registerAlertmanagerAPI(app, am, {
-      versionInfo: { version: 't', revision: '', branch: '', buildUser: '', buildDate: '', goVersion: '' },
-      reload: async () => undefined,
-    });
-    await app.ready();
+    ({ dir, app, close } = await startTestAlertmanager('pharos-am-silence-'));
   });
-  after(async () => {
-    await app.close();
-    await am.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => close());
 
   it('a created silence, and then its expiry, are in silences.json when the answer arrives', async () => {
     const now = Date.now();
