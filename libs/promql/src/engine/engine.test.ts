@@ -283,3 +283,27 @@ describe('vector matching against a scalar', () => {
     });
   }
 });
+
+describe('expressions too deep to evaluate', () => {
+  const engine = new Engine();
+  const q = new MemoryQueryable();
+  it('takes a flat chain 999 links deep and refuses 1000, however long the rest', async () => {
+    const chain = (n: number) =>
+      Array(n + 1)
+        .fill('1')
+        .join('+');
+    const r = await engine.instantQuery(q, chain(999), 0);
+    assert.equal(r.resultType === 'scalar' ? r.v : NaN, 1000);
+    for (const n of [1000, 250_000]) {
+      await assert.rejects(
+        engine.instantQuery(q, chain(n), 0),
+        (e: unknown) =>
+          e instanceof ParseError && /expression nests more than 1000 levels deep/.test(e.message),
+      );
+    }
+  });
+  it('knows a long chain is a scalar from the node itself', async () => {
+    const r = await engine.instantQuery(q, `${Array(900).fill('2').join('*')} > bool 1`, 0);
+    assert.equal(r.resultType === 'scalar' ? r.v : NaN, 1);
+  });
+});

@@ -136,6 +136,11 @@ export interface BinaryExpr {
   readonly returnBool: boolean;
   readonly fill?: FillModifier;
   readonly pos: PosRange;
+  /**
+   * Scalar when both sides are, else vector; known when the parser made the node, so the type
+   * of a long chain is not found again by walking its left spine at every link.
+   */
+  readonly resultType?: 'scalar' | 'vector';
 }
 
 export interface UnaryExpr {

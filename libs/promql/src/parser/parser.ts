@@ -137,7 +137,7 @@ export function typeOf(e: Expr): ValueType {
     case 'AggregateExpr':
       return 'vector';
     case 'BinaryExpr':
-      return typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector';
+      return e.resultType ?? (typeOf(e.lhs) === 'scalar' && typeOf(e.rhs) === 'scalar' ? 'scalar' : 'vector');
     case 'UnaryExpr':
     case 'ParenExpr':
       return typeOf(e.expr);
@@ -233,6 +233,9 @@ class Parser {
 
   private parseBinary(minPrec: number): Expr {
     let lhs = this.parseUnary();
+    // A left-associative chain is built by this loop, not by recursion: count its links, so a
+    // flat `1+1+…` of any length is refused as soon as it is too deep, in time linear in its size.
+    let links = 0;
     for (;;) {
       const t = this.peek();
       const op = this.binaryOp(t);
@@ -251,6 +254,7 @@ class Parser {
       const fill = this.parseFill(op);
       const rhs = this.parseBinary(op === '^' ? prec : prec + 1);
       lhs = this.makeBinary(op, lhs, rhs, matching, returnBool, t, fill);
+      if (++links > MAX_EXPR_DEPTH) this.fail(0, `expression nests more than ${MAX_EXPR_DEPTH} levels deep`);
     }
     return lhs;
   }
@@ -354,7 +358,18 @@ class Parser {
     const m = bothVectors ? matching : null;
     if (fill && m === null)
       this.fail(pos.start, 'filling in missing series only allowed between instant vectors');
-    return { type: 'BinaryExpr', op, lhs, rhs, matching: m, returnBool, pos, ...(fill ? { fill } : {}) };
+    const resultType = bothScalar ? 'scalar' : 'vector';
+    return {
+      type: 'BinaryExpr',
+      op,
+      lhs,
+      rhs,
+      matching: m,
+      returnBool,
+      pos,
+      resultType,
+      ...(fill ? { fill } : {}),
+    };
   }
 
   private parseUnary(): Expr {
