@@ -664,6 +664,19 @@ describe('remote write receiver: what each request gets', () => {
     });
   }
 
+  it('refuses a body that would decode past 32 MiB, as upstream, before decoding it', async () => {
+    stored = 0;
+    // 63 MiB of zeros compress to about 3 MiB: the preamble alone says it is too big.
+    const bomb = snappyEncode(new Uint8Array(63 * 1024 * 1024));
+    const r = await post(bomb, v1);
+    assert.equal(r.statusCode, 400);
+    assert.equal(
+      r.body,
+      `decompressed body of ${63 * 1024 * 1024} bytes exceeds the limit of ${32 * 1024 * 1024} bytes\n`,
+    );
+    assert.equal(stored, 0);
+  });
+
   it('what storage refuses is a 400 in its words, saying the rest was stored', async () => {
     verdict = { ...emptyAppendResult(), outOfOrder: 1, firstError: 'out of order sample for series c' };
     const r = await post(rawWriteRequest([ok, [[['__name__', 'c']], [[now - 1000, 2]]]]), v1);

@@ -28,8 +28,11 @@ export interface RemoteDeps {
 
 export const DEFAULT_MAX_SAMPLES_PER_REQUEST = 1_000_000;
 
-/** A decompressed body may not exceed this (Prometheus sends batches of a few MiB at most). */
-const MAX_DECOMPRESSED = 64 * 1024 * 1024;
+/**
+ * A decompressed body may not exceed this, upstream's maxDecodedSize: the snappy preamble says
+ * the size, so a bomb is refused before anything is decoded (Prometheus sends a few MiB at most).
+ */
+const MAX_DECOMPRESSED = 32 * 1024 * 1024;
 const SAMPLES_RESPONSE = 1;
 const STREAMED_XOR_CHUNKS = 2;
 
