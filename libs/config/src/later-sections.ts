@@ -42,6 +42,8 @@ const RESERVED_HEADERS = new Set([
   'x-amz-content-sha256',
 ]);
 
+const AUTHORIZATION_HEADER =
+  'authorization header must be changed via the basic_auth, authorization, oauth2, sigv4, azuread or google_iam parameter';
 const PROTOBUF_MESSAGES = ['prometheus.WriteRequest', 'io.prometheus.write.v2.Request'];
 const TRANSLATION_STRATEGIES = [
   'UnderscoreEscapingWithSuffixes',
@@ -250,11 +252,7 @@ function checkRemoteWrite(d: Decoder, node: Node, relabel: (nodes: readonly Node
   url(d, f, 'remote_write');
   f.duration('remote_timeout', 30_000);
   relabel(f.seq('write_relabel_configs'));
-  checkHeaders(
-    d,
-    f,
-    'authorization header must be changed via the basic_auth, authorization, oauth2, sigv4, azuread or google_iam parameter',
-  );
+  checkHeaders(d, f, AUTHORIZATION_HEADER);
   for (const k of ['send_exemplars', 'send_native_histograms', 'round_robin_dns', 'failed_request_logging'])
     f.bool(k, false);
   const message = f.str('protobuf_message', 'prometheus.WriteRequest');
@@ -301,11 +299,7 @@ function checkRemoteRead(d: Decoder, node: Node): string {
   url(d, f, 'remote_read');
   f.duration('remote_timeout', 60_000);
   f.int('chunked_read_limit', 5e7);
-  checkHeaders(
-    d,
-    f,
-    'authorization header must be changed via the basic_auth, authorization, oauth2, sigv4, azuread or google_iam parameter',
-  );
+  checkHeaders(d, f, AUTHORIZATION_HEADER);
   f.bool('read_recent', false);
   f.bool('filter_external_labels', true);
   f.labelMap('required_matchers');
