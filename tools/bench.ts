@@ -4,8 +4,10 @@
 //   scrape: --series (100000) --seconds (300) --interval (5) --settle (15)
 //   scrape-path: --series (100000) --scrapes (20) --shards (2)
 //   cluster: --series (10000) --batches (300) --concurrency (4)
+//   overload: --series (10000) --seconds (60)
 import { parseArgs } from 'node:util';
 import { runClusterBench } from '../apps/e2e/src/cluster.bench.js';
+import { runOverloadBench } from '../apps/e2e/src/overload.bench.js';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
 import { runScrapePathBench } from '../apps/e2e/src/scrape-path.bench.js';
 import { runScrapeBench } from '../apps/e2e/src/scrape.bench.js';
@@ -74,6 +76,7 @@ const benches: Record<string, () => Promise<void>> = {
       batches: num(values.batches, 300),
       concurrency: num(values.concurrency, 4),
     }),
+  overload: () => runOverloadBench({ series: num(values.series, 10_000), seconds: num(values.seconds, 60) }),
 };
 
 const names = positionals.length > 0 ? positionals : Object.keys(benches);

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { Alertmanager, consumeAlertBus, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
-import { addQueryService, createApiServer } from '@pharos/api';
+import { addQueryService, QueryLimiter, createApiServer } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import { createIngesterServer, Ingester, ingesterBackend, listenGrpc, shardsAdmin } from '@pharos/ingest';
@@ -161,6 +161,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     maxSeries: flags.queryMaxSeries,
     delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
   });
+  const limiter = new QueryLimiter(flags.queryTimeout, flags.queryMaxConcurrency);
 
   // The ruler: queries the local engine, writes results through the ingester (visible to the
   // next rule once pushed), and posts alerts to the configured Alertmanagers.
@@ -281,7 +282,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
       ingesterBackend(ingester, db, { push: flags.enableRemoteWriteReceiver }),
       grpcSecurity.newServer(),
     );
-    addQueryService(grpc, { queryable: db, engine });
+    addQueryService(grpc, { queryable: db, engine, limiter });
     try {
       const port = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
       logger.info({ address: flags.grpcListenAddress, port }, 'gRPC Ingester and Query services listening');
@@ -321,7 +322,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
         }
       : undefined,
     tsdbStatus: () => db.status(),
-    maxConcurrency: flags.queryMaxConcurrency,
+    limiter,
     // Pushed samples take the scraper's path, durable in the write-ahead log before the answer,
     // which waits for storage's verdict: what it refused is a 400, never a 204.
     remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => ingester.push(batch) : undefined,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Option } from 'commander';
-import { addQueryService, createApiServer } from '@pharos/api';
+import { addQueryService, QueryLimiter, createApiServer } from '@pharos/api';
 import { loadPrometheusConfig, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { ingesterSet, listenGrpc } from '@pharos/ingest';
 import {
@@ -135,9 +135,10 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     maxSamples: flags.queryMaxSamples,
     maxSeries: flags.queryMaxSeries,
   });
+  const limiter = new QueryLimiter(flags.queryTimeout, flags.queryMaxConcurrency);
 
   const grpc = grpcSecurity.newServer();
-  addQueryService(grpc, { queryable, engine });
+  addQueryService(grpc, { queryable, engine, limiter });
   const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
   lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
 
@@ -151,7 +152,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     flags: flags.all,
     ready: () => ready,
     startTime,
-    maxConcurrency: flags.queryMaxConcurrency,
+    limiter,
     admin: flags.enableAdminApi ? ingesters.admin : undefined,
     webConfigFile: flags.webConfigFile,
   });

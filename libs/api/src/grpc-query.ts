@@ -5,7 +5,7 @@ import {
   type ServerUnaryCall,
   type ServiceError,
 } from '@grpc/grpc-js';
-import type { LabelMatcher, Labels } from '@pharos/model';
+import { labelsKey, type LabelMatcher, type Labels } from '@pharos/model';
 import { ParseError, parseMetricSelector, QueryError, type Engine, type QueryResult } from '@pharos/promql';
 import {
   QueryService,
@@ -18,10 +18,13 @@ import {
   type SeriesQueryRequest,
 } from '@pharos/proto';
 import type { Queryable } from '@pharos/tsdb';
+import { QueryLimiter } from './limiter.js';
 
 export interface QueryServiceDeps {
   readonly queryable: Queryable;
   readonly engine: Engine;
+  /** Shared with the HTTP API: one --query.max-concurrency and timeout for both. */
+  readonly limiter?: QueryLimiter;
 }
 
 class BadRequest extends Error {}
@@ -104,25 +107,15 @@ function selectors(match: readonly string[]): LabelMatcher[][] {
   }
 }
 
-function deadline(timeoutMs: number | undefined, engine: Engine): AbortSignal {
-  const t =
-    timeoutMs === undefined || timeoutMs <= 0
-      ? engine.opts.timeout
-      : Math.min(timeoutMs, engine.opts.timeout);
-  return AbortSignal.timeout(t);
-}
-
 /** The pharos.v1.Query service: PromQL and metadata for gRPC clients. */
 export function addQueryService(server: Server, deps: QueryServiceDeps): void {
   const { queryable, engine } = deps;
+  const limiter = deps.limiter ?? new QueryLimiter(engine.opts.timeout, 20);
   server.addService(QueryService, {
     instant: unary(async (req: InstantQueryRequest) => {
       if (req.query === '') throw new BadRequest('query must not be empty');
-      const r = await engine.instantQuery(
-        queryable,
-        req.query,
-        req.timeMs ?? Date.now(),
-        deadline(req.timeoutMs, engine),
+      const r = await limiter.run(req.timeoutMs, (signal) =>
+        engine.instantQuery(queryable, req.query, req.timeMs ?? Date.now(), signal),
       );
       return response(r);
     }),
@@ -136,46 +129,56 @@ export function addQueryService(server: Server, deps: QueryServiceDeps): void {
           'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
         );
       }
-      const r = await engine.rangeQuery(
-        queryable,
-        req.query,
-        req.startMs,
-        req.endMs,
-        req.stepMs,
-        deadline(req.timeoutMs, engine),
+      const r = await limiter.run(req.timeoutMs, (signal) =>
+        engine.rangeQuery(queryable, req.query, req.startMs, req.endMs, req.stepMs, signal),
       );
       return response(r);
     }),
     series: unary(async (req: SeriesQueryRequest) => {
       if (req.match.length === 0) throw new BadRequest('no match[] parameter provided');
-      const seen = new Map<string, Labels>();
-      for (const m of selectors(req.match)) {
-        for (const ls of await queryable.series(m, req.startMs ?? -Infinity, req.endMs ?? Infinity)) {
-          seen.set(JSON.stringify(ls), ls);
+      const sets = selectors(req.match);
+      const seen = await limiter.run(undefined, async (signal) => {
+        const byKey = new Map<string, Labels>();
+        for (const m of sets) {
+          for (const ls of await queryable.series(m, req.startMs ?? -Infinity, req.endMs ?? Infinity, signal))
+            byKey.set(labelsKey(ls), ls);
         }
-      }
+        return byKey;
+      });
       return { series: [...seen.values()].map((ls) => ({ labels: labelsOut(ls), hash: '' })) };
     }),
     labelNames: unary(async (req: LabelsQueryRequest) => {
       const sets = req.match.length > 0 ? selectors(req.match) : [[]];
-      const names = new Set<string>();
-      for (const m of sets)
-        for (const n of await queryable.labelNames(m, req.startMs ?? -Infinity, req.endMs ?? Infinity))
-          names.add(n);
+      const names = await limiter.run(undefined, async (signal) => {
+        const found = new Set<string>();
+        for (const m of sets)
+          for (const n of await queryable.labelNames(
+            m,
+            req.startMs ?? -Infinity,
+            req.endMs ?? Infinity,
+            signal,
+          ))
+            found.add(n);
+        return found;
+      });
       return { names: [...names].sort() };
     }),
     labelValues: unary(async (req: LabelValuesQueryRequest) => {
       const sets = req.match.length > 0 ? selectors(req.match) : [[]];
-      const values = new Set<string>();
-      for (const m of sets) {
-        for (const v of await queryable.labelValues(
-          req.name,
-          m,
-          req.startMs ?? -Infinity,
-          req.endMs ?? Infinity,
-        ))
-          values.add(v);
-      }
+      const values = await limiter.run(undefined, async (signal) => {
+        const found = new Set<string>();
+        for (const m of sets) {
+          for (const v of await queryable.labelValues(
+            req.name,
+            m,
+            req.startMs ?? -Infinity,
+            req.endMs ?? Infinity,
+            signal,
+          ))
+            found.add(v);
+        }
+        return found;
+      });
       return { values: [...values].sort() };
     }),
   });

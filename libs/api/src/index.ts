@@ -4,3 +4,4 @@ export * from './json.js';
 export * from './server.js';
 export * from './grpc-query.js';
 export * from './remote-routes.js';
+export * from './limiter.js';

@@ -10,6 +10,7 @@ import {
   snappyDecode,
   snappyEncode,
 } from '@pharos/remote';
+import { QueryError } from '@pharos/promql';
 import { emptyAppendResult, rejectedSamples, type AppendResult, type Queryable } from '@pharos/tsdb';
 
 export interface RemoteDeps {
@@ -24,6 +25,8 @@ export interface RemoteDeps {
   readonly remoteWrite?: (batch: SampleBatch) => Promise<AppendResult>;
   /** --remote-write.max-samples-per-request: larger requests are refused before the write path. */
   readonly maxSamplesPerRequest?: number;
+  /** Runs a read as a query: a --query.max-concurrency slot, the query timeout as its signal. */
+  readonly limited?: <T>(fn: (signal: AbortSignal) => Promise<T>) => Promise<T>;
 }
 
 export const DEFAULT_MAX_SAMPLES_PER_REQUEST = 1_000_000;
@@ -206,9 +209,15 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: RemoteDeps): vo
         `unsupported response types ${JSON.stringify(types)}${streamed ? ': streamed chunks are not supported, accept SAMPLES' : ''}`,
       );
     }
-    const results = await Promise.all(
-      request.queries.map((q) => queryable.select(q.matchers, q.startMs, q.endMs)),
-    );
+    const read = (signal?: AbortSignal) =>
+      Promise.all(request.queries.map((q) => queryable.select(q.matchers, q.startMs, q.endMs, signal)));
+    let results;
+    try {
+      results = await (deps.limited ? deps.limited(read) : read());
+    } catch (e) {
+      if (e instanceof QueryError && e.kind === 'timeout') return text(reply, 503, e.message);
+      throw e;
+    }
     const payload = snappyEncode(encodeReadResponse(results));
     return reply
       .code(200)

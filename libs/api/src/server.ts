@@ -1,9 +1,17 @@
+import { Readable } from 'node:stream';
 import formbody from '@fastify/formbody';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { PrometheusConfig } from '@pharos/config';
-import type { LabelMatcher, Labels } from '@pharos/model';
+import {
+  compareLabels,
+  labelsKey,
+  sortSliced,
+  TimeSlice,
+  type LabelMatcher,
+  type Labels,
+} from '@pharos/model';
 import { BUILD_INFO, WebSecurity } from '@pharos/observability';
 import {
   exprToJson,
@@ -19,10 +27,10 @@ import type { RuleManager } from '@pharos/rules';
 import type { ScrapeManager } from '@pharos/scrape';
 import type { Queryable } from '@pharos/tsdb';
 import { ApiError, badData } from './errors.js';
-import { labelsToObject, resultJSON, successJSON } from './json.js';
+import { resultJSONStream, seriesJSONStream, successJSON, successJSONStream } from './json.js';
 import { MAX_TIME, MIN_TIME, Params, parseDurationParam } from './params.js';
 import { registerFederate } from './federate.js';
-import { Gate } from './gate.js';
+import { QueryLimiter } from './limiter.js';
 import { PROMETHEUS_UI_ROUTES, registerUI } from '@pharos/web-ui';
 import { registerRemoteRoutes, type RemoteDeps } from './remote-routes.js';
 import { alertsJSON, rulesJSON } from './rules.js';
@@ -50,8 +58,11 @@ export interface ApiDeps {
   readonly lastReload?: () => { readonly success: boolean; readonly time: Date };
   readonly storageRetention?: string;
   readonly startTime: Date;
-  /** --query.max-concurrency: queries beyond it wait for a slot, within their timeout. */
-  readonly maxConcurrency?: number;
+  /**
+   * --query.max-concurrency and the query timeout, shared with the gRPC query service so both
+   * count against one limit; by default the engine's timeout and 20 slots.
+   */
+  readonly limiter?: QueryLimiter;
   /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
   readonly tsdbStatus?: () => TsdbStatus;
   /** The ruler, for /api/v1/rules and /api/v1/alerts. */
@@ -150,7 +161,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     labelNames: ['slice'],
     registers: [deps.registry],
   });
-  const gate = new Gate(deps.maxConcurrency ?? 20);
+  const limiter = deps.limiter ?? new QueryLimiter(deps.engine.opts.timeout, 20);
+  const gate = limiter.gate;
   new Gauge({
     name: 'prometheus_engine_queries',
     help: 'The current number of queries being executed or waiting.',
@@ -164,12 +176,22 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     help: 'The max number of concurrent queries.',
     registers: [deps.registry],
   }).set(gate.limit);
-  registerRemoteRoutes(app, deps);
+  /**
+   * Every query-like request (queries, series, labels, federate, remote read) takes a slot of
+   * --query.max-concurrency and runs under the query timeout (or its own shorter `timeout`);
+   * its reads stop when the signal aborts.
+   */
+  const limited = <T>(p: Params | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const v = p?.get('timeout');
+    return limiter.run(v !== undefined && v !== '' ? parseDurationParam(v, 'timeout') : undefined, fn);
+  };
+  registerRemoteRoutes(app, { ...deps, limited: (fn) => limited(undefined, fn) });
   await registerUI(app, 'index.html', PROMETHEUS_UI_ROUTES);
   registerFederate(app, {
     queryable: deps.queryable,
     lookbackDelta: deps.engine.opts.lookbackDelta,
     externalLabels: () => deps.config().global.externalLabels,
+    limited: (fn) => limited(undefined, fn),
   });
   app.addHook('onResponse', async (req, reply) => {
     const handler = req.routeOptions.url ?? 'other';
@@ -208,50 +230,41 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       }
     };
 
-  const timeoutSignal = (p: Params): AbortSignal => {
-    let t = deps.engine.opts.timeout;
-    const v = p.get('timeout');
-    if (v !== undefined && v !== '') t = Math.min(t, parseDurationParam(v, 'timeout'));
-    return AbortSignal.timeout(t);
-  };
+  /** As `handle`, for answers sent in pieces as they are encoded (results, series). */
+  const handleStream =
+    (fn: (p: Params, req: FastifyRequest) => Promise<AsyncIterable<string>>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      let body: AsyncIterable<string>;
+      try {
+        body = await fn(Params.from(req.query, req.body), req);
+      } catch (err) {
+        return sendError(reply, err);
+      }
+      return reply.code(200).header('content-type', 'application/json').send(Readable.from(body));
+    };
 
   const runQuery = async (
     label: string,
-    signal: AbortSignal,
-    fn: () => Promise<QueryResult>,
-    withStats = false,
-  ): Promise<string> => {
+    p: Params,
+    fn: (signal: AbortSignal) => Promise<QueryResult>,
+  ): Promise<AsyncIterable<string>> => {
     const end = queryDuration.startTimer({ slice: label });
     try {
-      let r: QueryResult;
-      try {
-        r = await gate.run(signal, fn);
-      } catch (e) {
-        if (signal.aborted && !(e instanceof QueryError)) {
-          throw new QueryError('query timed out in query queue', 'timeout');
-        }
-        throw e;
-      }
-      return successJSON(resultJSON(r, withStats), r.annotations.warnings, r.annotations.infos);
+      const r = await limited(p, fn);
+      return successJSONStream(resultJSONStream(r, (p.get('stats') ?? '') !== ''), r.annotations);
     } finally {
       end();
     }
   };
 
-  const query = handle(async (p) => {
+  const query = handleStream(async (p) => {
     const q = p.get('query');
     if (q === undefined) throw badData('invalid parameter "query": query must be provided');
     const time = p.time('time', Date.now());
-    const signal = timeoutSignal(p);
-    return runQuery(
-      'instant',
-      signal,
-      () => deps.engine.instantQuery(deps.queryable, q, time, signal),
-      (p.get('stats') ?? '') !== '',
-    );
+    return runQuery('instant', p, (signal) => deps.engine.instantQuery(deps.queryable, q, time, signal));
   });
 
-  const queryRange = handle(async (p) => {
+  const queryRange = handleStream(async (p) => {
     const q = p.get('query');
     if (q === undefined) throw badData('invalid parameter "query": query must be provided');
     const start = p.time('start', NaN);
@@ -270,12 +283,8 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
         'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
       );
     }
-    const signal = timeoutSignal(p);
-    return runQuery(
-      'range',
-      signal,
-      () => deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal),
-      (p.get('stats') ?? '') !== '',
+    return runQuery('range', p, (signal) =>
+      deps.engine.rangeQuery(deps.queryable, q, start, end, step, signal),
     );
   });
 
@@ -293,10 +302,13 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
   const labels = handle(async (p) => {
     const { start, end } = range(p);
     const sets = matcherSets(p);
-    const names = new Set<string>();
-    for (const ms of sets.length > 0 ? sets : [[]]) {
-      for (const n of await deps.queryable.labelNames(ms, start, end)) names.add(n);
-    }
+    const names = await limited(p, async (signal) => {
+      const found = new Set<string>();
+      for (const ms of sets.length > 0 ? sets : [[]]) {
+        for (const n of await deps.queryable.labelNames(ms, start, end, signal)) found.add(n);
+      }
+      return found;
+    });
     return successJSON(JSON.stringify(limitList([...names].sort(), p.limit())));
   });
 
@@ -304,26 +316,32 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     const name = decodeLabelName((req.params as { name: string }).name);
     const { start, end } = range(p);
     const sets = matcherSets(p);
-    const values = new Set<string>();
-    for (const ms of sets.length > 0 ? sets : [[]]) {
-      for (const v of await deps.queryable.labelValues(name, ms, start, end)) values.add(v);
-    }
+    const values = await limited(p, async (signal) => {
+      const found = new Set<string>();
+      for (const ms of sets.length > 0 ? sets : [[]]) {
+        for (const v of await deps.queryable.labelValues(name, ms, start, end, signal)) found.add(v);
+      }
+      return found;
+    });
     return successJSON(JSON.stringify(limitList([...values].sort(), p.limit())));
   });
 
-  const series = handle(async (p) => {
+  const series = handleStream(async (p) => {
     const sets = matcherSets(p);
     if (sets.length === 0) throw badData('no match[] parameter provided');
     const { start, end } = range(p);
-    const seen = new Map<string, Record<string, string>>();
-    for (const ms of sets) {
-      for (const ls of await deps.queryable.series(ms, start, end)) {
-        const o = labelsToObject(ls);
-        seen.set(JSON.stringify(o), o);
+    const found = await limited(p, async (signal) => {
+      const slice = new TimeSlice(signal);
+      const byKey = new Map<string, Labels>();
+      for (const ms of sets) {
+        for (const ls of await deps.queryable.series(ms, start, end, signal)) {
+          if (slice.due()) await slice.pause();
+          byKey.set(labelsKey(ls), ls);
+        }
       }
-    }
-    const out = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, o]) => o);
-    return successJSON(JSON.stringify(limitList(out, p.limit())));
+      return sortSliced([...byKey.values()], compareLabels, slice);
+    });
+    return successJSONStream(seriesJSONStream(limitList(found, p.limit())), { warnings: [], infos: [] });
   });
 
   for (const [path, h] of [

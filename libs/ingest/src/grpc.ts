@@ -50,6 +50,7 @@ export interface IngesterBackend extends Queryable {
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>>;
   /** The admin API's work on this ingester's shards; without it the admin calls are unimplemented. */
   readonly admin?: IngesterAdmin;
@@ -77,11 +78,11 @@ export function ingesterBackend(
   return {
     ...(opts.push ? { push: (b: SampleBatch) => ingester.push(b) } : {}),
     resultOf: (p, o) => ingester.resultOf(p, o),
-    select: (m, mint, maxt) => store.select(m, mint, maxt),
-    selectChunks: (m, mint, maxt) => store.selectChunks(m, mint, maxt),
-    series: (m, mint, maxt) => store.series(m, mint, maxt),
-    labelNames: (m, mint, maxt) => store.labelNames(m, mint, maxt),
-    labelValues: (n, m, mint, maxt) => store.labelValues(n, m, mint, maxt),
+    select: (m, mint, maxt, signal) => store.select(m, mint, maxt, signal),
+    selectChunks: (m, mint, maxt, signal) => store.selectChunks(m, mint, maxt, signal),
+    series: (m, mint, maxt, signal) => store.series(m, mint, maxt, signal),
+    labelNames: (m, mint, maxt, signal) => store.labelNames(m, mint, maxt, signal),
+    labelValues: (n, m, mint, maxt, signal) => store.labelValues(n, m, mint, maxt, signal),
   };
 }
 
@@ -219,9 +220,17 @@ export function createIngesterServer(backend: IngesterBackend, server: Server = 
       return appendResultToProto(await backend.resultOf(req.partition, req.offset));
     }),
     select: (call: ServerWritableStream<SelectRequest, SelectResponse>) => {
+      // A querier that gave up (its query timed out) cancels the call: the read stops too.
+      const cancelled = new AbortController();
+      call.once('cancelled', () => cancelled.abort(new Error('select cancelled by the querier')));
       (async () => {
         const [mint, maxt] = rangeFromProto(call.request.range);
-        const series = await backend.selectChunks(matchersFromProto(call.request.matchers), mint, maxt);
+        const series = await backend.selectChunks(
+          matchersFromProto(call.request.matchers),
+          mint,
+          maxt,
+          cancelled.signal,
+        );
         for (let i = 0; i < series.length && !call.cancelled; i += SERIES_PER_FRAME) {
           const frame: SelectResponse = {
             series: series.slice(i, i + SERIES_PER_FRAME).map((s) => ({
@@ -350,13 +359,26 @@ export class IngesterGrpcClient implements Queryable {
     return appendResultFromProto(await this.call(this.client.writeResult, { partition, offset }));
   }
 
-  select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+  select(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<SeriesData[]> {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       const out: SeriesData[] = [];
       const stream = this.client.select(
         { matchers: matchersToProto(matchers), range: rangeToProto(mint, maxt) },
         { deadline: this.deadline() },
       );
+      // The ingester stops streaming when the call is cancelled: a timed-out query stops its fan-out.
+      const abort = () => {
+        stream.cancel();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', abort, { once: true });
+      stream.on('close', () => signal?.removeEventListener('abort', abort));
       stream.on('data', (frame: SelectResponse) => {
         for (const s of frame.series) {
           let n = 0;

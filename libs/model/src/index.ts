@@ -5,3 +5,4 @@ export * from './value.js';
 export * from './matcher.js';
 export * from './histogram.js';
 export * from './labels-slot.js';
+export * from './time-slice.js';

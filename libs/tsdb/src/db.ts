@@ -7,6 +7,7 @@ import {
   labelsEqual,
   MAX_AHEAD_MS,
   setLabelsSlot,
+  TimeSlice,
   validateSeriesLabels,
   type Label,
   type LabelMatcher,
@@ -963,11 +964,17 @@ export class TSDB implements Queryable {
     return out;
   }
 
-  async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+  async select(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<SeriesData[]> {
     const out: SeriesData[] = [];
+    const slice = new TimeSlice(signal);
     const found = this.selectSeries(matchers, mint, maxt);
     for (let i = 0; i < found.length; i += READ_GROUP) {
-      for (const data of await this.readMany(found.slice(i, i + READ_GROUP), mint, maxt)) {
+      for (const data of await this.readMany(found.slice(i, i + READ_GROUP), mint, maxt, slice)) {
         if (data.timestamps.length > 0) out.push(data);
       }
     }
@@ -979,9 +986,12 @@ export class TSDB implements Queryable {
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>> {
     const out: Array<{ labels: Labels; chunks: Uint8Array[] }> = [];
-    for (const data of await this.select(matchers, mint, maxt)) {
+    const slice = new TimeSlice(signal);
+    for (const data of await this.select(matchers, mint, maxt, signal)) {
+      if (slice.due()) await slice.pause();
       // Re-encoding clips chunks to the range and folds in out-of-order data and the head.
       const chunks: Uint8Array[] = [];
       let app = new XorAppender();
@@ -1003,7 +1013,12 @@ export class TSDB implements Queryable {
    * before the first await (an append may seal a head meanwhile; the copy and the chunk list
    * taken together stay consistent), decoded straight into typed arrays.
    */
-  private async readMany(group: MemSeries[], mint: number, maxt: number): Promise<SeriesData[]> {
+  private async readMany(
+    group: MemSeries[],
+    mint: number,
+    maxt: number,
+    slice?: TimeSlice,
+  ): Promise<SeriesData[]> {
     const heads = group.map((s) => (s.app !== null && s.app.maxTime >= mint ? s.app.bytes() : null));
     const keys: Uint8Array[] = [];
     const firstKey: number[] = [];
@@ -1019,6 +1034,8 @@ export class TSDB implements Queryable {
     const values = keys.length > 0 ? await this.db.getMany(keys) : [];
     const out: SeriesData[] = [];
     for (let g = 0; g < group.length; g++) {
+      // Everything this group needs was taken above, so pausing here cannot see a torn series.
+      if (slice?.due()) await slice.pause();
       const s = group[g];
       const chunks: Uint8Array[] = [];
       for (let k = firstKey[g]; k < firstKey[g + 1]; k++) {
@@ -1054,15 +1071,30 @@ export class TSDB implements Queryable {
     return mergeSorted(s.labels, ts, vs);
   }
 
-  async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
+  async series(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<Labels[]> {
+    signal?.throwIfAborted();
     return this.selectSeries(matchers, mint, maxt).map((s) => s.labels);
   }
 
-  async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
+  async labelNames(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
     if (matchers.length === 0 && mint === -Infinity && maxt === Infinity)
       return this.postings.labelNames().sort();
     const names = new Set<string>();
-    for (const s of this.selectSeries(matchers, mint, maxt)) for (const l of s.labels) names.add(l.name);
+    const slice = new TimeSlice(signal);
+    for (const s of this.selectSeries(matchers, mint, maxt)) {
+      if (slice.due()) await slice.pause();
+      for (const l of s.labels) names.add(l.name);
+    }
     return [...names].sort();
   }
 
@@ -1071,11 +1103,14 @@ export class TSDB implements Queryable {
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<string[]> {
     if (matchers.length === 0 && mint === -Infinity && maxt === Infinity)
       return this.postings.labelValues(name).sort();
     const values = new Set<string>();
+    const slice = new TimeSlice(signal);
     for (const s of this.selectSeries(matchers, mint, maxt)) {
+      if (slice.due()) await slice.pause();
       for (const l of s.labels) if (l.name === name) values.add(l.value);
     }
     return [...values].sort();

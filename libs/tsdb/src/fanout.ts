@@ -14,8 +14,13 @@ export class FanoutQueryable implements Queryable {
     this.stores = stores;
   }
 
-  async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
-    const parts = await Promise.all(this.stores.map((s) => s.select(matchers, mint, maxt)));
+  async select(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<SeriesData[]> {
+    const parts = await Promise.all(this.stores.map((s) => s.select(matchers, mint, maxt, signal)));
     const byKey = new Map<string, SeriesData>();
     for (const list of parts) {
       for (const s of list) {
@@ -27,15 +32,25 @@ export class FanoutQueryable implements Queryable {
     return [...byKey.values()];
   }
 
-  async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
-    const parts = await Promise.all(this.stores.map((s) => s.series(matchers, mint, maxt)));
+  async series(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<Labels[]> {
+    const parts = await Promise.all(this.stores.map((s) => s.series(matchers, mint, maxt, signal)));
     const byKey = new Map<string, Labels>();
     for (const list of parts) for (const l of list) byKey.set(labelsKey(l), l);
     return [...byKey.values()];
   }
 
-  async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
-    return sortedUnion(await Promise.all(this.stores.map((s) => s.labelNames(matchers, mint, maxt))));
+  async labelNames(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
+    return sortedUnion(await Promise.all(this.stores.map((s) => s.labelNames(matchers, mint, maxt, signal))));
   }
 
   async labelValues(
@@ -43,8 +58,11 @@ export class FanoutQueryable implements Queryable {
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<string[]> {
-    return sortedUnion(await Promise.all(this.stores.map((s) => s.labelValues(name, matchers, mint, maxt))));
+    return sortedUnion(
+      await Promise.all(this.stores.map((s) => s.labelValues(name, matchers, mint, maxt, signal))),
+    );
   }
 }
 

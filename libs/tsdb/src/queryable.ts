@@ -22,10 +22,35 @@ export interface SeriesData {
  * implements it for remote shards; a fan-out merges several.
  */
 export interface Queryable {
-  select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]>;
-  series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]>;
-  labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
-  labelValues(name: string, matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]>;
+  /**
+   * `signal` is the request's: once it aborts, the read stops and rejects with its reason, so
+   * a timed-out query does not go on reading (and a remote store is told to stop).
+   */
+  select(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<SeriesData[]>;
+  series(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<Labels[]>;
+  labelNames(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<string[]>;
+  labelValues(
+    name: string,
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<string[]>;
 }
 
 /** Label names or values from several stores: each once, sorted. */

@@ -237,24 +237,40 @@ export class ShardedTSDB implements Queryable {
     return total;
   }
 
-  async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
-    return (await Promise.all(this.shards.map((s) => s.select(matchers, mint, maxt)))).flat();
+  async select(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<SeriesData[]> {
+    return (await Promise.all(this.shards.map((s) => s.select(matchers, mint, maxt, signal)))).flat();
   }
 
   async selectChunks(
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>> {
-    return (await Promise.all(this.shards.map((s) => s.selectChunks(matchers, mint, maxt)))).flat();
+    return (await Promise.all(this.shards.map((s) => s.selectChunks(matchers, mint, maxt, signal)))).flat();
   }
 
-  async series(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<Labels[]> {
-    return (await Promise.all(this.shards.map((s) => s.series(matchers, mint, maxt)))).flat();
+  async series(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<Labels[]> {
+    return (await Promise.all(this.shards.map((s) => s.series(matchers, mint, maxt, signal)))).flat();
   }
 
-  async labelNames(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<string[]> {
-    return sortedUnion(await Promise.all(this.shards.map((s) => s.labelNames(matchers, mint, maxt))));
+  async labelNames(
+    matchers: readonly LabelMatcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+  ): Promise<string[]> {
+    return sortedUnion(await Promise.all(this.shards.map((s) => s.labelNames(matchers, mint, maxt, signal))));
   }
 
   async labelValues(
@@ -262,8 +278,11 @@ export class ShardedTSDB implements Queryable {
     matchers: readonly LabelMatcher[],
     mint: number,
     maxt: number,
+    signal?: AbortSignal,
   ): Promise<string[]> {
-    return sortedUnion(await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt))));
+    return sortedUnion(
+      await Promise.all(this.shards.map((s) => s.labelValues(name, matchers, mint, maxt, signal))),
+    );
   }
 }
 

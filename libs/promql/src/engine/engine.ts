@@ -10,6 +10,8 @@ import {
   LabelMatcher,
   type Labels,
   type FloatHistogram,
+  sortSliced,
+  TimeSlice,
 } from '@pharos/model';
 import { anchoredRegex, expandTemplate } from '@pharos/regex';
 import type { Queryable, SeriesData } from '@pharos/tsdb';
@@ -85,6 +87,13 @@ export interface EngineOptions {
   readonly delayedNameRemoval?: boolean;
 }
 
+function tooManySamples(): QueryError {
+  return new QueryError(
+    'query processing would load too many samples into memory in query execution',
+    'too_many_samples',
+  );
+}
+
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   lookbackDelta: 300_000,
   maxSamples: 50_000_000,
@@ -131,9 +140,14 @@ function frameTimes(f: Frame): Float64Array {
 
 class Evaluation {
   private samples = 0;
+  /** Points the results alive at this moment of the evaluation hold (--query.max-samples). */
+  private held = 0;
   private series = 0;
   private readonly started = performance.now();
   private readonly deadline: number;
+  /** The caller's signal and the engine's own timeout: storage reads stop on either. */
+  private readonly stop: AbortSignal;
+  private readonly slice = new TimeSlice();
   readonly notes = new Annotator();
 
   private get delayed(): boolean {
@@ -143,9 +157,42 @@ class Evaluation {
   constructor(
     private readonly q: Queryable,
     private readonly opts: EngineOptions,
-    private readonly signal?: AbortSignal,
+    signal?: AbortSignal,
   ) {
     this.deadline = Date.now() + opts.timeout;
+    const timeout = AbortSignal.timeout(opts.timeout);
+    this.stop = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  }
+
+  /**
+   * Between units of work (a series, a group): gives the event loop back once the time slice is
+   * spent, and stops the evaluation once it timed out or was cancelled.
+   */
+  private async tick(): Promise<void> {
+    if (this.slice.due()) await this.slice.pause();
+    this.checkpoint();
+  }
+
+  private async select(matchers: readonly LabelMatcher[], mint: number, maxt: number): Promise<SeriesData[]> {
+    try {
+      return this.selected(await this.q.select(matchers, mint, maxt, this.stop));
+    } catch (e) {
+      this.checkpoint();
+      throw e;
+    }
+  }
+
+  /** Counts a node's result against --query.max-samples; its inputs were counted as they came. */
+  private hold(v: EvalValue): EvalValue {
+    let n = 0;
+    if (v.kind === 'vector') {
+      for (const s of v.series) for (let i = 0; i < s.has.length; i++) n += s.has[i];
+    } else if (v.kind === 'matrix') {
+      for (const s of v.series) n += s.timestamps.length;
+    } else if (v.kind === 'scalar') n = v.vals.length;
+    this.held += n;
+    if (this.held > this.opts.maxSamples) throw tooManySamples();
+    return v;
   }
 
   /** Warns, once, about quantiles outside [0, 1], as upstream does before evaluating. */
@@ -160,8 +207,8 @@ class Evaluation {
   }
 
   private checkpoint(): void {
-    if (this.signal?.aborted) {
-      const timedOut = (this.signal.reason as Error | undefined)?.name === 'TimeoutError';
+    if (this.stop.aborted) {
+      const timedOut = (this.stop.reason as Error | undefined)?.name === 'TimeoutError';
       throw timedOut
         ? new QueryError('query timed out in expression evaluation', 'timeout')
         : new QueryError('query was canceled', 'canceled');
@@ -176,12 +223,7 @@ class Evaluation {
 
   private account(n: number): void {
     this.samples += n;
-    if (this.samples > this.opts.maxSamples) {
-      throw new QueryError(
-        'query processing would load too many samples into memory in query execution',
-        'too_many_samples',
-      );
-    }
+    if (this.samples > this.opts.maxSamples) throw tooManySamples();
   }
 
   /** Counts what a selector brought back against --query.max-series. */
@@ -197,8 +239,20 @@ class Evaluation {
     return data;
   }
 
+  /**
+   * Evaluates one node. What its children held is released when it returns, so the points held
+   * at once are those of the results still waiting to be used, as Prometheus counts them.
+   */
   async eval(e: Expr, f: Frame): Promise<EvalValue> {
-    this.checkpoint();
+    await this.tick();
+    if (e.type === 'ParenExpr') return this.eval(e.expr, f);
+    const before = this.held;
+    const v = await this.evalNode(e, f);
+    this.held = before;
+    return this.hold(v);
+  }
+
+  private async evalNode(e: Expr, f: Frame): Promise<EvalValue> {
     switch (e.type) {
       case 'NumberLiteral':
         return { kind: 'scalar', vals: new Float64Array(f.n).fill(e.value) };
@@ -275,10 +329,11 @@ class Evaluation {
     const mint = Math.min(times[0], times[f.n - 1]) - this.opts.lookbackDelta;
     const maxt = Math.max(times[0], times[f.n - 1]);
     const lookback = this.opts.lookbackDelta;
-    const data = this.selected(await this.q.select(matchers, mint + 1, maxt + (smoothed ? lookback : 0)));
+    const data = await this.select(matchers, mint + 1, maxt + (smoothed ? lookback : 0));
     const series: StepSeries[] = [];
     if (smoothed) {
       for (const raw of data) {
+        await this.tick();
         const d = withoutStaleMarkers(raw);
         this.account(d.timestamps.length);
         const vals = new Float64Array(f.n);
@@ -294,6 +349,7 @@ class Evaluation {
       return { kind: 'vector', series };
     }
     for (const d of data) {
+      await this.tick();
       this.account(d.timestamps.length);
       const vals = new Float64Array(f.n);
       const has = new Uint8Array(f.n);
@@ -348,9 +404,10 @@ class Evaluation {
     const times = this.selectorTimes(offset, at, f);
     const mint = Math.min(times[0], times[f.n - 1]) - range;
     const maxt = Math.max(times[0], times[f.n - 1]) + after;
-    const data = this.selected(await this.q.select(matchers, mint + 1, maxt));
+    const data = await this.select(matchers, mint + 1, maxt);
     const out: SeriesData[] = [];
     for (const d of data) {
+      await this.tick();
       this.account(d.timestamps.length);
       out.push(withoutStaleMarkers(d));
     }
@@ -386,6 +443,7 @@ class Evaluation {
           ? v.series
           : [];
     for (const s of vec) {
+      await this.tick();
       const ts: number[] = [];
       const vs: number[] = [];
       const hs: Array<FloatHistogram | undefined> = [];
@@ -410,14 +468,14 @@ class Evaluation {
   }
 
   /** Applies a range function to each series of a range argument, window by window. */
-  private applyRange(
+  private async applyRange(
     name: string,
     arg: Expr,
     m: Extract<EvalValue, { kind: 'matrix' }>,
     params: number[],
     f: Frame,
     paramAt?: Float64Array[],
-  ): EvalValue {
+  ): Promise<EvalValue> {
     if (m.extended) return this.applyExtendedRange(name, arg, m, f);
     const fn = RANGE_FUNCTIONS.get(name);
     if (!fn) throw new QueryError(`function "${name}" is not implemented yet`);
@@ -429,6 +487,7 @@ class Evaluation {
     if (name === 'quantile_over_time') this.checkQuantiles(paramAt ? paramAt[0] : params);
     const countersOnly = name === 'rate' || name === 'increase';
     for (const raw of m.series) {
+      await this.tick();
       const histogramAware = raw.histograms !== undefined && HISTOGRAM_RANGE_FUNCTIONS.has(name);
       const s = raw.histograms !== undefined && !histogramAware ? floatSamples(raw) : raw;
       const ts = s.timestamps;
@@ -513,12 +572,12 @@ class Evaluation {
   }
 
   /** rate, increase, delta, changes and resets over anchored or smoothed windows. */
-  private applyExtendedRange(
+  private async applyExtendedRange(
     name: string,
     arg: Expr,
     m: Extract<EvalValue, { kind: 'matrix' }>,
     f: Frame,
-  ): EvalValue {
+  ): Promise<EvalValue> {
     const kind = m.extended as ExtendedKind;
     const problem = checkExtendedFunction(kind, name);
     if (problem) throw new QueryError(problem);
@@ -528,6 +587,7 @@ class Evaluation {
     const fn = RANGE_FUNCTIONS.get(name);
     const out: StepSeries[] = [];
     for (const raw of m.series) {
+      await this.tick();
       const s = floatSamples(raw);
       const ts = s.timestamps;
       const vals = new Float64Array(f.n);
@@ -582,7 +642,7 @@ class Evaluation {
     const dataMatchers = matchers.filter((m) => m.name !== METRIC_NAME);
     const times = frameTimes(f);
     const lookback = this.opts.lookbackDelta;
-    const data = this.selected(await this.q.select(nameMatchers, times[0] - lookback + 1, times[f.n - 1]));
+    const data = await this.select(nameMatchers, times[0] - lookback + 1, times[f.n - 1]);
     for (const d of data) this.account(d.timestamps.length);
     const infos = infoAtSteps(data, times, lookback, isStaleNaN);
     return { kind: 'vector', series: enrich(base.series, infos, nameMatchers, dataMatchers, f.n) };
@@ -596,7 +656,8 @@ class Evaluation {
     if (queryConstant) return { kind: 'scalar', vals: new Float64Array(f.n).fill(queryConstant(f) / 1000) };
     if (name === 'info') return this.evalInfo(e, f);
     if (name === 'min_of' || name === 'max_of') {
-      const args = await Promise.all(e.args.map((a) => this.eval(a, f)));
+      const args: EvalValue[] = [];
+      for (const a of e.args) args.push(await this.eval(a, f));
       const vals = new Float64Array(f.n);
       for (let i = 0; i < f.n; i++) {
         let r = name === 'min_of' ? Infinity : -Infinity;
@@ -631,7 +692,7 @@ class Evaluation {
     if (name === 'absent_over_time') {
       const m = await this.eval(e.args[0], f);
       if (m.kind !== 'matrix') throw new QueryError('expected range vector');
-      const present = this.applyRange('present_over_time', e.args[0], m, [], f);
+      const present = await this.applyRange('present_over_time', e.args[0], m, [], f);
       return absentOf(e.args[0], present, f.n);
     }
     const args: EvalValue[] = [];
@@ -982,6 +1043,7 @@ class Evaluation {
         break;
     }
     for (const g of groups.values()) {
+      await this.tick();
       const vals = new Float64Array(n);
       const has = new Uint8Array(n);
       const withHistograms = (e.op === 'sum' || e.op === 'avg') && g.members.some((m) => m.hists);
@@ -1856,6 +1918,24 @@ function fmt(labels: Labels): string {
 
 /** The PromQL engine: parses, evaluates against a Queryable and shapes the result. */
 /** A result series: its float points, and its histogram points apart, as the API reports them. */
+/** A step series as the points of a range result: the steps where it has a value. */
+function stepsToRange(s: StepSeries, times: Float64Array): RangeSeries {
+  const n = times.length;
+  let count = 0;
+  for (let i = 0; i < n; i++) if (s.has[i]) count++;
+  const ts = new Float64Array(count);
+  const vs = new Float64Array(count);
+  const hs = s.hists ? new Array<FloatHistogram | undefined>(count) : undefined;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    if (!s.has[i]) continue;
+    ts[j] = times[i];
+    if (hs) hs[j] = s.hists?.[i];
+    vs[j++] = s.vals[i];
+  }
+  return splitHistogramPoints(s.labels, ts, vs, hs);
+}
+
 function splitHistogramPoints(
   labels: Labels,
   ts: Float64Array,
@@ -1974,24 +2054,18 @@ export class Engine {
         : v.kind === 'vector'
           ? v.series
           : [];
-    const result = series
-      .map((s) => {
-        let count = 0;
-        for (let i = 0; i < n; i++) if (s.has[i]) count++;
-        const ts = new Float64Array(count);
-        const vs = new Float64Array(count);
-        const hs = s.hists ? new Array<FloatHistogram | undefined>(count) : undefined;
-        let j = 0;
-        for (let i = 0; i < n; i++) {
-          if (!s.has[i]) continue;
-          ts[j] = times[i];
-          if (hs) hs[j] = s.hists?.[i];
-          vs[j++] = s.vals[i];
-        }
-        return splitHistogramPoints(s.labels, ts, vs, hs);
-      })
-      .filter((s) => s.timestamps.length > 0 || (s.histograms?.length ?? 0) > 0)
-      .sort((a, b) => (labelsKey(a.labels) < labelsKey(b.labels) ? -1 : 1));
+    // The answer is computed: encoding it finishes, in slices, whatever the signal says now.
+    const slice = new TimeSlice();
+    const points: RangeSeries[] = [];
+    for (const s of series) {
+      if (slice.due()) await slice.pause();
+      points.push(stepsToRange(s, times));
+    }
+    const result = await sortSliced(
+      points.filter((s) => s.timestamps.length > 0 || (s.histograms?.length ?? 0) > 0),
+      (a, b) => compareLabels(a.labels, b.labels),
+      slice,
+    );
     return { resultType: 'matrix', result, annotations: ev.notes.annotations, stats: ev.stats };
   }
 }
