@@ -211,7 +211,14 @@ export class WebSecurity {
     for (const [k, v] of Object.entries(this.config.headers)) reply.header(k, v);
     if (!this.users.enabled) return;
     const creds = basicAuth(req.headers.authorization);
-    if (creds && (await this.users.verify(creds.user, creds.pass))) return;
+    const outcome = creds ? await this.users.verify(creds.user, creds.pass, req.ip) : 'denied';
+    if (outcome === 'ok') return;
+    if (outcome === 'busy') {
+      return reply
+        .code(429)
+        .type('text/plain; charset=utf-8')
+        .send('Too Many Requests: password checks pending\n');
+    }
     return reply
       .code(401)
       .header('WWW-Authenticate', 'Basic')

@@ -22,7 +22,7 @@ import {
   type GrpcServerConfig,
   type PemSource,
 } from '@pharos/config';
-import { basicAuth, BcryptUsers } from '@pharos/observability';
+import { basicAuth, BcryptUsers, type AuthOutcome } from '@pharos/observability';
 
 function readPem(src: PemSource): Buffer {
   return 'inline' in src ? Buffer.from(src.inline) : readFileSync(src.file);
@@ -87,10 +87,18 @@ export class GrpcServerSecurity {
         .withOnReceiveMetadata((md, next) => {
           const header = md.get('authorization')[0];
           const creds = basicAuth(typeof header === 'string' ? header : undefined);
-          void (creds ? this.users.verify(creds.user, creds.pass) : Promise.resolve(false)).then((ok) => {
-            if (ok) next(md);
-            else call.sendStatus({ code: status.UNAUTHENTICATED, details: 'Unauthorized' });
-          });
+          const outcome = creds
+            ? this.users.verify(creds.user, creds.pass, call.getPeer())
+            : Promise.resolve<AuthOutcome>('denied');
+          // Settled either way: a failed check answers the call rather than leaving it hanging.
+          void outcome
+            .catch((): AuthOutcome => 'busy')
+            .then((o) => {
+              if (o === 'ok') next(md);
+              else if (o === 'busy')
+                call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: 'password checks pending' });
+              else call.sendStatus({ code: status.UNAUTHENTICATED, details: 'Unauthorized' });
+            });
         })
         .build();
       return new ServerInterceptingCall(
