@@ -1,9 +1,6 @@
-import { gunzip } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { readSecret, type HTTPClientConfig } from '@pharos/config';
-import { promisify } from 'node:util';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-
-const gunzipAsync = promisify(gunzip);
 
 export interface FetchOptions {
   readonly accept: string;
@@ -62,6 +59,48 @@ export function scrapeDispatcher(http: Pick<HTTPClientConfig, 'tls' | 'followRed
   return http.followRedirects ? agent.compose(interceptors.redirect({ maxRedirections: 10 })) : agent;
 }
 
+/**
+ * The most a body may decode to whatever body_size_limit says: V8 holds no longer string, so a
+ * larger body could never be parsed; refusing it as it is decoded keeps a gzip bomb (a few KiB
+ * expanding to gigabytes) from ever being held.
+ */
+const MAX_BODY = 0x1fffffe8;
+
+const tooBig = (n: number) =>
+  `body of ${n} bytes is larger than the ${MAX_BODY} bytes a scrape can hold (set body_size_limit lower)`;
+
+/**
+ * Decodes a gzip body in pieces, stopping as soon as it passes the limit. The size gzip's
+ * trailer states refuses an honest bomb before anything is decoded; a lying trailer is caught by
+ * the count as the pieces come.
+ */
+async function gunzipCapped(gz: Buffer, bodySizeLimit: number): Promise<Buffer> {
+  const limit = bodySizeLimit > 0 ? Math.min(bodySizeLimit, MAX_BODY) : MAX_BODY;
+  const refuse = (n: number) =>
+    new ScrapeError(bodySizeLimit > 0 && n > bodySizeLimit ? 'body size limit exceeded' : tooBig(n));
+  // ISIZE is the size modulo 2^32: a small one proves nothing, a large one is a lower bound.
+  const stated = gz.length >= 18 ? gz.readUInt32LE(gz.length - 4) : 0;
+  if (stated > limit) throw refuse(stated);
+  const pieces: Buffer[] = [];
+  let size = 0;
+  const inflate = createGunzip();
+  try {
+    inflate.end(gz);
+    for await (const piece of inflate) {
+      const b = piece as Buffer;
+      size += b.length;
+      if (size > limit) throw refuse(size);
+      pieces.push(b);
+    }
+  } catch (e) {
+    if (e instanceof ScrapeError) throw e;
+    throw new ScrapeError(`error decompressing gzip body: ${(e as Error).message}`);
+  } finally {
+    inflate.destroy();
+  }
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces, size);
+}
+
 /** One scrape request: GET with negotiation headers, bounded in time and size. */
 export async function fetchMetrics(
   url: string,
@@ -102,6 +141,10 @@ export async function fetchMetrics(
         res.body.destroy();
         throw new ScrapeError(`body size limit exceeded`);
       }
+      if (size + c.length > MAX_BODY) {
+        res.body.destroy();
+        throw new ScrapeError(tooBig(size + c.length));
+      }
       if (size + c.length > scratch.buf.length) {
         const grown = Buffer.allocUnsafe(Math.max(size + c.length, scratch.buf.length * 2, 64 * 1024));
         scratch.buf.copy(grown, 0, 0, size);
@@ -111,18 +154,7 @@ export async function fetchMetrics(
       size += c.length;
     }
     let buf = scratch.buf.subarray(0, size);
-    if (gz) {
-      try {
-        buf = await gunzipAsync(buf, opts.bodySizeLimit > 0 ? { maxOutputLength: opts.bodySizeLimit } : {});
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        throw new ScrapeError(
-          code === 'ERR_BUFFER_TOO_LARGE'
-            ? 'body size limit exceeded'
-            : `error decompressing gzip body: ${(e as Error).message}`,
-        );
-      }
-    }
+    if (gz) buf = await gunzipCapped(buf, opts.bodySizeLimit);
     const ct = res.headers['content-type'];
     const body = buf.toString('utf8');
     // A target whose body shrank for good should not pin its largest body's memory.

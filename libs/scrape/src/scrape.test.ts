@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { once } from 'node:events';
+import { createGzip, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { after, before, describe, it } from 'node:test';
 import { parsePrometheusConfig } from '@pharos/config';
@@ -19,6 +20,8 @@ let contentType: string | undefined = 'text/plain; version=0.0.4';
 let status = 200;
 let delay = 0;
 let gzip = false;
+/** Sent as it is, gzip-encoded already (a bomb). */
+let rawBody: Buffer | undefined;
 let lastAccept = '';
 let lastAuthorization: string | undefined;
 const testdata = (f: string) => fileURLToPath(new URL(`./testdata/${f}`, import.meta.url));
@@ -30,9 +33,9 @@ before(async () => {
     setTimeout(() => {
       const headers: Record<string, string> = {};
       if (contentType !== undefined) headers['content-type'] = contentType;
-      if (gzip) headers['content-encoding'] = 'gzip';
+      if (gzip || rawBody) headers['content-encoding'] = 'gzip';
       res.writeHead(status, headers);
-      res.end(gzip ? gzipSync(body) : body);
+      res.end(rawBody ?? (gzip ? gzipSync(body) : body));
     }, delay);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -290,6 +293,39 @@ describe('scrape loop', () => {
     const { loop } = makeLoop('    body_size_limit: 1KB\n');
     await loop.scrapeOnce(1000);
     assert.equal(loop.status.lastError, 'body size limit exceeded');
+  });
+
+  it('refuses a gzip bomb as it decodes, whatever its trailer says, and scrapes on', async () => {
+    // 600 MiB of one line repeated, past what a scrape can hold, in well under a MiB of gzip.
+    const line = Buffer.from(`bomb 1\n`.repeat(8192));
+    const z = createGzip({ level: 1 });
+    const parts: Buffer[] = [];
+    z.on('data', (d: Buffer) => parts.push(d));
+    const done = new Promise((res) => z.on('end', res));
+    for (let n = 0; n < 600 * 2 ** 20; n += line.length) if (!z.write(line)) await once(z, 'drain');
+    z.end();
+    await done;
+    const honest = Buffer.concat(parts);
+    const lying = Buffer.from(honest);
+    lying.writeUInt32LE(100, lying.length - 4);
+    for (const [name, bomb] of [
+      ['stated', honest],
+      ['lying', lying],
+    ] as const) {
+      reset();
+      rawBody = bomb;
+      const { loop } = makeLoop('');
+      await loop.scrapeOnce(1000);
+      assert.match(
+        loop.status.lastError,
+        /body of \d+ bytes is larger than the \d+ bytes a scrape can hold/,
+        name,
+      );
+      rawBody = undefined;
+      body = 'after_bomb 1\n';
+      await loop.scrapeOnce(2000);
+      assert.equal(loop.status.lastError, '', `${name}: the next scrape works`);
+    }
   });
 
   const failures: Array<[string, () => void, string, RegExp]> = [
