@@ -7,6 +7,7 @@ import {
   durationFlag,
   grpcServerConfigOption,
   kafkaClientConfigOption,
+  nonNegativeIntFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -21,7 +22,7 @@ import {
   SampleBus,
   type KafkaCompression,
 } from '@pharos/transport';
-import { ShardedTSDB } from '@pharos/tsdb';
+import { HeadSeriesLimit, ShardedTSDB } from '@pharos/tsdb';
 
 interface IngesterFlags {
   brokers: string[];
@@ -31,6 +32,7 @@ interface IngesterFlags {
   group: string;
   compression: KafkaCompression;
   storagePath: string;
+  maxHeadSeries: number;
   checkpointInterval: number;
   listenAddress: string;
   grpcListenAddress: string;
@@ -101,6 +103,12 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         .default('pharos-ingesters'),
       new Option('--storage.tsdb.path <path>', 'Base path for the shards.').default('data/ingester'),
       new Option(
+        '--storage.tsdb.max-head-series <n>',
+        'Most series the head holds over this ingester’s partitions; samples of further new series are refused, naming the limit (0: no limit).',
+      )
+        .env('PHAROS_STORAGE_TSDB_MAX_HEAD_SERIES')
+        .default('0'),
+      new Option(
         '--storage.tsdb.checkpoint-interval <duration>',
         'How often open head chunks are written to LevelDB and the partitions’ offsets committed.',
       ).default('5m'), // as the all-in-one's (see its flag): a restart replays up to this much Kafka
@@ -136,6 +144,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         group: opts['ingester.group'],
         compression: opts['kafka.compression'] as KafkaCompression,
         storagePath: opts['storage.tsdb.path'],
+        maxHeadSeries: nonNegativeIntFlag(opts, 'storage.tsdb.max-head-series'),
         checkpointInterval: durationFlag(opts, 'storage.tsdb.checkpoint-interval'),
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
@@ -169,7 +178,9 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
     await server.close();
   });
 
-  const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total);
+  const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total, {
+    seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries),
+  });
   lifecycle.onStop('storage', () => db.close());
   for (const message of db.damage())
     logger.error({ message }, 'storage was damaged: LevelDB dropped the damaged block and its samples');

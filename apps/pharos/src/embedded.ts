@@ -29,7 +29,7 @@ import {
   SampleBus,
   type BusAlert,
 } from '@pharos/transport';
-import { ShardedTSDB, snapshotName } from '@pharos/tsdb';
+import { HeadSeriesLimit, ShardedTSDB, snapshotName } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
@@ -91,6 +91,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   try {
     db = await ShardedTSDB.open(flags.storagePath, flags.shards, {
       outOfOrderTimeWindowMs: flags.outOfOrderWindow,
+      seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries),
     });
     log = FileLog.open(join(flags.storagePath, 'wal'), flags.shards, sampleBatchLogCodec, {
       onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired'),

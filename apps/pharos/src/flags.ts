@@ -12,6 +12,8 @@ export interface ServerFlags {
   readonly retentionTime: number;
   readonly retentionSize: number;
   readonly outOfOrderWindow: number;
+  /** --storage.tsdb.max-head-series; 0: no limit. */
+  readonly maxHeadSeries: number;
   readonly checkpointInterval: number;
   readonly listenAddress: string;
   /** Empty: no gRPC server. */
@@ -94,6 +96,14 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
       )
         .default('0s')
         .argParser(duration),
+    )
+    .addOption(
+      new Option(
+        '--storage.tsdb.max-head-series <n>',
+        'Most series the head holds over all shards; samples of further new series are refused, naming the limit (0: no limit).',
+      )
+        .default('0')
+        .argParser(nonNegativeInt),
     )
     .addOption(
       new Option(
@@ -274,6 +284,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         ),
         retentionSize: retentionSize === undefined ? 0 : parseByteSize(String(retentionSize)),
         outOfOrderWindow: parseDuration(String(opts['storage.tsdb.out-of-order-time-window'])),
+        maxHeadSeries: Number(opts['storage.tsdb.max-head-series']),
         checkpointInterval: parseDuration(String(opts['storage.tsdb.checkpoint-interval'])),
         listenAddress: String(opts['web.listen-address']),
         grpcListenAddress: String(opts['grpc.listen-address']),

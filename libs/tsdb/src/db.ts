@@ -147,6 +147,36 @@ const SERIES_SLOT = Symbol('pharos.tsdb.series');
 export interface TSDBOptions {
   /** Samples this much older than the newest sample of the shard are still accepted (0: none). */
   outOfOrderTimeWindowMs?: number;
+  /** The head series cap this shard shares with the process's other shards. */
+  seriesLimit?: HeadSeriesLimit;
+}
+
+/**
+ * --storage.tsdb.max-head-series: the most series a process's shards hold together in their
+ * heads (0: no limit). What memory a process needs is decided by its series; past the cap, a
+ * sample of a new series is refused (a scrape's or a remote write's, with the limit named)
+ * instead of the process growing until it is killed. Series already held go on as before.
+ */
+export class HeadSeriesLimit {
+  private readonly shards: TSDB[] = [];
+
+  constructor(readonly max: number) {}
+
+  join(shard: TSDB): void {
+    this.shards.push(shard);
+  }
+
+  leave(shard: TSDB): void {
+    const i = this.shards.indexOf(shard);
+    if (i >= 0) this.shards.splice(i, 1);
+  }
+
+  full(): boolean {
+    if (this.max <= 0) return false;
+    let n = 0;
+    for (const s of this.shards) n += s.headSeries;
+    return n >= this.max;
+  }
 }
 
 export interface AppendResult {
@@ -303,7 +333,15 @@ export class TSDB implements Queryable {
     private readonly db: Db,
     readonly path: string,
     private readonly oooWindow: number,
-  ) {}
+    private readonly seriesLimit?: HeadSeriesLimit,
+  ) {
+    seriesLimit?.join(this);
+  }
+
+  /** Series this shard holds. */
+  get headSeries(): number {
+    return this.byRef.size;
+  }
 
   static async open(path: string, opts: TSDBOptions = {}): Promise<TSDB> {
     const db: Db = new ClassicLevel<Uint8Array, Uint8Array>(path, {
@@ -317,7 +355,7 @@ export class TSDB implements Queryable {
       if (cause?.code === 'LEVEL_LOCKED') throw new Error(`storage at ${path} is in use by another process`);
       throw new Error(`cannot open storage at ${path}: ${cause?.message ?? (e as Error).message}`);
     }
-    const tsdb = new TSDB(db, path, opts.outOfOrderTimeWindowMs ?? 0);
+    const tsdb = new TSDB(db, path, opts.outOfOrderTimeWindowMs ?? 0, opts.seriesLimit);
     tsdb.damage = damageReported(path);
     try {
       await tsdb.load();
@@ -515,6 +553,12 @@ export class TSDB implements Queryable {
             res.firstError ??= problem;
             continue;
           }
+          if (this.seriesLimit?.full()) {
+            resolved[idx] = null;
+            res.invalid++;
+            res.firstError ??= `head series limit of ${this.seriesLimit.max} reached (--storage.tsdb.max-head-series): new series ${formatLabels(labels)} refused`;
+            continue;
+          }
           s = this.createSeries(labels, batch.hashes[idx], t, ops);
         }
         resolved[idx] = s;
@@ -707,6 +751,7 @@ export class TSDB implements Queryable {
     if (this.closed) return;
     await this.checkpoint();
     this.closed = true;
+    this.seriesLimit?.leave(this);
     await this.writeChain;
     await this.db.close();
   }
