@@ -444,23 +444,11 @@ class Evaluation {
           : [];
     for (const s of vec) {
       await this.tick();
-      const ts: number[] = [];
-      const vs: number[] = [];
-      const hs: Array<FloatHistogram | undefined> = [];
-      for (let i = 0; i < n; i++) {
-        if (s.has[i]) {
-          ts.push(times[i]);
-          vs.push(s.vals[i]);
-          hs.push(s.hists?.[i]);
-        }
-      }
+      // Straight into typed arrays: a subquery holds millions of points, and plain arrays of
+      // them (with a histogram slot for every float) were most of a query's garbage.
+      const { timestamps, values, histograms } = stepsToSamples(s, times);
       const labels = s.dropName ? dropName(s.labels) : s.labels;
-      series.push({
-        labels,
-        timestamps: Float64Array.from(ts),
-        values: Float64Array.from(vs),
-        ...(s.hists ? { histograms: hs } : {}),
-      });
+      series.push({ labels, timestamps, values, ...(histograms ? { histograms } : {}) });
     }
     // The subquery's own offset and @ were applied when choosing its frame; the windows below
     // are taken relative to the same shifted times.
@@ -1918,22 +1906,31 @@ function fmt(labels: Labels): string {
 
 /** The PromQL engine: parses, evaluates against a Queryable and shapes the result. */
 /** A result series: its float points, and its histogram points apart, as the API reports them. */
-/** A step series as the points of a range result: the steps where it has a value. */
-function stepsToRange(s: StepSeries, times: Float64Array): RangeSeries {
+/** The steps where a step series has a value, as samples. */
+function stepsToSamples(
+  s: StepSeries,
+  times: Float64Array,
+): { timestamps: Float64Array; values: Float64Array; histograms?: Array<FloatHistogram | undefined> } {
   const n = times.length;
   let count = 0;
   for (let i = 0; i < n; i++) if (s.has[i]) count++;
-  const ts = new Float64Array(count);
-  const vs = new Float64Array(count);
-  const hs = s.hists ? new Array<FloatHistogram | undefined>(count) : undefined;
+  const timestamps = new Float64Array(count);
+  const values = new Float64Array(count);
+  const histograms = s.hists ? new Array<FloatHistogram | undefined>(count) : undefined;
   let j = 0;
   for (let i = 0; i < n; i++) {
     if (!s.has[i]) continue;
-    ts[j] = times[i];
-    if (hs) hs[j] = s.hists?.[i];
-    vs[j++] = s.vals[i];
+    timestamps[j] = times[i];
+    if (histograms) histograms[j] = s.hists?.[i];
+    values[j++] = s.vals[i];
   }
-  return splitHistogramPoints(s.labels, ts, vs, hs);
+  return { timestamps, values, ...(histograms ? { histograms } : {}) };
+}
+
+/** A step series as the points of a range result. */
+function stepsToRange(s: StepSeries, times: Float64Array): RangeSeries {
+  const { timestamps, values, histograms } = stepsToSamples(s, times);
+  return splitHistogramPoints(s.labels, timestamps, values, histograms);
 }
 
 function splitHistogramPoints(
