@@ -532,7 +532,12 @@ export class TSDB implements Queryable {
       res[kind]++;
       res.firstError ??= `${reason} for series ${formatLabels(batch.series[idx])}`;
     };
+    // A batch of a million new series is seconds of work: the loop is given back between slices.
+    // Appends, checkpoints and retention are serialised, so none runs in the pauses; a read may,
+    // and sees the samples appended so far, each series' head whole.
+    const slice = new TimeSlice();
     for (let i = 0; i < batch.refs.length; i++) {
+      if ((i & 4095) === 4095 && slice.due()) await slice.pause();
       const idx = batch.refs[i];
       let s = resolved[idx];
       const t = batch.timestamps[i];
