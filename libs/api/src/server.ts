@@ -185,13 +185,15 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     const v = p?.get('timeout');
     return limiter.run(v !== undefined && v !== '' ? parseDurationParam(v, 'timeout') : undefined, fn);
   };
-  registerRemoteRoutes(app, { ...deps, limited: (fn) => limited(undefined, fn) });
+  // Remote read and federate take no `timeout` parameter upstream: the flag's timeout is theirs.
+  const limitedRead = <T>(fn: (signal: AbortSignal) => Promise<T>) => limited(undefined, fn);
+  registerRemoteRoutes(app, { ...deps, limited: limitedRead });
   await registerUI(app, 'index.html', PROMETHEUS_UI_ROUTES);
   registerFederate(app, {
     queryable: deps.queryable,
     lookbackDelta: deps.engine.opts.lookbackDelta,
     externalLabels: () => deps.config().global.externalLabels,
-    limited: (fn) => limited(undefined, fn),
+    limited: limitedRead,
   });
   app.addHook('onResponse', async (req, reply) => {
     const handler = req.routeOptions.url ?? 'other';
