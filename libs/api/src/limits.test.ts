@@ -106,15 +106,21 @@ describe('query limits that act', () => {
     const app = await server({ timeout: 60_000 });
     try {
       const url = `/api/v1/series?match[]=${enc('{__name__=~".+"}')}&match[]=${enc('{i=~".*1.*"}')}`;
-      const full = await timed(app, url);
-      assert.equal(full.status, 200);
-      const limit = Math.floor(full.ms / 3);
-      assert.ok(limit >= 20, `the full read took ${full.ms.toFixed(0)} ms: too little to time out`);
+      // The quickest of three unstopped reads (the first is slowed by warming up) sets the limit.
+      let fastest = Infinity;
+      for (let k = 0; k < 3; k++) {
+        const full = await timed(app, url);
+        assert.equal(full.status, 200);
+        fastest = Math.min(fastest, full.ms);
+      }
+      const limit = Math.floor(fastest / 4);
+      assert.ok(limit >= 20, `the full read took ${fastest.toFixed(0)} ms: too little to time out`);
       const limited = await server({ timeout: limit });
       try {
         const r = await timed(limited, url);
         assert.equal(r.status, 503, JSON.stringify(r.body).slice(0, 300));
-        assert.ok(r.ms <= limit * 1.1 + 5, `answered after ${r.ms.toFixed(0)} ms for a ${limit} ms limit`);
+        // Plus the one step not sliced: the index lookup of all 150k series (~20 ms, more on a busy machine).
+        assert.ok(r.ms <= limit * 1.1 + 40, `answered after ${r.ms.toFixed(0)} ms for a ${limit} ms limit`);
       } finally {
         await limited.close();
       }
