@@ -182,3 +182,46 @@ export function splitByPartition(batch: SampleBatch, n: number): Array<SampleBat
   }
   return out;
 }
+
+/**
+ * Cuts a batch into runs of consecutive samples touching at most `maxSeries` series and holding
+ * at most `maxSamples` samples, each a batch of its own, in order. Timestamps and values are
+ * views of the original columns; a series sampled in several runs is listed in each.
+ */
+export function chunkBatch(batch: SampleBatch, maxSeries: number, maxSamples: number): SampleBatch[] {
+  const total = batch.refs.length;
+  if (batch.series.length <= maxSeries && total <= maxSamples) return [batch];
+  const chunkOf = new Int32Array(batch.series.length).fill(-1);
+  const localOf = new Uint32Array(batch.series.length);
+  const out: SampleBatch[] = [];
+  let start = 0;
+  let series: Labels[] = [];
+  let hashes: string[] = [];
+  const refs = new Uint32Array(Math.min(total, maxSamples));
+  const close = (end: number) => {
+    out.push({
+      series,
+      hashes,
+      refs: refs.slice(0, end - start),
+      timestamps: batch.timestamps.subarray(start, end),
+      values: batch.values.subarray(start, end),
+    });
+    start = end;
+    series = [];
+    hashes = [];
+  };
+  for (let i = 0; i < total; i++) {
+    const ref = batch.refs[i];
+    const isNew = chunkOf[ref] !== out.length;
+    if (i - start === maxSamples || (isNew && series.length === maxSeries)) close(i);
+    if (chunkOf[ref] !== out.length) {
+      chunkOf[ref] = out.length;
+      localOf[ref] = series.length;
+      series.push(batch.series[ref]);
+      hashes.push(batch.hashes[ref]);
+    }
+    refs[i - start] = localOf[ref];
+  }
+  if (total > start) close(total);
+  return out;
+}
