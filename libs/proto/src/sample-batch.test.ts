@@ -5,7 +5,9 @@ import { labelsFrom, SampleBatchBuilder, STALE_NAN } from '@pharos/model';
 import {
   decodeSampleBatch,
   encodeSampleBatch,
+  encodeSeries,
   SampleBatch as SampleBatchMsg,
+  Series as SeriesMsg,
   sampleBatchToProto,
 } from './index.js';
 
@@ -66,6 +68,20 @@ describe('sample batch codec', () => {
           }
         },
       ),
+    );
+  });
+
+  it('writes series as the generated encoder does, for any text: multi-byte, lone surrogates, empty values', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 200 });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(text, text), { maxLength: 12 }), text, (pairs, hash) => {
+        const labels = pairs.map(([name, value]) => ({ name, value }));
+        assert.deepEqual(
+          Buffer.from(encodeSeries(labels, hash)),
+          Buffer.from(SeriesMsg.encode({ labels, hash }).finish()),
+        );
+      }),
+      { numRuns: 500 },
     );
   });
 
