@@ -1,3 +1,4 @@
+import { TimeSlice } from '@pharos/model';
 import { LocalLog, type Subscription } from './log.js';
 
 interface Partition<T> {
@@ -95,9 +96,13 @@ export class InProcessLog<T> extends LocalLog<T> {
     let idle: Array<() => void> = [];
     let wakeLoop: (() => void) | null = null;
     const loop = (async () => {
+      // A handler that resolves without waiting on I/O would chain every record of a backlog
+      // into one run of microtasks; the slice gives the loop back between records.
+      const slice = new TimeSlice();
       while (!stopped) {
         if (position < p.base + p.records.length) {
           const value = p.records[position - p.base];
+          if (slice.due()) await slice.pause();
           await handler(position, value);
           position++;
           continue;

@@ -1,9 +1,19 @@
-import { splitByPartition, type SampleBatch } from '@pharos/model';
+import { chunkBatch, splitByPartition, TimeSlice, type SampleBatch } from '@pharos/model';
 import type { GroupSubscription, PartitionedLog } from './log.js';
 
 /**
+ * A record's most series and samples. Encoding a record is one synchronous run (and, for series
+ * new to a log segment, 8 µs a series): a scrape of a million series as one record held the event
+ * loop for seconds. Records this size take a few milliseconds and stay under Kafka's default
+ * 1 MB message limit.
+ */
+export const RECORD_MAX_SERIES = 4096;
+export const RECORD_MAX_SAMPLES = 32768;
+
+/**
  * The write path's side of the sample bus: a batch is split by series hash so each series always
- * lands in the same partition, and each partition gets one record per published batch.
+ * lands in the same partition, and each partition gets its part in records of bounded size, in
+ * order, the event loop given back between them once a time slice is spent.
  */
 /** Where one partition's part of a published batch went. */
 export interface PublishedRecord {
@@ -27,17 +37,15 @@ export class SampleBus {
     const n = this.log.partitions;
     const parts = n === 1 ? [batch] : splitByPartition(batch, n);
     const records = await Promise.all(
-      parts.map(async (b, partition) =>
-        b ? { partition, offset: await this.log.append(partition, b), samples: b.refs.length } : undefined,
-      ),
+      parts.map((b, partition) => (b ? this.appendChunked(partition, b) : [])),
     );
-    return records.filter((r) => r !== undefined);
+    return records.flat();
   }
 
   async publish(batch: SampleBatch): Promise<void> {
     const n = this.log.partitions;
     if (n === 1) {
-      await this.log.append(0, batch);
+      await this.appendChunked(0, batch);
       return;
     }
     await this.publishPartitioned(splitByPartition(batch, n));
@@ -48,7 +56,18 @@ export class SampleBus {
     if (parts.length !== this.log.partitions) {
       throw new Error(`${parts.length} partition batches for a bus of ${this.log.partitions} partitions`);
     }
-    await Promise.all(parts.map((b, p) => (b ? this.log.append(p, b) : undefined)));
+    await Promise.all(parts.map((b, p) => (b ? this.appendChunked(p, b) : undefined)));
+  }
+
+  private async appendChunked(partition: number, batch: SampleBatch): Promise<PublishedRecord[]> {
+    const chunks = chunkBatch(batch, RECORD_MAX_SERIES, RECORD_MAX_SAMPLES);
+    const out: PublishedRecord[] = [];
+    const slice = new TimeSlice();
+    for (const c of chunks) {
+      if (out.length > 0 && slice.due()) await slice.pause();
+      out.push({ partition, offset: await this.log.append(partition, c), samples: c.refs.length });
+    }
+    return out;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   AlertBus,
   alertBatchCodec,
   InProcessLog,
+  RECORD_MAX_SERIES,
   SampleBus,
   splitByPartition,
   type BusAlert,
@@ -97,6 +98,36 @@ describe('SampleBus', () => {
     await sub.drained();
     await sub.stop();
     assert.equal(got, 60);
+  });
+
+  it('writes a big batch as records of bounded size, in order, letting timers run between them', async () => {
+    const bus = new SampleBus(new InProcessLog<SampleBatch>(2));
+    const records: Array<{ partition: number; series: number; first: number }> = [];
+    const sub = await bus.subscribe('ingester', [0, 1], async (partition, _o, b) => {
+      records.push({ partition, series: b.series.length, first: b.values[0] });
+    });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const n = 20 * RECORD_MAX_SERIES;
+    const published = await bus.append(batchOf(n, 1));
+    clearInterval(timer);
+    await sub.drained();
+    await sub.stop();
+    assert.ok(records.length >= 20, `${records.length} records`);
+    assert.ok(records.every((r) => r.series <= RECORD_MAX_SERIES));
+    assert.equal(published.length, records.length);
+    assert.equal(
+      published.reduce((a, r) => a + r.samples, 0),
+      n,
+    );
+    for (const p of [0, 1]) {
+      const firsts = records.filter((r) => r.partition === p).map((r) => r.first);
+      assert.deepEqual(
+        firsts,
+        [...firsts].sort((a, b) => a - b),
+      );
+    }
+    assert.ok(ticks > 0, 'no timer ran while the batch was written');
   });
 });
 
