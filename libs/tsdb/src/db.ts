@@ -141,6 +141,9 @@ class MemSeries {
   }
 }
 
+/** An append's LevelDB batches: bounded, so handing one over is a few milliseconds. */
+const APPEND_BATCH_OPS = 16_384;
+
 /** The series a label set was last appended as, in the shard that holds it. */
 const SERIES_SLOT = Symbol('pharos.tsdb.series');
 
@@ -376,10 +379,14 @@ export class TSDB implements Queryable {
       this.postings.addRef(s.ref);
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
     }
+    const orphans: BatchOp[] = [];
     for await (const key of this.scanKeys(kindRange(KIND_POSTING))) {
       const p = parsePostingKey(key);
-      this.postings.addPosting(p.name, p.value, p.ref);
+      if (this.byRef.has(p.ref)) this.postings.addPosting(p.name, p.value, p.ref);
+      else orphans.push({ type: 'del', key });
     }
+    // Left by an append or a removal cut off between its batches; a later series may take the ref.
+    if (orphans.length > 0) await this.db.batch(orphans);
     for await (const [key, value] of this.scan(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
       s?.noteStoredUntil(readTime(value, 0));
@@ -612,30 +619,41 @@ export class TSDB implements Queryable {
       new DataView(b.buffer).setUint32(0, this.nextRef);
       ops.push({ type: 'put', key: metaKey('nextRef'), value: b });
     }
-    await this.write(ops);
+    await this.write(ops, APPEND_BATCH_OPS);
     return res;
   }
 
-  /** One LevelDB batch with whatever an earlier failed write left; on failure all of it waits. */
-  private async write(ops: BatchOp[]): Promise<void> {
-    const all = this.pendingOps.length > 0 ? [...this.pendingOps, ...ops] : ops;
-    if (all.length === 0) return;
-    try {
-      await this.db.batch(all);
-      this.pendingOps = [];
-    } catch (e) {
-      this.pendingOps = all;
-      throw e;
+  /**
+   * Whatever an earlier failed write left, then `ops`: in one LevelDB batch, or in batches of at
+   * most `batchOps` when the ops need not land together. Handing LevelDB a batch is synchronous
+   * in its size (five million ops for a million new series held the loop for 3 s). On failure,
+   * the ops not yet written wait for the next write.
+   */
+  private async write(ops: BatchOp[], batchOps = Infinity): Promise<void> {
+    let all = this.pendingOps.length > 0 ? [...this.pendingOps, ...ops] : ops;
+    while (all.length > 0) {
+      const part = all.length <= batchOps ? all : all.slice(0, batchOps);
+      try {
+        await this.db.batch(part);
+      } catch (e) {
+        this.pendingOps = all;
+        throw e;
+      }
+      all = part === all ? [] : all.slice(batchOps);
     }
+    this.pendingOps = [];
   }
 
   private createSeries(labels: Labels, hash: string, t: number, ops: BatchOp[]): MemSeries {
     const s = new MemSeries(this, this.nextRef++, labels, hash, t);
     this.remember(s);
     this.postings.add(s.ref, labels);
-    ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
+    // Postings before the record: an append's batches may be cut off between the two, and a
+    // series stored without its postings would stay unfindable, while postings without their
+    // series are dropped when the shard opens.
     const empty = new Uint8Array(0);
     for (const l of labels) ops.push({ type: 'put', key: postingKey(l.name, l.value, s.ref), value: empty });
+    ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
     return s;
   }
 
