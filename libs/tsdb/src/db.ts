@@ -39,8 +39,6 @@ import {
   maxTimeKey,
   metaKey,
   oooChunkKey,
-  parsePostingKey,
-  postingKey,
   readTime,
   refOf,
   seriesKey,
@@ -376,17 +374,18 @@ export class TSDB implements Queryable {
       for (let i = 0; i < rec.l.length; i += 2) labels.push({ name: rec.l[i], value: rec.l[i + 1] });
       const s = new MemSeries(this, refOf(key), labels, rec.h, rec.t);
       this.remember(s);
-      this.postings.addRef(s.ref);
+      this.postings.add(s.ref, labels);
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
     }
-    const orphans: BatchOp[] = [];
-    for await (const key of this.scanKeys(kindRange(KIND_POSTING))) {
-      const p = parsePostingKey(key);
-      if (this.byRef.has(p.ref)) this.postings.addPosting(p.name, p.value, p.ref);
-      else orphans.push({ type: 'del', key });
+    // Stores of earlier versions also kept a posting key per label of each series; the series
+    // records hold the same index, so those keys are dropped (one range delete, once).
+    const legacy = kindRange(KIND_POSTING);
+    let hasLegacy = false;
+    for await (const _ of this.scanKeys(legacy)) {
+      hasLegacy = true;
+      break;
     }
-    // Left by an append or a removal cut off between its batches; a later series may take the ref.
-    if (orphans.length > 0) await this.db.batch(orphans);
+    if (hasLegacy) await this.db.clear(legacy);
     for await (const [key, value] of this.scan(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
       s?.noteStoredUntil(readTime(value, 0));
@@ -544,7 +543,7 @@ export class TSDB implements Queryable {
     // and sees the samples appended so far, each series' head whole.
     const slice = new TimeSlice();
     for (let i = 0; i < batch.refs.length; i++) {
-      if ((i & 4095) === 4095 && slice.due()) await slice.pause();
+      if ((i & 255) === 255 && slice.due()) await slice.pause();
       const idx = batch.refs[i];
       let s = resolved[idx];
       const t = batch.timestamps[i];
@@ -648,11 +647,9 @@ export class TSDB implements Queryable {
     const s = new MemSeries(this, this.nextRef++, labels, hash, t);
     this.remember(s);
     this.postings.add(s.ref, labels);
-    // Postings before the record: an append's batches may be cut off between the two, and a
-    // series stored without its postings would stay unfindable, while postings without their
-    // series are dropped when the shard opens.
-    const empty = new Uint8Array(0);
-    for (const l of labels) ops.push({ type: 'put', key: postingKey(l.name, l.value, s.ref), value: empty });
+    // One key per new series: the label index is rebuilt from the series records at open, as
+    // upstream's head rebuilds its postings from the WAL's series records. A posting key per label
+    // as well was six LevelDB ops more per series, most of the cost of a million new series.
     ops.push({ type: 'put', key: seriesKey(s.ref), value: this.seriesRecord(s) });
     return s;
   }
@@ -812,10 +809,8 @@ export class TSDB implements Queryable {
   private async removeSeries(gone: ReadonlySet<number>, ops: BatchOp[] = []): Promise<void> {
     if (gone.size === 0) return;
     for (const ref of gone) {
-      const s = this.byRef.get(ref) as MemSeries;
       ops.push({ type: 'del', key: seriesKey(ref) });
       ops.push({ type: 'del', key: maxTimeKey(ref) });
-      for (const l of s.labels) ops.push({ type: 'del', key: postingKey(l.name, l.value, ref) });
     }
     await this.db.batch(ops);
     this.postings.remove(gone, (ref) => (this.byRef.get(ref) as MemSeries).labels);

@@ -7,7 +7,8 @@
 //   h gen piece      -> head checkpoint generation `gen`, piece `piece`: records of ref (4),
 //                       chunk end (8), length (4) and the open chunk so far, for every open head
 //   H ref            -> head checkpoint of older versions: 8 bytes chunk end, then the open chunk
-//   P name FF value FF ref -> posting (empty value); 0xFF never occurs in UTF-8
+//   P name FF value FF ref -> posting of earlier versions, dropped at open (the label index is
+//                       rebuilt from the series records)
 //   M name           -> metadata (next series ref)
 
 export const KIND_SERIES = 0x53;
@@ -87,33 +88,6 @@ export function chunksBefore(kind: number, ref: number, t: number): { gte: Uint8
   const lt = refKey(kind, ref, 8);
   writeTime(lt, 5, t);
   return { gte: refKey(kind, ref), lt };
-}
-
-const SEP = 0xff;
-const textEnc = new TextEncoder();
-const textDec = new TextDecoder();
-
-export function postingKey(name: string, value: string, ref: number): Uint8Array {
-  const n = textEnc.encode(name);
-  const v = textEnc.encode(value);
-  const k = new Uint8Array(1 + n.length + 1 + v.length + 1 + 4);
-  k[0] = KIND_POSTING;
-  k.set(n, 1);
-  k[1 + n.length] = SEP;
-  k.set(v, 2 + n.length);
-  k[2 + n.length + v.length] = SEP;
-  new DataView(k.buffer).setUint32(k.length - 4, ref);
-  return k;
-}
-
-export function parsePostingKey(k: Uint8Array): { name: string; value: string; ref: number } {
-  const a = k.indexOf(SEP, 1);
-  const b = k.length - 5;
-  return {
-    name: textDec.decode(k.subarray(1, a)),
-    value: textDec.decode(k.subarray(a + 1, b)),
-    ref: new DataView(k.buffer, k.byteOffset, k.byteLength).getUint32(k.length - 4),
-  };
 }
 
 export function refOf(key: Uint8Array): number {

@@ -10,18 +10,12 @@ export class MemPostings {
     for (const l of labels) this.addPosting(l.name, l.value, ref);
   }
 
-  /** Loading from the stored index: refs of one pair arrive in increasing order. */
-  addPosting(name: string, value: string, ref: number): void {
+  private addPosting(name: string, value: string, ref: number): void {
     let values = this.byName.get(name);
     if (!values) this.byName.set(name, (values = new Map()));
     let list = values.get(value);
     if (!list) values.set(value, (list = []));
     list.push(ref);
-  }
-
-  /** Loading from the stored index: every ref, in increasing order. */
-  addRef(ref: number): void {
-    this.all.push(ref);
   }
 
   /** Drops deleted series; rare (retention), so it rebuilds the lists it touches. */
