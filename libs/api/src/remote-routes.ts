@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { formatLabels, MAX_AHEAD_MS, type SampleBatch } from '@pharos/model';
+import { formatLabels, MAX_AHEAD_MS, TimeSlice, type SampleBatch } from '@pharos/model';
 import {
   decodeReadRequest,
-  decodeWriteRequest,
+  decodeWriteRequestSliced,
   encodeReadResponse,
   RemoteProtocolError,
   snappyDecode,
@@ -130,7 +130,7 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: RemoteDeps): vo
       const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
       let decoded;
       try {
-        decoded = decodeWriteRequest(snappyDecode(body, MAX_DECOMPRESSED));
+        decoded = await decodeWriteRequestSliced(snappyDecode(body, MAX_DECOMPRESSED), new TimeSlice());
       } catch (e) {
         if (!(e instanceof RemoteProtocolError)) throw e;
         rejected.inc({ reason: 'malformed' });

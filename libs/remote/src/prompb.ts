@@ -10,6 +10,7 @@ import {
   type Labels,
   type MatchType,
   type SampleBatch,
+  type TimeSlice,
 } from '@pharos/model';
 
 export class RemoteProtocolError extends Error {}
@@ -52,97 +53,144 @@ const seriesText = (labels: readonly Label[]) =>
   `{${labels.map((l) => `${l.name}=${JSON.stringify(l.value)}`).join(', ')}}`;
 
 /**
- * Decodes a (decompressed) WriteRequest into one sample batch. Any malformed part rejects the
- * whole request, as Prometheus does, with a message the sender can log.
+ * Decodes a (decompressed) WriteRequest into one sample batch, a number of time series per step.
+ * Any malformed part rejects the whole request, as Prometheus does, with a message the sender
+ * can log.
  */
-export function decodeWriteRequest(buf: Uint8Array): DecodedWrite {
-  const r = new BinaryReader(buf);
-  const series: Labels[] = [];
-  const hashes: string[] = [];
-  const refs: number[] = [];
-  const ts: number[] = [];
+class WriteRequestDecoder {
+  private readonly r: BinaryReader;
+  private readonly series: Labels[] = [];
+  private readonly hashes: string[] = [];
+  private readonly refs: number[] = [];
+  private readonly ts: number[] = [];
   // Values are collected as bytes and viewed as float64 at the end: no NaN ever becomes a number.
-  let valueBytes = new Uint8Array(8 * 1024);
-  let n = 0;
-  let histograms = 0;
-  let exemplars = 0;
-  try {
-    while (r.pos < r.len) {
-      const [no, wt] = r.tag();
-      if (no !== 1 || wt !== WireType.LengthDelimited) {
-        r.skip(wt, no);
+  private valueBytes = new Uint8Array(8 * 1024);
+  private n = 0;
+  private histograms = 0;
+  private exemplars = 0;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.r = new BinaryReader(buf);
+  }
+
+  /** Decodes up to `maxSeries` more time series; false once the request is all read. */
+  step(maxSeries: number): boolean {
+    try {
+      for (let k = 0; k < maxSeries; k++) {
+        if (this.r.pos >= this.r.len) return false;
+        this.timeSeries();
+      }
+      return this.r.pos < this.r.len;
+    } catch (e) {
+      if (e instanceof RemoteProtocolError) throw e;
+      throw new RemoteProtocolError(`malformed WriteRequest: ${(e as Error).message}`);
+    }
+  }
+
+  private timeSeries(): void {
+    const r = this.r;
+    const [no, wt] = r.tag();
+    if (no !== 1 || wt !== WireType.LengthDelimited) {
+      r.skip(wt, no);
+      return;
+    }
+    const end = r.uint32() + r.pos;
+    if (end > r.len) throw new RemoteProtocolError('truncated time series');
+    const labels: Label[] = [];
+    let badUTF8 = false;
+    const first = this.n;
+    while (r.pos < end) {
+      const [fno, fwt] = r.tag();
+      if (fwt !== WireType.LengthDelimited) {
+        r.skip(fwt, fno);
         continue;
       }
-      const end = r.uint32() + r.pos;
-      if (end > r.len) throw new RemoteProtocolError('truncated time series');
-      const labels: Label[] = [];
-      let badUTF8 = false;
-      const first = n;
-      while (r.pos < end) {
-        const [fno, fwt] = r.tag();
-        if (fwt !== WireType.LengthDelimited) {
-          r.skip(fwt, fno);
-          continue;
-        }
-        const len = r.uint32();
-        const fend = r.pos + len;
-        if (fend > end) throw new RemoteProtocolError('truncated field in time series');
-        if (fno === 1) {
-          const l = readLabel(r, fend);
-          badUTF8 ||= l.badUTF8;
-          // An empty value is no label, as upstream's head has it: `a{x=""}` is the series `a`.
-          if (l.value !== '' || l.badUTF8) labels.push({ name: l.name, value: l.value });
-        } else if (fno === 2) {
-          let t = 0;
-          let sawValue = false;
-          while (r.pos < fend) {
-            const [sno, swt] = r.tag();
-            if (sno === 1 && swt === WireType.Bit64) {
-              if (n * 8 + 8 > valueBytes.length) {
-                const grown = new Uint8Array(valueBytes.length * 2);
-                grown.set(valueBytes);
-                valueBytes = grown;
-              }
-              valueBytes.set(buf.subarray(r.pos, r.pos + 8), n * 8);
-              r.pos += 8;
-              sawValue = true;
-            } else if (sno === 2 && swt === WireType.Varint) t = Number(r.int64());
-            else r.skip(swt, sno);
-          }
-          if (!sawValue) valueBytes.fill(0, n * 8, n * 8 + 8);
-          ts.push(t);
-          n++;
-        } else {
-          if (fno === 3) exemplars++;
-          if (fno === 4) histograms++;
-          r.pos = fend;
-        }
-        if (r.pos !== fend) throw new RemoteProtocolError('malformed field in time series');
+      const len = r.uint32();
+      const fend = r.pos + len;
+      if (fend > end) throw new RemoteProtocolError('truncated field in time series');
+      if (fno === 1) {
+        const l = readLabel(r, fend);
+        badUTF8 ||= l.badUTF8;
+        // An empty value is no label, as upstream's head has it: `a{x=""}` is the series `a`.
+        if (l.value !== '' || l.badUTF8) labels.push({ name: l.name, value: l.value });
+      } else if (fno === 2) {
+        this.sample(fend);
+      } else {
+        if (fno === 3) this.exemplars++;
+        if (fno === 4) this.histograms++;
+        r.pos = fend;
       }
-      if (n === first) continue;
-      labels.sort(compareByName);
-      if (badUTF8)
-        throw new RemoteProtocolError(
-          `invalid labels ${seriesText(labels)}: label names and values must be UTF-8`,
-        );
-      const problem = validateSeriesLabels(labels);
-      if (problem !== null) throw new RemoteProtocolError(`invalid labels ${seriesText(labels)}: ${problem}`);
-      const idx = series.length;
-      series.push(labels);
-      hashes.push(labelsHash(labels));
-      for (let i = first; i < n; i++) refs.push(idx);
+      if (r.pos !== fend) throw new RemoteProtocolError('malformed field in time series');
     }
-  } catch (e) {
-    if (e instanceof RemoteProtocolError) throw e;
-    throw new RemoteProtocolError(`malformed WriteRequest: ${(e as Error).message}`);
+    if (this.n === first) return;
+    labels.sort(compareByName);
+    if (badUTF8)
+      throw new RemoteProtocolError(
+        `invalid labels ${seriesText(labels)}: label names and values must be UTF-8`,
+      );
+    const problem = validateSeriesLabels(labels);
+    if (problem !== null) throw new RemoteProtocolError(`invalid labels ${seriesText(labels)}: ${problem}`);
+    const idx = this.series.length;
+    this.series.push(labels);
+    this.hashes.push(labelsHash(labels));
+    for (let i = first; i < this.n; i++) this.refs.push(idx);
   }
-  const values = new Float64Array(n);
-  new Uint8Array(values.buffer).set(valueBytes.subarray(0, n * 8));
-  return {
-    batch: { series, hashes, refs: Uint32Array.from(refs), timestamps: Float64Array.from(ts), values },
-    histograms,
-    exemplars,
-  };
+
+  private sample(fend: number): void {
+    const r = this.r;
+    const at = this.n * 8;
+    let t = 0;
+    let sawValue = false;
+    while (r.pos < fend) {
+      const [sno, swt] = r.tag();
+      if (sno === 1 && swt === WireType.Bit64) {
+        if (at + 8 > this.valueBytes.length) {
+          const grown = new Uint8Array(this.valueBytes.length * 2);
+          grown.set(this.valueBytes);
+          this.valueBytes = grown;
+        }
+        this.valueBytes.set(this.buf.subarray(r.pos, r.pos + 8), at);
+        r.pos += 8;
+        sawValue = true;
+      } else if (sno === 2 && swt === WireType.Varint) t = Number(r.int64());
+      else r.skip(swt, sno);
+    }
+    if (!sawValue) this.valueBytes.fill(0, at, at + 8);
+    this.ts.push(t);
+    this.n++;
+  }
+
+  result(): DecodedWrite {
+    const values = new Float64Array(this.n);
+    new Uint8Array(values.buffer).set(this.valueBytes.subarray(0, this.n * 8));
+    return {
+      batch: {
+        series: this.series,
+        hashes: this.hashes,
+        refs: Uint32Array.from(this.refs),
+        timestamps: Float64Array.from(this.ts),
+        values,
+      },
+      histograms: this.histograms,
+      exemplars: this.exemplars,
+    };
+  }
+}
+
+export function decodeWriteRequest(buf: Uint8Array): DecodedWrite {
+  const d = new WriteRequestDecoder(buf);
+  while (d.step(Infinity));
+  return d.result();
+}
+
+/**
+ * decodeWriteRequest with the loop given back between slices: a request of 100k series is about
+ * a second of decoding, which would otherwise hold every probe and scrape of the process.
+ */
+export async function decodeWriteRequestSliced(buf: Uint8Array, slice: TimeSlice): Promise<DecodedWrite> {
+  const d = new WriteRequestDecoder(buf);
+  while (d.step(256)) await slice.tick();
+  return d.result();
 }
 
 /** Encodes a WriteRequest: what a Prometheus sends, for tests and benchmarks. */
