@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { labelsFrom, SampleBatchBuilder } from '@pharos/model';
 import { encodeWriteRequest, snappyEncode } from '@pharos/remote';
 import type { Proc } from './harness.js';
-import { anchorBinary, removeDir, ROOT, startPharos, startPrometheus, usage } from './harness.js';
+import { anchorBinary, removeDir, ROOT, startPharos, startPrometheus } from './harness.js';
+import { probeCells, probeUntil, type ProbeOutcome } from './probes.js';
+import { pushWrite } from './push.js';
 
 export interface OverloadBenchOptions {
   /** Series preloaded (one hour at 15 s) before the load starts. */
@@ -17,36 +19,18 @@ export interface OverloadBenchOptions {
   readonly seconds: number;
 }
 
-interface Outcome {
-  readonly probeMs: number[];
-  readonly probeFailed: number;
+interface Outcome extends ProbeOutcome {
   readonly heavy: Map<string, number>;
   readonly writes: { ok: number; failed: number };
-  readonly peakRssMiB: number;
 }
 
-const PROBE_TIMEOUT_MS = 10_000;
 const HEAVY_TIMEOUT_MS = 60_000;
 
-const quantile = (xs: readonly number[], q: number) => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
-};
-
 async function push(url: string, body: Uint8Array): Promise<boolean> {
-  const r = await fetch(`${url}/api/v1/write`, {
-    method: 'POST',
-    headers: {
-      'content-encoding': 'snappy',
-      'content-type': 'application/x-protobuf',
-      'x-prometheus-remote-write-version': '0.1.0',
-    },
-    body,
-    signal: AbortSignal.timeout(HEAVY_TIMEOUT_MS),
-  }).catch(() => undefined);
-  await r?.arrayBuffer();
-  return r?.status === 204;
+  const r = await pushWrite(url, body, HEAVY_TIMEOUT_MS);
+  if (r instanceof Error) return false;
+  await r.arrayBuffer();
+  return r.status === 204;
 }
 
 function batchAt(name: string, series: number, t: number, v: number): Uint8Array {
@@ -118,27 +102,9 @@ async function loadAgainst(url: string, pid: number, seconds: number): Promise<O
       await new Promise((res) => setTimeout(res, 1000));
     }
   });
-  const probeMs: number[] = [];
-  let probeFailed = 0;
-  let peakRssMiB = 0;
-  const probes: Array<Promise<void>> = [];
-  const probeOnce = async (path: string) => {
-    const t0 = performance.now();
-    const r = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch(
-      () => undefined,
-    );
-    if (r?.ok) {
-      await r.arrayBuffer();
-      probeMs.push(performance.now() - t0);
-    } else probeFailed++;
-  };
-  while (Date.now() < stopAt) {
-    probes.push(probeOnce('/-/healthy'), probeOnce(`/api/v1/query?query=${enc('vector(1)')}`));
-    peakRssMiB = Math.max(peakRssMiB, usage(pid).rssMiB);
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  await Promise.all([...probes, ...heavyLoops, ...writers]);
-  return { probeMs, probeFailed, heavy, writes, peakRssMiB };
+  const probed = await probeUntil(url, pid, () => Date.now() >= stopAt);
+  await Promise.all([...heavyLoops, ...writers]);
+  return { ...probed, heavy, writes };
 }
 
 function report(name: string, o: Outcome): void {
@@ -147,7 +113,7 @@ function report(name: string, o: Outcome): void {
     .map(([k, n]) => `${k}: ${n}`)
     .join(', ');
   console.log(
-    `| ${name} | ${o.probeMs.length} | ${o.probeFailed} | ${quantile(o.probeMs, 0.5).toFixed(1)} | ${quantile(o.probeMs, 0.99).toFixed(1)} | ${Math.max(...o.probeMs).toFixed(0)} | ${o.writes.ok}/${o.writes.ok + o.writes.failed} | ${o.peakRssMiB.toFixed(0)} | ${heavy} |`,
+    `| ${name} | ${probeCells(o)} | ${o.writes.ok}/${o.writes.ok + o.writes.failed} | ${o.peakRssMiB.toFixed(0)} | ${heavy} |`,
   );
 }
 
