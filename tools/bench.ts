@@ -5,7 +5,9 @@
 //   scrape-path: --series (100000) --scrapes (20) --shards (2)
 //   cluster: --series (10000) --batches (300) --concurrency (4)
 //   overload: --series (10000) --seconds (60)
+//   bigtarget: --series (1000000) --push-series (900000) --seconds (180)
 import { parseArgs } from 'node:util';
+import { runBigTargetBench } from '../apps/e2e/src/bigtarget.bench.js';
 import { runClusterBench } from '../apps/e2e/src/cluster.bench.js';
 import { runOverloadBench } from '../apps/e2e/src/overload.bench.js';
 import { runPromqlBench } from '../apps/e2e/src/promql.bench.js';
@@ -28,6 +30,7 @@ const { positionals, values } = parseArgs({
     batches: { type: 'string' },
     scrapes: { type: 'string' },
     concurrency: { type: 'string' },
+    'push-series': { type: 'string' },
   },
 });
 const num = (v: string | undefined, dflt: number) => {
@@ -77,6 +80,12 @@ const benches: Record<string, () => Promise<void>> = {
       concurrency: num(values.concurrency, 4),
     }),
   overload: () => runOverloadBench({ series: num(values.series, 10_000), seconds: num(values.seconds, 60) }),
+  bigtarget: () =>
+    runBigTargetBench({
+      series: num(values.series, 1_000_000),
+      pushSeries: num(values['push-series'], 900_000),
+      seconds: num(values.seconds, 180),
+    }),
 };
 
 const names = positionals.length > 0 ? positionals : Object.keys(benches);
