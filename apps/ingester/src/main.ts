@@ -179,7 +179,7 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   });
 
   const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total, {
-    seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries),
+    seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries, registry),
   });
   lifecycle.onStop('storage', () => db.close());
   for (const message of db.damage())

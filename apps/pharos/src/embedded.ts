@@ -91,7 +91,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   try {
     db = await ShardedTSDB.open(flags.storagePath, flags.shards, {
       outOfOrderTimeWindowMs: flags.outOfOrderWindow,
-      seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries),
+      seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries, registry),
     });
     log = FileLog.open(join(flags.storagePath, 'wal'), flags.shards, sampleBatchLogCodec, {
       onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired'),

@@ -45,6 +45,7 @@ import {
   writeTime,
 } from './keys.js';
 import { MemPostings } from './postings.js';
+import type { HeadSeriesLimit } from './series-limit.js';
 import type { Queryable, SeriesData } from './queryable.js';
 
 /** Chunks are cut at 2h boundaries as well as at 120 samples, as Prometheus' head does. */
@@ -150,34 +151,6 @@ export interface TSDBOptions {
   outOfOrderTimeWindowMs?: number;
   /** The head series cap this shard shares with the process's other shards. */
   seriesLimit?: HeadSeriesLimit;
-}
-
-/**
- * --storage.tsdb.max-head-series: the most series a process's shards hold together in their
- * heads (0: no limit). What memory a process needs is decided by its series; past the cap, a
- * sample of a new series is refused (a scrape's or a remote write's, with the limit named)
- * instead of the process growing until it is killed. Series already held go on as before.
- */
-export class HeadSeriesLimit {
-  private readonly shards: TSDB[] = [];
-
-  constructor(readonly max: number) {}
-
-  join(shard: TSDB): void {
-    this.shards.push(shard);
-  }
-
-  leave(shard: TSDB): void {
-    const i = this.shards.indexOf(shard);
-    if (i >= 0) this.shards.splice(i, 1);
-  }
-
-  full(): boolean {
-    if (this.max <= 0) return false;
-    let n = 0;
-    for (const s of this.shards) n += s.headSeries;
-    return n >= this.max;
-  }
 }
 
 export interface AppendResult {
@@ -564,10 +537,11 @@ export class TSDB implements Queryable {
             res.firstError ??= problem;
             continue;
           }
-          if (this.seriesLimit?.full()) {
+          const full = this.seriesLimit?.refusal() ?? null;
+          if (full !== null) {
             resolved[idx] = null;
             res.invalid++;
-            res.firstError ??= `head series limit of ${this.seriesLimit.max} reached (--storage.tsdb.max-head-series): new series ${formatLabels(labels)} refused`;
+            res.firstError ??= `${full}: new series ${formatLabels(labels)} refused`;
             continue;
           }
           s = this.createSeries(labels, batch.hashes[idx], t, ops);

@@ -1,5 +1,6 @@
 export * from './chunkenc/xor.js';
 export * from './db.js';
+export * from './series-limit.js';
 export * from './postings.js';
 export * from './queryable.js';
 export * from './memory-queryable.js';

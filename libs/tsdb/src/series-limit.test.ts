@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { labelsFrom, SampleBatchBuilder } from '@pharos/model';
-import { HeadSeriesLimit, ShardedTSDB } from './index.js';
+import { Registry } from 'prom-client';
+import { HEAP_REFUSE_FRACTION, HeadSeriesLimit, ShardedTSDB } from './index.js';
 
 function batch(names: string[], t: number) {
   const b = new SampleBatchBuilder();
@@ -36,6 +38,39 @@ describe('--storage.tsdb.max-head-series', () => {
       assert.equal(
         later.reduce((n, r) => n + r.appended, 0),
         5,
+      );
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses new series while the heap is nearly full, with no cap set, and counts them by reason', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pharos-series-limit-'));
+    const limit = 4 * 2 ** 30;
+    let used = 0.5 * limit;
+    const registry = new Registry();
+    const db = await ShardedTSDB.open(dir, 1, {
+      seriesLimit: new HeadSeriesLimit(0, registry, () => ({ used, limit })),
+    });
+    try {
+      assert.equal((await db.shards[0].append(batch(['a', 'b'], 1000))).appended, 2);
+      used = (HEAP_REFUSE_FRACTION + 0.01) * limit;
+      await sleep(120); // the heap is read at most every 100 ms
+      const full = await db.shards[0].append(batch(['a', 'b', 'c', 'd'], 2000));
+      assert.equal(full.appended, 2, 'the series held still take samples');
+      assert.equal(full.invalid, 2);
+      assert.match(
+        String(full.firstError),
+        /^memory limit reached: the heap holds 3523 MiB of the 4096 MiB it may grow to \(node --max-old-space-size\); set --storage\.tsdb\.max-head-series below the series this process can hold: new series limited\{id="c"\} refused$/,
+      );
+      assert.match(await registry.metrics(), /pharos_tsdb_head_series_refused_total\{reason="memory"\} 2/);
+      used = 0.5 * limit;
+      await sleep(120);
+      assert.equal(
+        (await db.shards[0].append(batch(['c', 'd'], 3000))).appended,
+        2,
+        'taken again once memory is back',
       );
     } finally {
       await db.close();
