@@ -5,7 +5,7 @@
 //   scrape-path: --series (100000) --scrapes (20) --shards (2)
 //   cluster: --series (10000) --batches (300) --concurrency (4)
 //   overload: --series (10000) --seconds (60)
-//   bigtarget: --series (1000000) --push-series (900000) --seconds (180)
+//   bigtarget: --series (1000000) --push-series (900000) --split-series (900000) --seconds (180)
 import { parseArgs } from 'node:util';
 import { runBigTargetBench } from '../apps/e2e/src/bigtarget.bench.js';
 import { runClusterBench } from '../apps/e2e/src/cluster.bench.js';
@@ -31,6 +31,7 @@ const { positionals, values } = parseArgs({
     scrapes: { type: 'string' },
     concurrency: { type: 'string' },
     'push-series': { type: 'string' },
+    'split-series': { type: 'string' },
   },
 });
 const num = (v: string | undefined, dflt: number) => {
@@ -84,6 +85,7 @@ const benches: Record<string, () => Promise<void>> = {
     runBigTargetBench({
       series: num(values.series, 1_000_000),
       pushSeries: num(values['push-series'], 900_000),
+      splitSeries: num(values['split-series'], 900_000),
       seconds: num(values.seconds, 180),
     }),
 };

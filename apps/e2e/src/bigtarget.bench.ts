@@ -18,8 +18,10 @@ import { pushWrite } from './push.js';
 export interface BigTargetBenchOptions {
   /** Series the target serves. */
   readonly series: number;
-  /** New series in each of the two remote writes. */
+  /** New series in the one-request remote write. */
   readonly pushSeries: number;
+  /** New series then written in requests of 100k (0: none). */
+  readonly splitSeries: number;
   /** How long each system is probed, from its start. */
   readonly seconds: number;
 }
@@ -101,7 +103,7 @@ function bodies(opts: BigTargetBenchOptions): Bodies {
   const t = Date.now();
   return {
     single: writeBodies('bigpush_single', opts.pushSeries, opts.pushSeries, t)[0],
-    split: writeBodies('bigpush_split', opts.pushSeries, SPLIT_SERIES, t),
+    split: opts.splitSeries > 0 ? writeBodies('bigpush_split', opts.splitSeries, SPLIT_SERIES, t) : [],
   };
 }
 
@@ -123,7 +125,7 @@ async function loadAgainst(url: string, proc: Proc, writes: Bodies): Promise<Out
   for (const body of writes.split) split.push(await push(url, body));
   const splitCounts = new Map<string, number>();
   for (const s of split) splitCounts.set(s, (splitCounts.get(s) ?? 0) + 1);
-  pushes.push([...splitCounts].map(([s, n]) => `${n}× ${s}`).join(', '));
+  pushes.push([...splitCounts].map(([s, n]) => `${n}× ${s}`).join(', ') || 'none');
   const last = await bigTarget(url);
   if (last) scrape += `; last: ${last.health}${last.lastError ? `: ${last.lastError}` : ''}`;
   const stored = await Promise.all(
@@ -152,7 +154,7 @@ export async function runBigTargetBench(opts: BigTargetBenchOptions): Promise<vo
     '',
   ].join('\n');
   console.log(
-    `# bigtarget: a target of ${opts.series} series (${(body.length / 2 ** 20).toFixed(0)} MiB of text) scraped every ${SCRAPE_INTERVAL_S} s; remote writes of ${opts.pushSeries} new series in one request, then ${opts.pushSeries} more in requests of ${SPLIT_SERIES}; probes every 250 ms for ${opts.seconds} s`,
+    `# bigtarget: a target of ${opts.series} series (${(body.length / 2 ** 20).toFixed(0)} MiB of text) scraped every ${SCRAPE_INTERVAL_S} s; remote writes of ${opts.pushSeries} new series in one request, then ${opts.splitSeries} more in requests of ${SPLIT_SERIES}; probes every 250 ms for ${opts.seconds} s`,
   );
   console.log(
     '| system | probes | unanswered | p50 ms | p99 ms | max ms | peak RSS MiB | up after | scrape | one request | split requests | series stored |',
@@ -167,10 +169,10 @@ export async function runBigTargetBench(opts: BigTargetBenchOptions): Promise<vo
     ],
     ['Prometheus 3', () => startPrometheus(config, { bin: anchorBinary('prometheus'), args })],
   ];
-  // BENCH_SYSTEMS narrows a run to the systems whose names contain it, e.g. to profile one.
-  const only = process.env.BENCH_SYSTEMS;
+  // BENCH_SYSTEMS narrows a run to the systems named in it (separated by ';'), e.g. to profile one.
+  const only = process.env.BENCH_SYSTEMS?.split(';');
   try {
-    for (const [name, start] of systems.filter(([n]) => only === undefined || n.includes(only))) {
+    for (const [name, start] of systems.filter(([n]) => only === undefined || only.includes(n))) {
       const writes = bodies(opts);
       const sys = await start();
       try {

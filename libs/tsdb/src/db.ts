@@ -712,7 +712,12 @@ export class TSDB implements Queryable {
       o = 0;
     };
     let heads = 0;
+    // A million heads are a few hundred milliseconds to copy; appends wait (serialised), reads
+    // and probes need not.
+    const slice = new TimeSlice();
+    let seen = 0;
     for (const s of this.byRef.values()) {
+      if ((++seen & 4095) === 0 && slice.due()) await slice.pause();
       if (s.app === null || s.app.count === 0) continue;
       const chunk = s.app.view();
       const need = 16 + chunk.length;
