@@ -34,11 +34,13 @@ const { positionals, values } = parseArgs({
     'split-series': { type: 'string' },
   },
 });
-const num = (v: string | undefined, dflt: number) => {
+const num = (v: string | undefined, dflt: number, min = Number.MIN_VALUE) => {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`bench: expected a positive number, got ${JSON.stringify(v)}`);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(
+      `bench: expected a ${min === 0 ? 'non-negative' : 'positive'} number, got ${JSON.stringify(v)}`,
+    );
     process.exit(2);
   }
   return n;
@@ -85,7 +87,7 @@ const benches: Record<string, () => Promise<void>> = {
     runBigTargetBench({
       series: num(values.series, 1_000_000),
       pushSeries: num(values['push-series'], 900_000),
-      splitSeries: num(values['split-series'], 900_000),
+      splitSeries: num(values['split-series'], 900_000, 0),
       seconds: num(values.seconds, 180),
     }),
 };
