@@ -28,6 +28,7 @@ export interface BigTargetBenchOptions {
 
 const SCRAPE_INTERVAL_S = 30;
 const REQUEST_TIMEOUT_MS = 120_000;
+const STORED_WAIT_MS = 60_000;
 const SPLIT_SERIES = 100_000;
 
 /** Text exposition of `series` series with the label shape of a large exporter. */
@@ -107,7 +108,7 @@ function bodies(opts: BigTargetBenchOptions): Bodies {
   };
 }
 
-async function loadAgainst(url: string, proc: Proc, writes: Bodies): Promise<Outcome> {
+async function loadAgainst(url: string, proc: Proc, writes: Bodies, series: number): Promise<Outcome> {
   let scrape = 'no scrape finished';
   // After the first scrape: each scrape and write is then a system already holding the target.
   const first = await waitFor(
@@ -128,11 +129,17 @@ async function loadAgainst(url: string, proc: Proc, writes: Bodies): Promise<Out
   pushes.push([...splitCounts].map(([s, n]) => `${n}× ${s}`).join(', ') || 'none');
   const last = await bigTarget(url);
   if (last) scrape += `; last: ${last.health}${last.lastError ? `: ${last.lastError}` : ''}`;
-  const stored = await Promise.all(
-    ['bigtarget_series', 'bigpush_single', 'bigpush_split'].map(
-      async (m) => `${m} ${await count(url, `count(${m})`)}`,
-    ),
-  );
+  // A scrape's samples are queryable a little after the target reports it, in both systems.
+  const want = String(series);
+  const stored = [
+    `bigtarget_series ${await waitFor(
+      'the target series to be queryable',
+      async () => ((await count(url, 'count(bigtarget_series)')) === want ? want : undefined),
+      STORED_WAIT_MS,
+      2000,
+    ).catch(async () => await count(url, 'count(bigtarget_series)'))}`,
+  ];
+  for (const m of ['bigpush_single', 'bigpush_split']) stored.push(`${m} ${await count(url, `count(${m})`)}`);
   return { scrape, pushes, stored: stored.join(', '), up: proc.child.exitCode === null };
 }
 
@@ -183,7 +190,9 @@ export async function runBigTargetBench(opts: BigTargetBenchOptions): Promise<vo
           sys.proc.child.pid as number,
           () => finished && Date.now() - startedAt >= opts.seconds * 1000,
         );
-        const loaded = await loadAgainst(sys.url, sys.proc, writes).finally(() => (finished = true));
+        const loaded = await loadAgainst(sys.url, sys.proc, writes, opts.series).finally(
+          () => (finished = true),
+        );
         const probed = await probing;
         const up = loaded.up && sys.proc.child.exitCode === null;
         console.log(
