@@ -351,14 +351,8 @@ export class TSDB implements Queryable {
       this.nextRef = Math.max(this.nextRef, s.ref + 1);
     }
     // Stores of earlier versions also kept a posting key per label of each series; the series
-    // records hold the same index, so those keys are dropped (one range delete, once).
-    const legacy = kindRange(KIND_POSTING);
-    let hasLegacy = false;
-    for await (const _ of this.scanKeys(legacy)) {
-      hasLegacy = true;
-      break;
-    }
-    if (hasLegacy) await this.db.clear(legacy);
+    // records hold the same index, so those keys are dropped (on an empty range, a single seek).
+    await this.db.clear(kindRange(KIND_POSTING));
     for await (const [key, value] of this.scan(kindRange(KIND_MAXTIME))) {
       const s = this.byRef.get(refOf(key));
       s?.noteStoredUntil(readTime(value, 0));
