@@ -36,8 +36,10 @@ export class SampleBus {
   async append(batch: SampleBatch): Promise<PublishedRecord[]> {
     const n = this.log.partitions;
     const parts = n === 1 ? [batch] : splitByPartition(batch, n);
+    // Array.from, not map: a partition no series went to is a hole, which map would keep and
+    // Promise.all would turn into undefined.
     const records = await Promise.all(
-      parts.map((b, partition) => (b ? this.appendChunked(partition, b) : [])),
+      Array.from(parts, (b, partition) => (b ? this.appendChunked(partition, b) : [])),
     );
     return records.flat();
   }

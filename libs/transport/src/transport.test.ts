@@ -100,6 +100,13 @@ describe('SampleBus', () => {
     assert.equal(got, 60);
   });
 
+  it('says where each record went, and nothing for the partitions a batch does not touch', async () => {
+    const bus = new SampleBus(new InProcessLog<SampleBatch>(8));
+    const published = await bus.append(batchOf(1, 1));
+    assert.equal(published.length, 1);
+    assert.deepEqual(published[0], { partition: published[0].partition, offset: 0, samples: 1 });
+  });
+
   it('writes a big batch as records of bounded size, in order, letting timers run between them', async () => {
     const bus = new SampleBus(new InProcessLog<SampleBatch>(2));
     const records: Array<{ partition: number; series: number; first: number }> = [];
