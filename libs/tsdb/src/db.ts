@@ -295,6 +295,13 @@ export class TSDB implements Queryable {
    */
   private pendingOps: BatchOp[] = [];
   /**
+   * Set when LevelDB refused a write. Its log writer counts the bytes of a record it could not
+   * write as written, so every later record in that log file sits at the wrong offset and is
+   * dropped as corrupt at the next open: a full disk would silently lose every write after it.
+   * Reopening first makes LevelDB recover the log up to the torn record and start a new one.
+   */
+  private reopenBeforeWrite = false;
+  /**
    * Head checkpoint keys that may be in LevelDB: the last generation written, any whose write
    * is still pending, and old-format head keys. The next checkpoint deletes them all.
    */
@@ -601,7 +608,7 @@ export class TSDB implements Queryable {
     while (all.length > 0) {
       const part = all.length <= batchOps ? all : all.slice(0, batchOps);
       try {
-        await this.db.batch(part);
+        await this.guarded(() => this.db.batch(part));
       } catch (e) {
         this.pendingOps = all;
         throw e;
@@ -609,6 +616,22 @@ export class TSDB implements Queryable {
       all = part === all ? [] : all.slice(batchOps);
     }
     this.pendingOps = [];
+  }
+
+  /** A LevelDB write, after the reopen an earlier refused write calls for. */
+  private async guarded(op: () => Promise<void>): Promise<void> {
+    if (this.reopenBeforeWrite) {
+      // Reads in flight lose their iterators; they fail with an error rather than a wrong answer.
+      await this.db.close();
+      await this.db.open();
+      this.reopenBeforeWrite = false;
+    }
+    try {
+      await op();
+    } catch (e) {
+      this.reopenBeforeWrite = true;
+      throw e;
+    }
   }
 
   private createSeries(labels: Labels, hash: string, t: number, ops: BatchOp[]): MemSeries {
@@ -762,7 +785,7 @@ export class TSDB implements Queryable {
         for (const kind of [KIND_CHUNK, KIND_OOO]) {
           const range = chunksBefore(kind, s.ref, cutoff);
           for await (const key of this.db.keys(range)) if (key.length > 0) res.deletedChunks++;
-          await this.db.clear(range);
+          await this.guarded(() => this.db.clear(range));
         }
         s.chunkMaxTs = s.chunkMaxTs.filter((t) => t >= cutoff);
         if (s.lastT < cutoff) {
@@ -785,7 +808,7 @@ export class TSDB implements Queryable {
       ops.push({ type: 'del', key: seriesKey(ref) });
       ops.push({ type: 'del', key: maxTimeKey(ref) });
     }
-    await this.db.batch(ops);
+    await this.guarded(() => this.db.batch(ops));
     this.postings.remove(gone, (ref) => (this.byRef.get(ref) as MemSeries).labels);
     for (const ref of gone) this.forget(this.byRef.get(ref) as MemSeries);
   }
