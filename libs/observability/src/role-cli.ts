@@ -25,6 +25,7 @@ export function roleCommand(
       '[EXPERIMENTAL] Path to configuration file that can enable TLS or authentication.',
     ).env('PHAROS_WEB_CONFIG_FILE'),
   );
+  withEnvVars(cmd);
   return cmd.action(async (raw: Record<string, unknown>) => {
     const opts: Record<string, string> = {};
     for (const o of cmd.options) {
@@ -57,6 +58,60 @@ export function kafkaClientConfigOption(): Option {
     '--kafka.client-config.file <path>',
     'Path to a file with tls_config and sasl (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) for the Kafka brokers.',
   ).env('PHAROS_KAFKA_CLIENT_CONFIG_FILE');
+}
+
+/** The environment variable of a flag: `--storage.tsdb.retention.time` is PHAROS_STORAGE_TSDB_RETENTION_TIME. */
+export function envVarOf(flag: string): string {
+  return `PHAROS_${flag
+    .replace(/^--/, '')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .toUpperCase()}`;
+}
+
+/**
+ * Every flag of `cmd` that names no environment variable of its own takes the one `envVarOf`
+ * gives it, so a container sets any flag the same way; a flag on the command line wins. Call it
+ * once every option is added.
+ */
+export function withEnvVars(cmd: Command): Command {
+  // Commander reads a variable only for options that named it before they were added, and turns
+  // a switch on whenever its variable is set, "false" included: both are read here instead.
+  const ours: Option[] = [];
+  for (const o of cmd.options) {
+    if (!o.long) continue;
+    const isSwitch = !o.required && !o.optional;
+    if (!o.envVar) {
+      o.env(envVarOf(o.long));
+      ours.push(o);
+    } else if (isSwitch) ours.push(o);
+  }
+  cmd.hook('preAction', () => {
+    for (const o of ours) {
+      const name = o.envVar as string;
+      const raw = process.env[name];
+      const key = o.attributeName();
+      if (raw === undefined || cmd.getOptionValueSource(key) === 'cli') continue;
+      cmd.setOptionValueWithSource(key, envValue(o, name, raw), 'env');
+    }
+  });
+  return cmd;
+}
+
+function envValue(o: Option, name: string, raw: string): unknown {
+  if (!o.required && !o.optional) {
+    const v = raw.trim().toLowerCase();
+    if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0' && v !== '')
+      throw new Error(`${name}=${JSON.stringify(raw)}: ${o.long} takes true or false`);
+    return v === 'true' || v === '1';
+  }
+  if (o.argChoices && !o.argChoices.includes(raw))
+    throw new Error(`${name}=${JSON.stringify(raw)}: ${o.long} takes one of ${o.argChoices.join(', ')}`);
+  if (!o.parseArg) return raw;
+  try {
+    return o.parseArg(raw, undefined);
+  } catch (e) {
+    throw new Error(`${name}=${JSON.stringify(raw)}: ${(e as Error).message}`);
+  }
 }
 
 /** Parses a role's command line and runs it; a failure to start is one line on stderr and exit 1. */
