@@ -89,6 +89,13 @@ describe('Helm chart deploy/helm/pharos', () => {
     assert.equal((ingester.spec as { replicas: number }).replicas, 3);
     assert.ok((ingester.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates.length === 1);
     assert.ok(containers(ingester)[0].args.includes('--ingester.instances=3'));
+    // The all-in-one's storage flags, so a chart install keeps its volumes from filling.
+    for (const flag of [
+      '--storage.tsdb.retention.time=15d',
+      '--storage.tsdb.retention.size=16GB',
+      '--storage.tsdb.out-of-order-time-window=0s',
+    ])
+      assert.ok(containers(ingester)[0].args.includes(flag), flag);
     assert.ok(
       containers(get('Deployment', 'obs-querier'))[0].args.includes(
         '--ingester.addresses=obs-ingester-0.obs-ingester:9095,obs-ingester-1.obs-ingester:9095,obs-ingester-2.obs-ingester:9095',

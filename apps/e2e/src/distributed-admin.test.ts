@@ -93,4 +93,48 @@ describe('distributed admin API', () => {
       await w.close();
     }
   });
+
+  it('an ingester role keeps the storage flags of the all-in-one: an out-of-order window, then a short retention', async () => {
+    const topic = `samples.${randomBytes(4).toString('hex')}`;
+    const dir = tempDir('pharos-ingester-');
+    dirs.push(dir);
+    const w = await writer(topic);
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const [old, late, tooLate, recent] = [now - 3 * 3600, now - 1200, now - 3000, now - 10];
+      const ooo = ['--storage.tsdb.out-of-order-time-window=30m'];
+      let ing = await startIngester(topic, dir, '0,1,2,3', undefined, ooo);
+      const ports = [Number(new URL(ing.http).port), Number(ing.grpc.split(':')[1])];
+      // Three hours apart, so the old sample's chunk is sealed before the recent one starts.
+      for (const t of [old, recent, late, tooLate]) await w.bus.publish(batch(t));
+      let seen = '';
+      const all = (want: number[]) =>
+        waitFor(
+          `every series to hold ${want.join(', ')}`,
+          async () => {
+            const s = await stored(ing);
+            seen = `${s.size} series, i="0": ${s.get('0')?.join(', ')}`;
+            return s.size === 40 && [...s.values()].every((ts) => ts.join() === want.join()) ? s : undefined;
+          },
+          60_000,
+        ).catch((e: unknown) => {
+          throw new Error(`${(e as Error).message}; last seen ${seen}`);
+        });
+      // The late sample is within the window of the newest; the later one is too old, as
+      // Prometheus counts a sample behind its out-of-order window.
+      await all([old, late, recent]);
+      const metrics = await (await fetch(`${ing.http}/metrics`)).text();
+      assert.match(metrics, /^prometheus_tsdb_too_old_samples_total\{type="float"\} 40$/m);
+      assert.match(metrics, /^prometheus_tsdb_out_of_order_samples_total 0$/m);
+      assert.equal(await ing.proc.stop('SIGTERM'), 0);
+
+      // Retention acts as the role starts, as the all-in-one's does: an hour back from the newest.
+      ing = await startIngester(topic, dir, '0,1,2,3', ports, [...ooo, '--storage.tsdb.retention.time=1h']);
+      await all([late, recent]);
+      assert.match(ing.proc.stderr + ing.proc.stdout, /retention applied/);
+      assert.equal(await ing.proc.stop('SIGTERM'), 0);
+    } finally {
+      await w.close();
+    }
+  });
 });

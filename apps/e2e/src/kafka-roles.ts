@@ -120,7 +120,7 @@ export async function stored(ing: Ingester): Promise<Map<string, number[]>> {
   const client = new IngesterGrpcClient(ing.grpc);
   try {
     const out = new Map<string, number[]>();
-    for (const s of await client.select([new LabelMatcher('=', '__name__', 'm')], 0, 1e12)) {
+    for (const s of await client.select([new LabelMatcher('=', '__name__', 'm')], 0, 1e15)) {
       out.set(
         s.labels.find((l) => l.name === 'i')?.value ?? '',
         [...s.timestamps].map((t) => t / 1000),

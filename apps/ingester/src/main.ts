@@ -2,12 +2,19 @@ import { hostname } from 'node:os';
 import { Option } from 'commander';
 import { splitHostPort } from '@pharos/config';
 import { registerMember } from '@pharos/discovery';
-import { createIngesterServer, Ingester, listenGrpc, shardsAdmin } from '@pharos/ingest';
 import {
-  durationFlag,
+  createIngesterServer,
+  Ingester,
+  listenGrpc,
+  parseStorageFlags,
+  shardsAdmin,
+  startRetention,
+  storageOptions,
+  type StorageFlags,
+} from '@pharos/ingest';
+import {
   grpcServerConfigOption,
   kafkaClientConfigOption,
-  nonNegativeIntFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -31,9 +38,7 @@ interface IngesterFlags {
   owned: number[];
   group: string;
   compression: KafkaCompression;
-  storagePath: string;
-  maxHeadSeries: number;
-  checkpointInterval: number;
+  storage: StorageFlags;
   listenAddress: string;
   grpcListenAddress: string;
   consul: string | undefined;
@@ -101,17 +106,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
       new Option('--ingester.group <name>', 'Consumer group; a second replica set of ingesters uses its own.')
         .env('PHAROS_INGESTER_GROUP')
         .default('pharos-ingesters'),
-      new Option('--storage.tsdb.path <path>', 'Base path for the shards.').default('data/ingester'),
-      new Option(
-        '--storage.tsdb.max-head-series <n>',
-        'Most series the head holds over this ingester’s partitions; samples of further new series are refused, naming the limit (0: no limit).',
-      )
-        .env('PHAROS_STORAGE_TSDB_MAX_HEAD_SERIES')
-        .default('0'),
-      new Option(
-        '--storage.tsdb.checkpoint-interval <duration>',
-        'How often open head chunks are written to LevelDB and the partitions’ offsets committed.',
-      ).default('5m'), // as the all-in-one's (see its flag): a restart replays up to this much Kafka
+      ...storageOptions(),
       new Option('--web.listen-address <address>', 'HTTP: /metrics, /-/healthy, /-/ready.').default(
         '0.0.0.0:9101',
       ),
@@ -143,9 +138,7 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
         owned,
         group: opts['ingester.group'],
         compression: opts['kafka.compression'] as KafkaCompression,
-        storagePath: opts['storage.tsdb.path'],
-        maxHeadSeries: nonNegativeIntFlag(opts, 'storage.tsdb.max-head-series'),
-        checkpointInterval: durationFlag(opts, 'storage.tsdb.checkpoint-interval'),
+        storage: parseStorageFlags(opts),
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
         consul: opts['consul.address'],
@@ -178,16 +171,18 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
     await server.close();
   });
 
-  const db = await ShardedTSDB.openPartitions(flags.storagePath, flags.owned, flags.total, {
-    seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries, registry),
+  const db = await ShardedTSDB.openPartitions(flags.storage.path, flags.owned, flags.total, {
+    outOfOrderTimeWindowMs: flags.storage.outOfOrderWindow,
+    seriesLimit: new HeadSeriesLimit(flags.storage.maxHeadSeries, registry),
   });
   lifecycle.onStop('storage', () => db.close());
   for (const message of db.damage())
     logger.error({ message }, 'storage was damaged: LevelDB dropped the damaged block and its samples');
   logger.info(
-    { path: flags.storagePath, partitions: flags.owned, series: db.seriesCount() },
+    { path: flags.storage.path, partitions: flags.owned, series: db.seriesCount() },
     'storage opened',
   );
+  lifecycle.onStop('retention', await startRetention(db, flags.storage, logger));
 
   const log = await openSampleTopic(
     {
@@ -203,7 +198,7 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
   lifecycle.onStop('kafka', () => log.close());
   const ingester = new Ingester(new SampleBus(log), db.byPartition(), logger, registry, {
     group: flags.group,
-    checkpointIntervalMs: flags.checkpointInterval,
+    checkpointIntervalMs: flags.storage.checkpointInterval,
   });
   await ingester.start();
   lifecycle.onStop('ingester', () => ingester.stop());
@@ -219,7 +214,7 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
       labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
       labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
       // The querier's admin API (--web.enable-admin-api there) asks every ingester.
-      admin: shardsAdmin(db, ingester, flags.storagePath, logger),
+      admin: shardsAdmin(db, ingester, flags.storage.path, logger),
     },
     grpcSecurity.newServer(),
   );

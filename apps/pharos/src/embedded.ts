@@ -2,10 +2,17 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { Alertmanager, consumeAlertBus, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
-import { addQueryService, QueryLimiter, createApiServer } from '@pharos/api';
+import { addQueryService, createApiServer, engineOptions, QueryLimiter, unknownFeatures } from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
-import { createIngesterServer, Ingester, ingesterBackend, listenGrpc, shardsAdmin } from '@pharos/ingest';
+import {
+  createIngesterServer,
+  Ingester,
+  ingesterBackend,
+  listenGrpc,
+  shardsAdmin,
+  startRetention,
+} from '@pharos/ingest';
 import type { SampleBatch } from '@pharos/model';
 import { createLogger, createRegistry, Lifecycle, WebSecurity } from '@pharos/observability';
 import { Engine } from '@pharos/promql';
@@ -31,11 +38,6 @@ import {
 } from '@pharos/transport';
 import { HeadSeriesLimit, ShardedTSDB, snapshotName } from '@pharos/tsdb';
 import { splitHostPort, type ServerFlags } from './flags.js';
-
-const RETENTION_INTERVAL_MS = 60_000;
-
-/** --enable-feature values that change behaviour; Pharos always has the experimental PromQL ones. */
-const KNOWN_FEATURES = new Set(['promql-delayed-name-removal']);
 
 /** Every role in one process: the file-backed log as the bus, sharded storage, no outside servers. */
 export async function runEmbedded(flags: ServerFlags): Promise<void> {
@@ -66,9 +68,8 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     return;
   }
   for (const w of config.warnings) logger.warn({ file: flags.configFile }, w);
-  for (const feature of flags.features) {
-    if (!KNOWN_FEATURES.has(feature)) logger.warn({ feature }, 'unknown feature flag; ignored');
-  }
+  for (const feature of unknownFeatures(flags.query))
+    logger.warn({ feature }, 'unknown feature flag; ignored');
   const { host, port } = splitHostPort(flags.listenAddress);
 
   const registry = createRegistry();
@@ -89,17 +90,17 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   let db: ShardedTSDB;
   let log: FileLog<SampleBatch>;
   try {
-    db = await ShardedTSDB.open(flags.storagePath, flags.shards, {
-      outOfOrderTimeWindowMs: flags.outOfOrderWindow,
-      seriesLimit: new HeadSeriesLimit(flags.maxHeadSeries, registry),
+    db = await ShardedTSDB.open(flags.storage.path, flags.shards, {
+      outOfOrderTimeWindowMs: flags.storage.outOfOrderWindow,
+      seriesLimit: new HeadSeriesLimit(flags.storage.maxHeadSeries, registry),
     });
-    log = FileLog.open(join(flags.storagePath, 'wal'), flags.shards, sampleBatchLogCodec, {
+    log = FileLog.open(join(flags.storage.path, 'wal'), flags.shards, sampleBatchLogCodec, {
       onRepair: (message) => logger.warn({ message }, 'write-ahead log repaired'),
     });
   } catch (e) {
-    logger.error({ err: e, path: flags.storagePath }, 'cannot open storage');
+    logger.error({ err: e, path: flags.storage.path }, 'cannot open storage');
     process.stderr.write(
-      `pharos: cannot open storage at ${JSON.stringify(flags.storagePath)}: ${(e as Error).message}\n`,
+      `pharos: cannot open storage at ${JSON.stringify(flags.storage.path)}: ${(e as Error).message}\n`,
     );
     process.exitCode = 1;
     return;
@@ -108,31 +109,21 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
   lifecycle.onStop('write-ahead log', () => log.close());
   for (const message of db.damage())
     logger.error({ message }, 'storage was damaged: LevelDB dropped the damaged block and its samples');
-  logger.info({ path: flags.storagePath, shards: flags.shards, series: db.seriesCount() }, 'storage opened');
+  logger.info({ path: flags.storage.path, shards: flags.shards, series: db.seriesCount() }, 'storage opened');
 
   const bus = new SampleBus(log);
   const shardMap = new Map(db.shards.map((s, i) => [i, s]));
   const ingester = new Ingester(bus, shardMap, logger, registry, {
-    checkpointIntervalMs: flags.checkpointInterval,
+    checkpointIntervalMs: flags.storage.checkpointInterval,
   });
   const replayStart = Date.now();
   await ingester.start();
   await ingester.drain();
   logger.info({ ms: Date.now() - replayStart, series: db.seriesCount() }, 'write-ahead log replayed');
   lifecycle.onStop('ingester', () => ingester.stop());
-  const admin = shardsAdmin(db, ingester, flags.storagePath, logger);
+  const admin = shardsAdmin(db, ingester, flags.storage.path, logger);
 
-  const retention = async () => {
-    if (flags.retentionTime === 0 && flags.retentionSize === 0) return;
-    const r = await db.applyRetention(flags.retentionTime, flags.retentionSize);
-    if (r.deletedChunks > 0 || r.deletedSeries > 0) logger.info(r, 'retention applied');
-  };
-  const retentionTimer = setInterval(() => {
-    retention().catch((err) => logger.error({ err }, 'retention failed'));
-  }, RETENTION_INTERVAL_MS);
-  retentionTimer.unref();
-  lifecycle.onStop('retention', async () => clearInterval(retentionTimer));
-  await retention();
+  lifecycle.onStop('retention', await startRetention(db, flags.storage, logger));
 
   const scrape = new ScrapeManager(bus, loggingScrapeHooks(logger));
   registerScrapeMetrics(scrape, registry);
@@ -155,19 +146,13 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     unsubscribe();
   });
 
-  const engine = new Engine({
-    lookbackDelta: flags.lookbackDelta,
-    timeout: flags.queryTimeout,
-    maxSamples: flags.queryMaxSamples,
-    maxSeries: flags.queryMaxSeries,
-    delayedNameRemoval: flags.features.has('promql-delayed-name-removal'),
-  });
-  const limiter = new QueryLimiter(flags.queryTimeout, flags.queryMaxConcurrency);
+  const engine = new Engine(engineOptions(flags.query));
+  const limiter = new QueryLimiter(flags.query.timeout, flags.query.maxConcurrency);
 
   // The ruler: queries the local engine, writes results through the ingester (visible to the
   // next rule once pushed), and posts alerts to the configured Alertmanagers.
   const externalURL = flags.externalURL || `http://${hostname()}:${port}/`;
-  const notifier = new Notifier(logger, registry, flags.notificationQueueCapacity);
+  const notifier = new Notifier(logger, registry, flags.rules.notificationQueueCapacity);
   notifier.applyConfig(config.alerting, config.global.externalLabels);
   lifecycle.onStop('notifier', () => notifier.stop());
 
@@ -215,7 +200,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     alertmanager = am;
   }
   const rules = new RuleManager({
-    query: engineRuleQuery(engine, db),
+    query: engineRuleQuery(engine, db, limiter),
     append: async (samples) => {
       const batch = ruleSamplesToBatch(samples);
       if (batch.refs.length === 0) return;
@@ -226,9 +211,9 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     readForState: storageForStateQuery(db),
     logger,
     registry,
-    resendDelay: flags.alertResendDelay,
-    outageTolerance: flags.alertForOutageTolerance,
-    gracePeriod: flags.alertForGracePeriod,
+    resendDelay: flags.rules.resendDelay,
+    outageTolerance: flags.rules.forOutageTolerance,
+    gracePeriod: flags.rules.forGracePeriod,
   });
   const ruleSettings = (c: PrometheusConfig): RuleSettings => ({
     patterns: c.ruleFiles,

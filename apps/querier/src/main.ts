@@ -1,13 +1,20 @@
 import { existsSync } from 'node:fs';
 import { Option } from 'commander';
-import { addQueryService, QueryLimiter, createApiServer } from '@pharos/api';
+import {
+  addQueryService,
+  createApiServer,
+  engineOptions,
+  parseQueryFlags,
+  QueryLimiter,
+  queryOptions,
+  unknownFeatures,
+  type QueryFlags,
+} from '@pharos/api';
 import { loadPrometheusConfig, parsePrometheusConfig, splitHostPort } from '@pharos/config';
 import { ingesterSet, listenGrpc } from '@pharos/ingest';
 import {
-  durationFlag,
   grpcClientConfigOption,
   grpcServerConfigOption,
-  nonNegativeIntFlag,
   positiveIntFlag,
   roleCommand,
   roleRuntime,
@@ -24,11 +31,7 @@ interface QuerierFlags {
   configFile: string;
   listenAddress: string;
   grpcListenAddress: string;
-  lookbackDelta: number;
-  queryTimeout: number;
-  queryMaxSamples: number;
-  queryMaxSeries: number;
-  queryMaxConcurrency: number;
+  query: QueryFlags;
   enableAdminApi: boolean;
   logLevel: LogLevel;
   webConfigFile: string | undefined;
@@ -64,13 +67,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
       new Option('--grpc.listen-address <address>', 'The gRPC Query service.').default('0.0.0.0:9095'),
       grpcServerConfigOption(),
       grpcClientConfigOption(),
-      new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
-      new Option('--query.timeout <duration>', 'Maximum time a query may take.').default('2m'),
-      new Option('--query.max-samples <n>', 'Maximum samples a query may load into memory.').default(
-        '50000000',
-      ),
-      new Option('--query.max-series <n>', 'Maximum series a query may select; 0 for no limit.').default('0'),
-      new Option('--query.max-concurrency <n>', 'Maximum queries run at once.').default('20'),
+      ...queryOptions(),
       new Option(
         '--web.enable-admin-api',
         'Enable API endpoints for admin control actions, carried out by every ingester.',
@@ -91,11 +88,7 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         configFile: opts['config.file'],
         listenAddress: opts['web.listen-address'],
         grpcListenAddress: opts['grpc.listen-address'],
-        lookbackDelta: durationFlag(opts, 'query.lookback-delta'),
-        queryTimeout: durationFlag(opts, 'query.timeout'),
-        queryMaxSamples: positive('query.max-samples'),
-        queryMaxSeries: nonNegativeIntFlag(opts, 'query.max-series'),
-        queryMaxConcurrency: positive('query.max-concurrency'),
+        query: parseQueryFlags(opts),
         enableAdminApi: opts['web.enable-admin-api'] === 'true',
         logLevel: opts['log.level'] as LogLevel,
         webConfigFile: opts['web.config.file'],
@@ -129,13 +122,10 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
   });
   lifecycle.onStop('ingesters', async () => ingesters.close());
   const queryable = ingesters.queryable;
-  const engine = new Engine({
-    lookbackDelta: flags.lookbackDelta,
-    timeout: flags.queryTimeout,
-    maxSamples: flags.queryMaxSamples,
-    maxSeries: flags.queryMaxSeries,
-  });
-  const limiter = new QueryLimiter(flags.queryTimeout, flags.queryMaxConcurrency);
+  for (const feature of unknownFeatures(flags.query))
+    logger.warn({ feature }, 'unknown feature flag; ignored');
+  const engine = new Engine(engineOptions(flags.query));
+  const limiter = new QueryLimiter(flags.query.timeout, flags.query.maxConcurrency);
 
   const grpc = grpcSecurity.newServer();
   addQueryService(grpc, { queryable, engine, limiter });

@@ -2,10 +2,10 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Option } from 'commander';
 import { Counter } from 'prom-client';
+import { engineOptions, parseQueryFlags, QueryLimiter, queryOptions, unknownFeatures } from '@pharos/api';
 import { loadPrometheusConfig, splitHostPort, type PrometheusConfig } from '@pharos/config';
 import { ingesterSet } from '@pharos/ingest';
 import {
-  durationFlag,
   grpcClientConfigOption,
   kafkaClientConfigOption,
   positiveIntFlag,
@@ -19,6 +19,8 @@ import { Engine } from '@pharos/promql';
 import {
   engineRuleQuery,
   Notifier,
+  parseRuleFlags,
+  ruleOptions,
   ruleSamplesToBatch,
   RuleManager,
   storageForStateQuery,
@@ -70,26 +72,16 @@ const command = roleCommand(
     new Option('--kafka.compression <codec>', 'Compression of produced records.')
       .choices(['none', 'gzip', 'snappy'])
       .default('snappy'),
-    new Option('--query.lookback-delta <duration>', 'How far back a sample is looked for.').default('5m'),
-    new Option(
-      '--rules.alert.for-outage-tolerance <duration>',
-      'Max outage for restoring "for" state.',
-    ).default('1h'),
-    new Option(
-      '--rules.alert.for-grace-period <duration>',
-      'Minimum time between alert and restored "for".',
-    ).default('10m'),
-    new Option('--rules.alert.resend-delay <duration>', 'Minimum time before resending an alert.').default(
-      '1m',
-    ),
-    new Option('--alertmanager.notification-queue-capacity <n>', 'Pending notifications kept.').default(
-      '10000',
-    ),
+    ...queryOptions(),
+    ...ruleOptions(),
     grpcClientConfigOption(),
     kafkaClientConfigOption(),
   ],
   async (opts) => {
     const { logger, registry, lifecycle } = roleRuntime('ruler', opts['log.level'] as LogLevel);
+    const query = parseQueryFlags(opts);
+    const ruleFlags = parseRuleFlags(opts);
+    for (const feature of unknownFeatures(query)) logger.warn({ feature }, 'unknown feature flag; ignored');
     const consul = opts['consul.address'];
     const addresses = (opts['ingester.addresses'] ?? '')
       .split(',')
@@ -146,7 +138,7 @@ const command = roleCommand(
       registers: [registry],
     });
     const alertBus = new AlertBus(alertTopic, {
-      capacity: positiveIntFlag(opts, 'alertmanager.notification-queue-capacity'),
+      capacity: ruleFlags.notificationQueueCapacity,
       onDrop: (n) => alertsDropped.inc(n),
       onError: (err) => logger.warn({ err: String(err) }, 'alert bus append failed; retrying'),
     });
@@ -161,17 +153,14 @@ const command = roleCommand(
       return new SampleBus(log);
     });
     bus.catch(() => undefined);
-    const engine = new Engine({ lookbackDelta: durationFlag(opts, 'query.lookback-delta') });
-    const notifier = new Notifier(
-      logger,
-      registry,
-      positiveIntFlag(opts, 'alertmanager.notification-queue-capacity'),
-    );
+    const engine = new Engine(engineOptions(query));
+    const limiter = new QueryLimiter(query.timeout, query.maxConcurrency);
+    const notifier = new Notifier(logger, registry, ruleFlags.notificationQueueCapacity);
     notifier.applyConfig(config.alerting, config.global.externalLabels);
     notifier.addSink((alerts) => alertBus.publish(toBusAlerts(alerts)));
     lifecycle.onStop('notifier', () => notifier.stop());
     const rules = new RuleManager({
-      query: engineRuleQuery(engine, ingesters.queryable),
+      query: engineRuleQuery(engine, ingesters.queryable, limiter),
       append: async (samples) => {
         const batch = ruleSamplesToBatch(samples);
         if (batch.refs.length > 0) await (await bus).publish(batch);
@@ -180,9 +169,9 @@ const command = roleCommand(
       readForState: storageForStateQuery(ingesters.queryable),
       logger,
       registry,
-      resendDelay: durationFlag(opts, 'rules.alert.resend-delay'),
-      outageTolerance: durationFlag(opts, 'rules.alert.for-outage-tolerance'),
-      gracePeriod: durationFlag(opts, 'rules.alert.for-grace-period'),
+      resendDelay: ruleFlags.resendDelay,
+      outageTolerance: ruleFlags.forOutageTolerance,
+      gracePeriod: ruleFlags.forGracePeriod,
     });
     const settings = (c: PrometheusConfig): RuleSettings => ({
       patterns: c.ruleFiles,

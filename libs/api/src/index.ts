@@ -5,3 +5,4 @@ export * from './server.js';
 export * from './grpc-query.js';
 export * from './remote-routes.js';
 export * from './limiter.js';
+export * from './query-flags.js';

@@ -6,3 +6,4 @@ export * from './manager.js';
 export * from './notifier.js';
 export * from './query.js';
 export * from './unittest.js';
+export * from './rule-flags.js';

@@ -4,10 +4,21 @@ import type { Queryable } from '@pharos/tsdb';
 import type { ForStateQuery } from './group.js';
 import type { RuleQuery, RuleSample } from './rules.js';
 
-/** Rule queries on a local engine: a vector as is, a scalar as one unlabelled sample (upstream's EngineQueryFunc). */
-export function engineRuleQuery(engine: Engine, queryable: Queryable): RuleQuery {
+/** Runs a query under --query.max-concurrency and the query timeout (the API's QueryLimiter). */
+export interface RuleQueryLimiter {
+  run<T>(requestedMs: number | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Rule queries on a local engine: a vector as is, a scalar as one unlabelled sample (upstream's
+ * EngineQueryFunc). With a limiter, rules take query slots and the timeout as Prometheus' rule
+ * queries do, the engine being one for rules and the API.
+ */
+export function engineRuleQuery(engine: Engine, queryable: Queryable, limiter?: RuleQueryLimiter): RuleQuery {
   return async (expr, ts) => {
-    const r = await engine.instantQuery(queryable, expr, ts);
+    const r = limiter
+      ? await limiter.run(undefined, (signal) => engine.instantQuery(queryable, expr, ts, signal))
+      : await engine.instantQuery(queryable, expr, ts);
     switch (r.resultType) {
       case 'vector':
         return r.result.map((s) =>
