@@ -102,6 +102,11 @@ describe('Helm chart deploy/helm/pharos', () => {
       ),
     );
     assert.equal((get('Service', 'obs-ingester').spec as { clusterIP: string }).clusterIP, 'None');
+    // The querier gathers rules and alerts from the ruler, through its Service.
+    get('Service', 'obs-ruler');
+    assert.ok(
+      containers(get('Deployment', 'obs-querier'))[0].args.includes('--ruler.addresses=obs-ruler:9095'),
+    );
     const role = get('ClusterRole', 'obs-discovery');
     const resources = (role.rules ?? []).flatMap((r) => r.resources);
     for (const r of ['nodes', 'services', 'endpoints', 'pods', 'endpointslices', 'ingresses'])

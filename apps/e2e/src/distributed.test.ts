@@ -196,17 +196,22 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
         ]);
         scrapers.push({ proc, url: `http://127.0.0.1:${port}` });
       }
-      const q = await startQuerier(`--consul.address=${consul.address}`);
       await startRole(ALERTMANAGER_MAIN, amPort, [
         `--config.file=${join(dir, 'alertmanager.yml')}`,
         `--storage.path=${join(dir, 'alertmanager')}`,
         ...alertBus,
       ]);
+      const rulerGrpc = await freePort();
       await startRole(RULER_MAIN, await freePort(), [
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--consul.address=${consul.address}`,
         ...kafka,
         `--kafka.alerts-topic=alerts.${topic}`,
+        `--grpc.listen-address=127.0.0.1:${rulerGrpc}`,
+      ]);
+      // The querier gathers rules, alerts and Alertmanagers from the ruler over gRPC.
+      const q = await startQuerier(`--consul.address=${consul.address}`, [
+        `--ruler.addresses=127.0.0.1:${rulerGrpc}`,
       ]);
       const embedded = await startPharos(() => config);
       try {
@@ -245,6 +250,39 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
         for (const query of queries) {
           assert.deepEqual(await answer(q.url, query), await answer(embedded.url, query), query);
         }
+        // Grafana's rule list and alert views, the UI's Rules and Alerts pages: the same answers
+        // but for evaluation times.
+        const untimed = (v: unknown): unknown =>
+          Array.isArray(v)
+            ? v.map(untimed)
+            : v !== null && typeof v === 'object'
+              ? Object.fromEntries(
+                  Object.entries(v)
+                    .filter(([k]) => !['lastEvaluation', 'evaluationTime', 'activeAt'].includes(k))
+                    .map(([k, x]) => [k, untimed(x)]),
+                )
+              : v;
+        for (const path of [
+          '/api/v1/rules',
+          '/api/v1/rules?type=alert&exclude_alerts=true',
+          '/api/v1/alerts',
+          '/api/v1/alertmanagers',
+        ]) {
+          const [d, e] = await Promise.all(
+            [q.url, embedded.url].map(async (u) => untimed(await (await fetch(u + path)).json())),
+          );
+          assert.deepEqual(d, e, path);
+        }
+        const rules = (await (await fetch(`${q.url}/api/v1/rules`)).json()) as {
+          data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> };
+        };
+        assert.deepEqual(
+          rules.data.groups[0].rules.map((r) => [r.name, r.health]),
+          [
+            ['job:demo_a:count', 'ok'],
+            ['DemoSeriesPresent', 'ok'],
+          ],
+        );
         // The ruler's alert reached the alertmanager role over the alert bus; it notified the webhook.
         const firing = await waitFor('the ruler’s alert at the webhook', async () =>
           hook.received.find((m) => m.status === 'firing'),
@@ -347,6 +385,7 @@ scrape_configs:
         discovery: await freePort(),
         discoveryGrpc: await freePort(),
         ruler: await freePort(),
+        rulerGrpc: await freePort(),
         am: await freePort(),
       };
       const discoveryArgs = [
@@ -374,6 +413,7 @@ scrape_configs:
         ...kafka,
         alertsTopic,
         '--rules.alert.resend-delay=1s',
+        `--grpc.listen-address=127.0.0.1:${ports.rulerGrpc}`,
       ];
       let ruler = await startRole(RULER_MAIN, ports.ruler, rulerArgs);
       const amAlerts = async () =>

@@ -2,7 +2,14 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Gauge } from 'prom-client';
 import { Alertmanager, consumeAlertBus, FileState, reloadLogged, serveAlertmanager } from '@pharos/alerting';
-import { addQueryService, createApiServer, engineOptions, QueryLimiter, unknownFeatures } from '@pharos/api';
+import {
+  addQueryService,
+  createApiServer,
+  engineOptions,
+  localRuleSource,
+  QueryLimiter,
+  unknownFeatures,
+} from '@pharos/api';
 import { ConfigError, loadPrometheusConfig, type PrometheusConfig } from '@pharos/config';
 import { instrumentedDiscovery, TargetDistributor } from '@pharos/discovery';
 import {
@@ -313,8 +320,7 @@ export async function runEmbedded(flags: ServerFlags): Promise<void> {
     // which waits for storage's verdict: what it refused is a 400, never a 204.
     remoteWrite: flags.enableRemoteWriteReceiver ? (batch) => ingester.push(batch) : undefined,
     maxSamplesPerRequest: flags.remoteWriteMaxSamples,
-    rules,
-    alertmanagers: () => notifier.alertmanagers(),
+    rules: localRuleSource(rules, () => notifier.alertmanagers()),
     startTime,
     webConfigFile: flags.webConfigFile,
   });

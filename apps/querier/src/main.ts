@@ -7,6 +7,7 @@ import {
   parseQueryFlags,
   QueryLimiter,
   queryOptions,
+  remoteRuleSource,
   unknownFeatures,
   type QueryFlags,
 } from '@pharos/api';
@@ -26,6 +27,7 @@ import { GrpcServerSecurity, loadGrpcChannelSecurity } from '@pharos/transport';
 
 interface QuerierFlags {
   ingesters: string[];
+  rulers: string[];
   consul: string | undefined;
   partitions: number;
   configFile: string;
@@ -53,6 +55,10 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
         '--consul.address <host:port>',
         'Find the ingesters in Consul (healthy pharos-ingester instances) instead of --ingester.addresses.',
       ).env('PHAROS_CONSUL_ADDRESS'),
+      new Option(
+        '--ruler.addresses <list>',
+        'gRPC addresses of the rulers, comma-separated: /api/v1/rules, /api/v1/alerts and /api/v1/alertmanagers gather from each.',
+      ),
       new Option(
         '--kafka.partitions <n>',
         'Partitions of the sample topic, to tell partitions no ingester owns.',
@@ -84,6 +90,10 @@ function command(run: (flags: QuerierFlags) => Promise<void>) {
           .map((a) => a.trim())
           .filter((a) => a !== ''),
         consul,
+        rulers: (opts['ruler.addresses'] ?? '')
+          .split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
         partitions: positive('kafka.partitions'),
         configFile: opts['config.file'],
         listenAddress: opts['web.listen-address'],
@@ -127,6 +137,9 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
   const engine = new Engine(engineOptions(flags.query));
   const limiter = new QueryLimiter(flags.query.timeout, flags.query.maxConcurrency);
 
+  const rulers = remoteRuleSource(flags.rulers, { channel, timeoutMs: 10_000, logger });
+  lifecycle.onStop('rulers', async () => rulers.close());
+
   const grpc = grpcSecurity.newServer();
   addQueryService(grpc, { queryable, engine, limiter });
   const grpcPort = await listenGrpc(grpc, flags.grpcListenAddress, grpcSecurity.credentials());
@@ -143,6 +156,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     ready: () => ready,
     startTime,
     limiter,
+    rules: rulers.source,
     admin: flags.enableAdminApi ? ingesters.admin : undefined,
     webConfigFile: flags.webConfigFile,
   });

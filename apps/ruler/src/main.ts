@@ -2,11 +2,20 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Option } from 'commander';
 import { Counter } from 'prom-client';
-import { engineOptions, parseQueryFlags, QueryLimiter, queryOptions, unknownFeatures } from '@pharos/api';
+import {
+  addRulerService,
+  engineOptions,
+  localRuleSource,
+  parseQueryFlags,
+  QueryLimiter,
+  queryOptions,
+  unknownFeatures,
+} from '@pharos/api';
 import { loadPrometheusConfig, splitHostPort, type PrometheusConfig } from '@pharos/config';
-import { ingesterSet } from '@pharos/ingest';
+import { ingesterSet, listenGrpc } from '@pharos/ingest';
 import {
   grpcClientConfigOption,
+  grpcServerConfigOption,
   kafkaClientConfigOption,
   positiveIntFlag,
   roleCommand,
@@ -30,6 +39,7 @@ import {
 } from '@pharos/rules';
 import {
   AlertBus,
+  GrpcServerSecurity,
   loadGrpcChannelSecurity,
   loadKafkaSecurity,
   openAlertTopic,
@@ -74,6 +84,11 @@ const command = roleCommand(
       .default('snappy'),
     ...queryOptions(),
     ...ruleOptions(),
+    new Option(
+      '--grpc.listen-address <address>',
+      'The Ruler gRPC service: rules, alerts and Alertmanagers, which the querier gathers.',
+    ).default('0.0.0.0:9095'),
+    grpcServerConfigOption(),
     grpcClientConfigOption(),
     kafkaClientConfigOption(),
   ],
@@ -184,6 +199,15 @@ const command = roleCommand(
     await rules.update(settings(config));
     lifecycle.onStop('rules', () => rules.stop());
 
+    const grpcSecurity = GrpcServerSecurity.load(opts['grpc.config.file'], logger);
+    const grpc = grpcSecurity.newServer();
+    addRulerService(
+      grpc,
+      localRuleSource(rules, () => notifier.alertmanagers()),
+    );
+    const grpcPort = await listenGrpc(grpc, opts['grpc.listen-address'], grpcSecurity.credentials());
+    lifecycle.onStop('grpc', () => new Promise<void>((resolve) => grpc.tryShutdown(() => resolve())));
+
     const reload = async () => {
       try {
         const next = loadPrometheusConfig(configFile);
@@ -209,7 +233,10 @@ const command = roleCommand(
       webConfigFile: opts['web.config.file'],
     });
     http.ready();
-    logger.info({ groups: config.ruleFiles, ingesters: addresses, consul }, 'ruler evaluating rules');
+    logger.info(
+      { groups: config.ruleFiles, ingesters: addresses, consul, grpc: grpcPort },
+      'ruler evaluating rules',
+    );
   },
 );
 

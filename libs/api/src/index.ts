@@ -6,3 +6,4 @@ export * from './grpc-query.js';
 export * from './remote-routes.js';
 export * from './limiter.js';
 export * from './query-flags.js';
+export * from './rule-source.js';

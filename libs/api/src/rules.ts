@@ -1,22 +1,22 @@
 import { labelsToRecord, type LabelMatcher } from '@pharos/model';
 import { parseMetricSelector } from '@pharos/promql';
-import { AlertingRule, type Alert, type Group, type Rule, type RuleManager } from '@pharos/rules';
+import type { RuleAlert, RuleGroupProto, RuleProto } from '@pharos/proto';
 import { formatFloat, goTimeJSON } from '@pharos/template';
 import { badData } from './errors.js';
 import type { Params } from './params.js';
 
-function alertJSON(a: Alert) {
+function alertJSON(a: RuleAlert) {
   return {
     labels: labelsToRecord(a.labels),
     annotations: labelsToRecord(a.annotations),
     state: a.state,
-    activeAt: goTimeJSON(a.activeAt),
-    ...(a.keepFiringSince !== 0 ? { keepFiringSince: goTimeJSON(a.keepFiringSince) } : {}),
+    activeAt: goTimeJSON(a.activeAtMs),
+    ...(a.keepFiringSinceMs !== 0 ? { keepFiringSince: goTimeJSON(a.keepFiringSinceMs) } : {}),
     value: formatFloat(a.value, 'e', -1),
   };
 }
 
-function ruleJSON(r: Rule, excludeAlerts: boolean) {
+function ruleJSON(r: RuleProto, excludeAlerts: boolean) {
   const common = {
     name: r.name,
     query: r.query,
@@ -24,19 +24,19 @@ function ruleJSON(r: Rule, excludeAlerts: boolean) {
     health: r.health,
     ...(r.lastError !== '' ? { lastError: r.lastError } : {}),
     evaluationTime: r.evaluationDurationMs / 1000,
-    lastEvaluation: goTimeJSON(r.evaluationTimestamp),
+    lastEvaluation: goTimeJSON(r.lastEvaluationMs),
   };
-  if (!(r instanceof AlertingRule)) return { ...common, type: 'recording' };
+  if (r.type !== 'alerting') return { ...common, type: 'recording' };
   return {
     // "unknown" until the first evaluation, as Prometheus 3 reports it.
-    state: r.state(),
+    state: r.state,
     name: r.name,
     query: r.query,
-    duration: r.cfg.for / 1000,
-    keepFiringFor: r.cfg.keepFiringFor / 1000,
+    duration: r.forMs / 1000,
+    keepFiringFor: r.keepFiringForMs / 1000,
     labels: common.labels,
     annotations: labelsToRecord(r.annotations),
-    ...(excludeAlerts ? {} : { alerts: r.activeAlerts().map(alertJSON) }),
+    ...(excludeAlerts ? {} : { alerts: r.alerts.map(alertJSON) }),
     health: common.health,
     ...(r.lastError !== '' ? { lastError: r.lastError } : {}),
     evaluationTime: common.evaluationTime,
@@ -45,14 +45,14 @@ function ruleJSON(r: Rule, excludeAlerts: boolean) {
   };
 }
 
-function matchesAny(r: Rule, sets: readonly (readonly LabelMatcher[])[]): boolean {
+function matchesAny(r: RuleProto, sets: readonly (readonly LabelMatcher[])[]): boolean {
   if (sets.length === 0) return true;
   const labels = labelsToRecord(r.labels);
   return sets.some((ms) => ms.every((m) => m.matches(labels[m.name] ?? '')));
 }
 
 /** GET /api/v1/rules with upstream's filters: type, rule_name[], rule_group[], file[], match[], exclude_alerts. */
-export function rulesJSON(m: RuleManager | undefined, p: Params): string {
+export function rulesJSON(all: readonly RuleGroupProto[], p: Params): string {
   const type = p.get('type') ?? '';
   if (type !== '' && type !== 'alert' && type !== 'record')
     throw badData(`invalid query parameter type='${type}'`);
@@ -73,15 +73,14 @@ export function rulesJSON(m: RuleManager | undefined, p: Params): string {
   }
   const filtered =
     names.size > 0 || groupNames.size > 0 || files.size > 0 || matchSets.length > 0 || type !== '';
-  const groups = (m?.groups() ?? [])
+  const groups = all
     .filter(
-      (g: Group) =>
-        (groupNames.size === 0 || groupNames.has(g.name)) && (files.size === 0 || files.has(g.file)),
+      (g) => (groupNames.size === 0 || groupNames.has(g.name)) && (files.size === 0 || files.has(g.file)),
     )
     .map((g) => {
       const rules = g.rules.filter(
         (r) =>
-          (type === '' || (type === 'alert') === r instanceof AlertingRule) &&
+          (type === '' || (type === 'alert') === (r.type === 'alerting')) &&
           (names.size === 0 || names.has(r.name)) &&
           matchesAny(r, matchSets),
       );
@@ -89,10 +88,10 @@ export function rulesJSON(m: RuleManager | undefined, p: Params): string {
         name: g.name,
         file: g.file,
         rules: rules.map((r) => ruleJSON(r, excludeAlerts)),
-        interval: g.interval / 1000,
+        interval: g.intervalMs / 1000,
         limit: g.limit,
         evaluationTime: g.evaluationDurationMs / 1000,
-        lastEvaluation: goTimeJSON(g.lastEvaluation),
+        lastEvaluation: goTimeJSON(g.lastEvaluationMs),
       };
     })
     .filter((g) => !filtered || g.rules.length > 0);
@@ -100,7 +99,9 @@ export function rulesJSON(m: RuleManager | undefined, p: Params): string {
 }
 
 /** GET /api/v1/alerts: every pending or firing alert. */
-export function alertsJSON(m: RuleManager | undefined): string {
-  const alerts = (m?.alertingRules() ?? []).flatMap((r) => r.activeAlerts().map(alertJSON));
+export function alertsJSON(groups: readonly RuleGroupProto[]): string {
+  const alerts = groups.flatMap((g) =>
+    g.rules.flatMap((r) => (r.type === 'alerting' ? r.alerts.map(alertJSON) : [])),
+  );
   return JSON.stringify({ alerts });
 }

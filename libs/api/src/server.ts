@@ -23,7 +23,6 @@ import {
   type Engine,
   type QueryResult,
 } from '@pharos/promql';
-import type { RuleManager } from '@pharos/rules';
 import type { ScrapeManager } from '@pharos/scrape';
 import type { Queryable } from '@pharos/tsdb';
 import { ApiError, badData } from './errors.js';
@@ -34,6 +33,7 @@ import { QueryLimiter } from './limiter.js';
 import { PROMETHEUS_UI_ROUTES, registerUI } from '@pharos/web-ui';
 import { registerRemoteRoutes, type RemoteDeps } from './remote-routes.js';
 import { alertsJSON, rulesJSON } from './rules.js';
+import { localRuleSource, type RuleSource } from './rule-source.js';
 import { metadataJSON, targetsJSON, targetsMetadataJSON } from './targets.js';
 
 export interface ApiDeps {
@@ -65,10 +65,11 @@ export interface ApiDeps {
   readonly limiter?: QueryLimiter;
   /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
   readonly tsdbStatus?: () => TsdbStatus;
-  /** The ruler, for /api/v1/rules and /api/v1/alerts. */
-  readonly rules?: RuleManager;
-  /** Alertmanager URLs alerts are sent to, for /api/v1/alertmanagers. */
-  readonly alertmanagers?: () => readonly string[];
+  /**
+   * The rules, their alerts and the Alertmanagers they go to, for /api/v1/rules, /api/v1/alerts
+   * and /api/v1/alertmanagers: this process' own, or every ruler's (the distributed querier).
+   */
+  readonly rules?: RuleSource;
   /** Present when --web.enable-remote-write-receiver is set: the write path for pushed samples. */
   readonly remoteWrite?: RemoteDeps['remoteWrite'];
   readonly maxSamplesPerRequest?: number;
@@ -460,24 +461,33 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
     handle(async (p) => successJSON(metadataJSON(scrape, p))),
   );
 
+  const ruleState = deps.rules ?? localRuleSource(undefined);
   app.get(
     '/api/v1/rules',
-    handle(async (p) => successJSON(rulesJSON(deps.rules, p))),
+    handle(async (p) => {
+      const s = await ruleState();
+      return successJSON(rulesJSON(s.groups, p), s.warnings);
+    }),
   );
   app.get(
     '/api/v1/alerts',
-    handle(async () => successJSON(alertsJSON(deps.rules))),
+    handle(async () => {
+      const s = await ruleState();
+      return successJSON(alertsJSON(s.groups), s.warnings);
+    }),
   );
   app.get(
     '/api/v1/alertmanagers',
-    handle(async () =>
-      successJSON(
+    handle(async () => {
+      const s = await ruleState();
+      return successJSON(
         JSON.stringify({
-          activeAlertmanagers: (deps.alertmanagers?.() ?? []).map((url) => ({ url })),
+          activeAlertmanagers: s.alertmanagers.map((url) => ({ url })),
           droppedAlertmanagers: [],
         }),
-      ),
-    ),
+        s.warnings,
+      );
+    }),
   );
 
   app.get('/metrics', async (_req, reply) => {

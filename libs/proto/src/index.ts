@@ -22,3 +22,13 @@ export {
   TargetSet,
   type DiscoveryServer,
 } from './gen/pharos/v1/discovery.generated.js';
+export {
+  Rule as RuleProto,
+  RuleAlert,
+  RuleGroup as RuleGroupProto,
+  RulerClient,
+  RulerService,
+  RulesRequest,
+  RulesResponse,
+  type RulerServer,
+} from './gen/pharos/v1/ruler.generated.js';
