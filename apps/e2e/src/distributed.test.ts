@@ -273,6 +273,21 @@ receivers: [{name: hook, webhook_configs: [{url: 'http://127.0.0.1:${hook.port}/
           );
           assert.deepEqual(d, e, path);
         }
+        // The TSDB status page over every ingester's partitions, as the embedded process counts
+        // its shards; chunks and times depend on when each began.
+        const tsdb = await Promise.all(
+          [q.url, embedded.url].map(async (u) => {
+            const body = (await (await fetch(`${u}/api/v1/status/tsdb?limit=50`)).json()) as {
+              status: string;
+              warnings?: string[];
+              data: { headStats: Record<string, number> } & Record<string, unknown>;
+            };
+            const { numSeries, numLabelPairs } = body.data.headStats;
+            return { ...body, data: { ...body.data, headStats: { numSeries, numLabelPairs } } };
+          }),
+        );
+        assert.deepEqual(tsdb[0], tsdb[1], '/api/v1/status/tsdb');
+        assert.ok(tsdb[0].data.headStats.numSeries > 60);
         const rules = (await (await fetch(`${q.url}/api/v1/rules`)).json()) as {
           data: { groups: Array<{ rules: Array<{ name: string; health: string }> }> };
         };

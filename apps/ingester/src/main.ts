@@ -213,6 +213,7 @@ async function runIngester(flags: IngesterFlags): Promise<void> {
       series: (m, mint, maxt) => db.series(m, mint, maxt),
       labelNames: (m, mint, maxt) => db.labelNames(m, mint, maxt),
       labelValues: (n, m, mint, maxt) => db.labelValues(n, m, mint, maxt),
+      partitionStatus: () => db.partitionStatus(),
       // The querier's admin API (--web.enable-admin-api there) asks every ingester.
       admin: shardsAdmin(db, ingester, flags.storage.path, logger),
     },

@@ -157,6 +157,7 @@ async function runQuerier(flags: QuerierFlags): Promise<void> {
     startTime,
     limiter,
     rules: rulers.source,
+    tsdbStatus: () => ingesters.tsdbStatus(),
     admin: flags.enableAdminApi ? ingesters.admin : undefined,
     webConfigFile: flags.webConfigFile,
   });

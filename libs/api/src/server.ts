@@ -63,8 +63,11 @@ export interface ApiDeps {
    * count against one limit; by default the engine's timeout and 20 slots.
    */
   readonly limiter?: QueryLimiter;
-  /** Head statistics and label cardinalities for /api/v1/status/tsdb. */
-  readonly tsdbStatus?: () => TsdbStatus;
+  /**
+   * Head statistics and label cardinalities for /api/v1/status/tsdb: this process' shards, or
+   * every partition's over the ingesters, with a warning for what is missing.
+   */
+  readonly tsdbStatus?: () => TsdbStatus | Promise<{ status: TsdbStatus; warnings: readonly string[] }>;
   /**
    * The rules, their alerts and the Alertmanagers they go to, for /api/v1/rules, /api/v1/alerts
    * and /api/v1/alertmanagers: this process' own, or every ruler's (the distributed querier).
@@ -394,7 +397,9 @@ export async function createApiServer(deps: ApiDeps): Promise<FastifyInstance> {
       const limitText = p.get('limit') ?? '10';
       const limit = Number(limitText);
       if (!Number.isInteger(limit) || limit < 1) throw badData('limit must be a positive number');
-      return successJSON(JSON.stringify(tsdbStatusJson(deps.tsdbStatus(), limit)));
+      const got = await deps.tsdbStatus();
+      const [st, warnings] = 'status' in got ? [got.status, got.warnings] : [got, []];
+      return successJSON(JSON.stringify(tsdbStatusJson(st, limit)), warnings);
     }),
   );
 

@@ -233,4 +233,42 @@ describe('admin calls over loopback, to one ingester and to every ingester', () 
       none.close();
     }
   });
+
+  it('counts each partition once in the TSDB status, however many replicas hold it', async () => {
+    const [a, b] = [await start(false), await start(false)];
+    const logger = pino({ level: 'silent' });
+    const replicas = ingesterSet({
+      addresses: [a.address, b.address],
+      partitions: 2,
+      registry: new Registry(),
+      logger,
+      role: 't',
+    });
+    const short = ingesterSet({
+      addresses: [a.address, '127.0.0.1:1'],
+      partitions: 3,
+      registry: new Registry(),
+      logger,
+      role: 't',
+    });
+    try {
+      const got = await replicas.tsdbStatus();
+      assert.deepEqual(got.warnings, []);
+      const own = a.db.status();
+      assert.equal(got.status.numSeries, 10);
+      assert.deepEqual(
+        [got.status.minTime, got.status.maxTime, got.status.chunkCount],
+        [own.minTime, own.maxTime, own.chunkCount],
+      );
+      assert.deepEqual([...got.status.pairs].sort().map(String), [...own.pairs].sort().map(String));
+      const partial = await short.tsdbStatus();
+      assert.equal(partial.status.numSeries, 10);
+      assert.equal(partial.warnings.length, 2);
+      assert.match(partial.warnings[0], /^ingester 127\.0\.0\.1:1 did not answer: /);
+      assert.equal(partial.warnings[1], 'no ingester reported partition 2: its series are not counted');
+    } finally {
+      replicas.close();
+      short.close();
+    }
+  });
 });

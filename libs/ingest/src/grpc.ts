@@ -28,6 +28,7 @@ import {
   type SelectRequest,
   type SelectResponse,
   type SnapshotRequest,
+  type StatusResponse,
   type TimeRange,
 } from '@pharos/proto';
 import { insecureChannel, type GrpcChannelSecurity } from '@pharos/transport';
@@ -38,6 +39,7 @@ import {
   type DeleteResult,
   type Queryable,
   type SeriesData,
+  type StorageStatus,
 } from '@pharos/tsdb';
 
 /** What an ingester answers for: its shards' storage plus the durable write path. */
@@ -54,6 +56,40 @@ export interface IngesterBackend extends Queryable {
   ): Promise<Array<{ labels: Labels; chunks: Uint8Array[] }>>;
   /** The admin API's work on this ingester's shards; without it the admin calls are unimplemented. */
   readonly admin?: IngesterAdmin;
+  /** Each owned partition's head statistics, for the querier's /api/v1/status/tsdb. */
+  partitionStatus?(): Array<{ partition: number; status: StorageStatus }>;
+}
+
+/** One partition's head statistics as an ingester reports them; an empty head has no times. */
+export interface PartitionHeadStatus {
+  readonly partition: number;
+  readonly status: StorageStatus;
+}
+
+function statusToProto(parts: ReadonlyArray<PartitionHeadStatus>): StatusResponse {
+  return {
+    partitions: parts.map(({ partition, status: st }) => ({
+      partition,
+      numSeries: st.numSeries,
+      chunkCount: st.chunkCount,
+      minTimeMs: st.numSeries > 0 && Number.isFinite(st.minTime) ? st.minTime : 0,
+      maxTimeMs: st.numSeries > 0 && Number.isFinite(st.maxTime) ? st.maxTime : 0,
+      pairs: st.pairs.map(([name, value, series]) => ({ name, value, series })),
+    })),
+  };
+}
+
+function statusFromProto(r: StatusResponse): PartitionHeadStatus[] {
+  return r.partitions.map((p) => ({
+    partition: p.partition,
+    status: {
+      numSeries: p.numSeries,
+      chunkCount: p.chunkCount,
+      minTime: p.numSeries > 0 ? p.minTimeMs : Infinity,
+      maxTime: p.numSeries > 0 ? p.maxTimeMs : -Infinity,
+      pairs: p.pairs.map((x): [string, string, number] => [x.name, x.value, x.series]),
+    },
+  }));
 }
 
 export interface IngesterAdmin {
@@ -80,6 +116,7 @@ export function ingesterBackend(
     resultOf: (p, o) => ingester.resultOf(p, o),
     select: (m, mint, maxt, signal) => store.select(m, mint, maxt, signal),
     selectChunks: (m, mint, maxt, signal) => store.selectChunks(m, mint, maxt, signal),
+    ...(store.partitionStatus ? { partitionStatus: () => store.partitionStatus?.() ?? [] } : {}),
     series: (m, mint, maxt, signal) => store.series(m, mint, maxt, signal),
     labelNames: (m, mint, maxt, signal) => store.labelNames(m, mint, maxt, signal),
     labelValues: (n, m, mint, maxt, signal) => store.labelValues(n, m, mint, maxt, signal),
@@ -272,6 +309,11 @@ export function createIngesterServer(backend: IngesterBackend, server: Server = 
       await adminOf(backend).snapshot(req.name, !req.skipHead);
       return {};
     }),
+    status: unary(async () => {
+      if (!backend.partitionStatus)
+        throw new Unimplemented('this ingester does not report its head statistics');
+      return statusToProto(backend.partitionStatus());
+    }),
   });
   return server;
 }
@@ -442,6 +484,10 @@ export class IngesterGrpcClient implements Queryable {
 
   async snapshot(name: string, skipHead: boolean): Promise<void> {
     await this.call(this.client.snapshot, { name, skipHead });
+  }
+
+  async status(): Promise<PartitionHeadStatus[]> {
+    return statusFromProto(await this.call(this.client.status, {}));
   }
 
   close(): void {

@@ -2,7 +2,13 @@ import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
 import { watchMembers } from '@pharos/discovery';
 import type { LabelMatcher } from '@pharos/model';
-import { FanoutQueryable, snapshotName, type AppendResult } from '@pharos/tsdb';
+import {
+  FanoutQueryable,
+  mergeStatus,
+  snapshotName,
+  type AppendResult,
+  type StorageStatus,
+} from '@pharos/tsdb';
 import type { GrpcChannelSecurity } from '@pharos/transport';
 import { status } from '@grpc/grpc-js';
 import { IngesterCallError, IngesterGrpcClient } from './grpc.js';
@@ -37,6 +43,7 @@ export function ingesterSet(opts: IngesterSetOptions): {
   queryable: FanoutQueryable;
   admin: IngesterSetAdmin;
   resultOf: (partition: number, offset: number) => Promise<AppendResult>;
+  tsdbStatus: () => Promise<{ status: StorageStatus; warnings: string[] }>;
   close: () => void;
 } {
   const clients = new Map<string, IngesterGrpcClient>();
@@ -148,10 +155,32 @@ export function ingesterSet(opts: IngesterSetOptions): {
       );
     }
   };
+  /**
+   * The head statistics of every partition, each counted once however many replicas hold it, as
+   * one store's; an ingester that does not answer, and a partition none reported, are warnings.
+   */
+  const tsdbStatus = async () => {
+    const members = [...clients];
+    const answers = await Promise.allSettled(members.map(([, c]) => c.status()));
+    const byPartition = new Map<number, StorageStatus>();
+    const warnings: string[] = [];
+    answers.forEach((a, i) => {
+      if (a.status === 'rejected') {
+        warnings.push(`ingester ${members[i][0]} did not answer: ${(a.reason as Error).message}`);
+        return;
+      }
+      for (const p of a.value) if (!byPartition.has(p.partition)) byPartition.set(p.partition, p.status);
+    });
+    const missing = Array.from({ length: opts.partitions }, (_, p) => p).filter((p) => !byPartition.has(p));
+    if (missing.length > 0)
+      warnings.push(`no ingester reported partition ${missing.join(', ')}: its series are not counted`);
+    return { status: mergeStatus(byPartition.values()), warnings };
+  };
   return {
     queryable,
     admin,
     resultOf,
+    tsdbStatus,
     close: () => {
       watch?.close();
       clients.forEach((c) => c.close());

@@ -185,29 +185,12 @@ export class ShardedTSDB implements Queryable {
 
   /** Head statistics and label pairs over all shards, for /api/v1/status/tsdb. */
   status(): StorageStatus {
-    const pairs = new Map<string, [string, string, number]>();
-    const total: StorageStatus = {
-      numSeries: 0,
-      chunkCount: 0,
-      minTime: Infinity,
-      maxTime: -Infinity,
-      pairs: [],
-    };
-    for (const shard of this.shards) {
-      const st = shard.status();
-      total.numSeries += st.numSeries;
-      total.chunkCount += st.chunkCount;
-      total.minTime = Math.min(total.minTime, st.minTime);
-      total.maxTime = Math.max(total.maxTime, st.maxTime);
-      for (const [name, value, n] of st.pairs) {
-        const key = `${name}\u0000${value}`;
-        const cur = pairs.get(key);
-        if (cur) cur[2] += n;
-        else pairs.set(key, [name, value, n]);
-      }
-    }
-    total.pairs = [...pairs.values()];
-    return total;
+    return mergeStatus(this.shards.map((s) => s.status()));
+  }
+
+  /** Each owned partition's head statistics: what an ingester reports to the querier. */
+  partitionStatus(): Array<{ partition: number; status: StorageStatus }> {
+    return this.partitions.map((partition, i) => ({ partition, status: this.shards[i].status() }));
   }
 
   async analyze(): Promise<StorageAnalysis> {
@@ -310,4 +293,30 @@ export function snapshotName(now = new Date()): string {
 /** Whether a name given from outside is one `snapshotName` could have made (it becomes a directory). */
 export function isSnapshotName(name: string): boolean {
   return /^\d{8}T\d{6}Z-[0-9a-f]{16}$/.test(name);
+}
+
+/** Statistics of shards holding disjoint series, as one store's: counts summed, times widened. */
+export function mergeStatus(parts: Iterable<StorageStatus>): StorageStatus {
+  const pairs = new Map<string, [string, string, number]>();
+  const total: StorageStatus = {
+    numSeries: 0,
+    chunkCount: 0,
+    minTime: Infinity,
+    maxTime: -Infinity,
+    pairs: [],
+  };
+  for (const st of parts) {
+    total.numSeries += st.numSeries;
+    total.chunkCount += st.chunkCount;
+    total.minTime = Math.min(total.minTime, st.minTime);
+    total.maxTime = Math.max(total.maxTime, st.maxTime);
+    for (const [name, value, n] of st.pairs) {
+      const key = `${name}\u0000${value}`;
+      const cur = pairs.get(key);
+      if (cur) cur[2] += n;
+      else pairs.set(key, [name, value, n]);
+    }
+  }
+  total.pairs = [...pairs.values()];
+  return total;
 }

@@ -236,6 +236,32 @@ export interface SnapshotRequest {
 export interface SnapshotResponse {
 }
 
+export interface StatusRequest {
+}
+
+export interface LabelPairSeries {
+  name: string;
+  value: string;
+  series: number;
+}
+
+/**
+ * The head of one partition's shard, for the querier's /api/v1/status/tsdb: per partition, so
+ * replicas of a partition are counted once.
+ */
+export interface PartitionStatus {
+  partition: number;
+  numSeries: number;
+  chunkCount: number;
+  minTimeMs: number;
+  maxTimeMs: number;
+  pairs: LabelPairSeries[];
+}
+
+export interface StatusResponse {
+  partitions: PartitionStatus[];
+}
+
 function createBaseLabel(): Label {
   return { name: "", value: "" };
 }
@@ -2300,6 +2326,397 @@ export const SnapshotResponse: MessageFns<SnapshotResponse> = {
   },
 };
 
+function createBaseStatusRequest(): StatusRequest {
+  return {};
+}
+
+export const StatusRequest: MessageFns<StatusRequest> = {
+  encode(_: StatusRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StatusRequest {
+    return {};
+  },
+
+  toJSON(_: StatusRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusRequest>, I>>(base?: I): StatusRequest {
+    return StatusRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusRequest>, I>>(_: I): StatusRequest {
+    const message = createBaseStatusRequest();
+    return message;
+  },
+};
+
+function createBaseLabelPairSeries(): LabelPairSeries {
+  return { name: "", value: "", series: 0 };
+}
+
+export const LabelPairSeries: MessageFns<LabelPairSeries> = {
+  encode(message: LabelPairSeries, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.series !== 0) {
+      writer.uint32(24).int64(message.series);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LabelPairSeries {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLabelPairSeries();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.series = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LabelPairSeries {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      series: isSet(object.series) ? globalThis.Number(object.series) : 0,
+    };
+  },
+
+  toJSON(message: LabelPairSeries): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.series !== 0) {
+      obj.series = Math.round(message.series);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LabelPairSeries>, I>>(base?: I): LabelPairSeries {
+    return LabelPairSeries.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LabelPairSeries>, I>>(object: I): LabelPairSeries {
+    const message = createBaseLabelPairSeries();
+    message.name = object.name ?? "";
+    message.value = object.value ?? "";
+    message.series = object.series ?? 0;
+    return message;
+  },
+};
+
+function createBasePartitionStatus(): PartitionStatus {
+  return { partition: 0, numSeries: 0, chunkCount: 0, minTimeMs: 0, maxTimeMs: 0, pairs: [] };
+}
+
+export const PartitionStatus: MessageFns<PartitionStatus> = {
+  encode(message: PartitionStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.partition !== 0) {
+      writer.uint32(8).int32(message.partition);
+    }
+    if (message.numSeries !== 0) {
+      writer.uint32(16).int64(message.numSeries);
+    }
+    if (message.chunkCount !== 0) {
+      writer.uint32(24).int64(message.chunkCount);
+    }
+    if (message.minTimeMs !== 0) {
+      writer.uint32(32).int64(message.minTimeMs);
+    }
+    if (message.maxTimeMs !== 0) {
+      writer.uint32(40).int64(message.maxTimeMs);
+    }
+    for (const v of message.pairs) {
+      LabelPairSeries.encode(v!, writer.uint32(50).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PartitionStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePartitionStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.partition = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.numSeries = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.chunkCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.minTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.maxTimeMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.pairs.push(LabelPairSeries.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PartitionStatus {
+    return {
+      partition: isSet(object.partition) ? globalThis.Number(object.partition) : 0,
+      numSeries: isSet(object.numSeries)
+        ? globalThis.Number(object.numSeries)
+        : isSet(object.num_series)
+        ? globalThis.Number(object.num_series)
+        : 0,
+      chunkCount: isSet(object.chunkCount)
+        ? globalThis.Number(object.chunkCount)
+        : isSet(object.chunk_count)
+        ? globalThis.Number(object.chunk_count)
+        : 0,
+      minTimeMs: isSet(object.minTimeMs)
+        ? globalThis.Number(object.minTimeMs)
+        : isSet(object.min_time_ms)
+        ? globalThis.Number(object.min_time_ms)
+        : 0,
+      maxTimeMs: isSet(object.maxTimeMs)
+        ? globalThis.Number(object.maxTimeMs)
+        : isSet(object.max_time_ms)
+        ? globalThis.Number(object.max_time_ms)
+        : 0,
+      pairs: globalThis.Array.isArray(object?.pairs)
+        ? object.pairs.map((e: any) => LabelPairSeries.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: PartitionStatus): unknown {
+    const obj: any = {};
+    if (message.partition !== 0) {
+      obj.partition = Math.round(message.partition);
+    }
+    if (message.numSeries !== 0) {
+      obj.numSeries = Math.round(message.numSeries);
+    }
+    if (message.chunkCount !== 0) {
+      obj.chunkCount = Math.round(message.chunkCount);
+    }
+    if (message.minTimeMs !== 0) {
+      obj.minTimeMs = Math.round(message.minTimeMs);
+    }
+    if (message.maxTimeMs !== 0) {
+      obj.maxTimeMs = Math.round(message.maxTimeMs);
+    }
+    if (message.pairs?.length) {
+      obj.pairs = message.pairs.map((e) => LabelPairSeries.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PartitionStatus>, I>>(base?: I): PartitionStatus {
+    return PartitionStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PartitionStatus>, I>>(object: I): PartitionStatus {
+    const message = createBasePartitionStatus();
+    message.partition = object.partition ?? 0;
+    message.numSeries = object.numSeries ?? 0;
+    message.chunkCount = object.chunkCount ?? 0;
+    message.minTimeMs = object.minTimeMs ?? 0;
+    message.maxTimeMs = object.maxTimeMs ?? 0;
+    message.pairs = object.pairs?.map((e) => LabelPairSeries.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStatusResponse(): StatusResponse {
+  return { partitions: [] };
+}
+
+export const StatusResponse: MessageFns<StatusResponse> = {
+  encode(message: StatusResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.partitions) {
+      PartitionStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StatusResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStatusResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.partitions.push(PartitionStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StatusResponse {
+    return {
+      partitions: globalThis.Array.isArray(object?.partitions)
+        ? object.partitions.map((e: any) => PartitionStatus.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StatusResponse): unknown {
+    const obj: any = {};
+    if (message.partitions?.length) {
+      obj.partitions = message.partitions.map((e) => PartitionStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StatusResponse>, I>>(base?: I): StatusResponse {
+    return StatusResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StatusResponse>, I>>(object: I): StatusResponse {
+    const message = createBaseStatusResponse();
+    message.partitions = object.partitions?.map((e) => PartitionStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /** An ingester: owns the TSDB shards of some partitions and answers for them. */
 export type IngesterService = typeof IngesterService;
 export const IngesterService = {
@@ -2381,6 +2798,15 @@ export const IngesterService = {
     responseSerialize: (value: PushResponse): Buffer => Buffer.from(PushResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): PushResponse => PushResponse.decode(value),
   },
+  status: {
+    path: "/pharos.v1.Ingester/Status" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StatusRequest): Buffer => Buffer.from(StatusRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StatusRequest => StatusRequest.decode(value),
+    responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
+  },
 } as const;
 
 export interface IngesterServer extends UntypedServiceImplementation {
@@ -2397,6 +2823,7 @@ export interface IngesterServer extends UntypedServiceImplementation {
    * FAILED_PRECONDITION when this ingester does not own the partition.
    */
   writeResult: handleUnaryCall<WriteResultRequest, PushResponse>;
+  status: handleUnaryCall<StatusRequest, StatusResponse>;
 }
 
 export interface IngesterClient extends Client {
@@ -2512,6 +2939,21 @@ export interface IngesterClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: PushResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  status(
+    request: StatusRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StatusResponse) => void,
   ): ClientUnaryCall;
 }
 
