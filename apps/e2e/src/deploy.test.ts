@@ -51,6 +51,20 @@ function containers(o: K8sObject): Container[] {
 describe('Helm chart deploy/helm/pharos', () => {
   it('passes helm lint --strict', () => {
     helm('lint', '--strict', CHART);
+    helm('lint', '--strict', CHART, '--set', 'serviceMonitor.enabled=true');
+  });
+
+  it('renders a ServiceMonitor over every role when asked for', () => {
+    const objects = parseAllDocuments(helm('template', 'obs', CHART, '--set', 'serviceMonitor.enabled=true'))
+      .map((d) => d.toJS() as K8sObject | null)
+      .filter((o): o is K8sObject => o !== null);
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor');
+    assert.ok(monitor);
+    const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'obs-metrics');
+    assert.ok(service, 'the ServiceMonitor has a Service over every pod');
+    assert.deepEqual((service.spec as { ports: unknown[] }).ports, [
+      { name: 'http', port: 80, targetPort: 'http' },
+    ]);
   });
 
   it('renders every role with probes, resources, volumes, RBAC and a config Pharos accepts', () => {
@@ -80,6 +94,9 @@ describe('Helm chart deploy/helm/pharos', () => {
       get('Deployment', 'obs-alertmanager'),
     ];
     for (const [i, w] of workloads.entries()) {
+      const pod = (w.spec as { template: { spec: { securityContext?: { runAsNonRoot?: boolean } } } })
+        .template.spec;
+      assert.equal(pod.securityContext?.runAsNonRoot, true, `${w.metadata.name} runs as non-root`);
       const [c] = containers(w);
       assert.equal(c.args[0], `dist/apps/${ROLES[i]}/main.js`);
       assert.equal(c.readinessProbe?.httpGet?.path, '/-/ready', `${w.metadata.name} probes /-/ready`);
@@ -87,6 +104,14 @@ describe('Helm chart deploy/helm/pharos', () => {
     }
     const ingester = get('StatefulSet', 'obs-ingester');
     assert.equal((ingester.spec as { replicas: number }).replicas, 3);
+    // One pod at a time may go for every role that has more than one.
+    for (const component of ['scraper', 'ingester', 'querier', 'alertmanager'])
+      assert.equal(
+        (get('PodDisruptionBudget', `obs-${component}`).spec as { maxUnavailable: number }).maxUnavailable,
+        1,
+      );
+    assert.equal((get('Deployment', 'obs-querier').spec as { replicas: number }).replicas, 2);
+    assert.ok(!objects.some((o) => o.kind === 'ServiceMonitor'), 'no ServiceMonitor unless asked for');
     assert.ok((ingester.spec as { volumeClaimTemplates: unknown[] }).volumeClaimTemplates.length === 1);
     assert.ok(containers(ingester)[0].args.includes('--ingester.instances=3'));
     // The all-in-one's storage flags, so a chart install keeps its volumes from filling.
