@@ -6,6 +6,7 @@ import {
   createIngesterServer,
   Ingester,
   listenGrpc,
+  ownedPartitions,
   parseStorageFlags,
   shardsAdmin,
   startRetention,
@@ -47,28 +48,6 @@ interface IngesterFlags {
   webConfigFile: string | undefined;
   grpcConfigFile: string | undefined;
   kafkaClientConfigFile: string | undefined;
-}
-
-function partitionList(v: string, total: number): number[] {
-  const list = v.split(',').map((x) => x.trim());
-  const out = list.map(Number);
-  if (list.some((x) => !/^\d+$/.test(x)) || out.some((p) => p >= total))
-    throw new Error(`--ingester.partitions: want partition numbers below ${total}, got ${JSON.stringify(v)}`);
-  return [...new Set(out)].sort((a, b) => a - b);
-}
-
-/** The partitions of instance `which` (a number, or "hostname") among `instances`. */
-function shareOf(total: number, instances: number, which: string): number[] {
-  const name = hostname();
-  const index = which === 'hostname' ? Number(/-(\d+)$/.exec(name)?.[1] ?? NaN) : Number(which);
-  if (!Number.isInteger(index) || index < 0 || index >= instances)
-    throw new Error(
-      `--ingester.instance: want 0..${instances - 1}${which === 'hostname' ? `, and host name ${JSON.stringify(name)} does not end in -<number>` : `, got ${JSON.stringify(which)}`}`,
-    );
-  const owned = Array.from({ length: total }, (_, p) => p).filter((p) => p % instances === index);
-  if (owned.length === 0)
-    throw new Error(`instance ${index} of ${instances} owns none of ${total} partitions`);
-  return owned;
 }
 
 function command(run: (flags: IngesterFlags) => Promise<void>) {
@@ -126,11 +105,13 @@ function command(run: (flags: IngesterFlags) => Promise<void>) {
       const total = Number(opts['kafka.partitions']);
       if (!Number.isInteger(total) || total < 1)
         throw new Error('--kafka.partitions must be a positive integer');
-      const owned = opts['ingester.partitions']
-        ? partitionList(opts['ingester.partitions'], total)
-        : opts['ingester.instances']
-          ? shareOf(total, positiveIntFlag(opts, 'ingester.instances'), opts['ingester.instance'])
-          : Array.from({ length: total }, (_, i) => i);
+      const owned = ownedPartitions({
+        total,
+        list: opts['ingester.partitions'],
+        instances: opts['ingester.instances'] ? positiveIntFlag(opts, 'ingester.instances') : undefined,
+        instance: opts['ingester.instance'],
+        hostname: hostname(),
+      });
       await run({
         brokers: opts['kafka.brokers'].split(',').map((b) => b.trim()),
         topic: opts['kafka.topic'],

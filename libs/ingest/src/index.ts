@@ -4,3 +4,4 @@ export * from './ingester-set.js';
 export * from './admin.js';
 export * from './storage-flags.js';
 export * from './retention.js';
+export * from './ownership.js';
