@@ -95,15 +95,33 @@ export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
+/**
+ * Children still running. The test runner ends a file that overruns its timeout with SIGTERM,
+ * which skips `after` hooks: without this the roles it started would run on after it.
+ */
+const running = new Set<ChildProcess>();
+function killRunning(): void {
+  for (const c of running) c.kill('SIGKILL');
+}
+process.once('exit', killRunning);
+// Exiting on SIGTERM runs the 'exit' cleanups (this one, the test broker's); one such handler.
+if (process.listenerCount('SIGTERM') === 0) process.once('SIGTERM', () => process.exit(143));
+
 export class Proc {
   stderr = '';
   stdout = '';
   readonly exited: Promise<number | null>;
 
   constructor(readonly child: ChildProcess) {
+    running.add(child);
     child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (this.stdout += d.toString()));
-    this.exited = new Promise((r) => child.once('exit', (code) => r(code)));
+    this.exited = new Promise((r) =>
+      child.once('exit', (code) => {
+        running.delete(child);
+        r(code);
+      }),
+    );
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<number | null> {

@@ -56,13 +56,21 @@ export function startTestBroker(security?: TestBrokerSecurity): TestBroker {
       .join(',');
   const dir = mkdtempSync(join(tmpdir(), 'pharos-kafka-'));
   const address = script(env, 'start', dir);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    script(env, 'stop', dir);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A test file ended by the runner's timeout (SIGTERM) skips its `after` hooks: the broker, a
+  // daemon of its own, would outlive it. Exiting on SIGTERM runs this 'exit' cleanup.
+  process.once('exit', close);
+  if (process.listenerCount('SIGTERM') === 0) process.once('SIGTERM', () => process.exit(143));
   return {
     brokers: [address],
     stop: () => script(env, 'stop', dir),
     restart: () => void script(env, 'start', dir),
-    close: () => {
-      script(env, 'stop', dir);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
