@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { splitHostPort } from '@pharos/config';
 import { DEFAULT_MAX_SAMPLES_PER_REQUEST, parseQueryFlags, queryOptions, type QueryFlags } from '@pharos/api';
 import { parseStorageFlags, storageOptions, type StorageFlags } from '@pharos/ingest';
-import { grpcServerConfigOption, withEnvVars } from '@pharos/observability';
+import { flagArg, grpcServerConfigOption, withEnvVars } from '@pharos/observability';
 import { parseRuleFlags, ruleOptions, type RuleFlags } from '@pharos/rules';
 
 export interface ServerFlags {
@@ -35,11 +35,6 @@ export interface ServerFlags {
   readonly all: Record<string, string>;
 }
 
-function positiveInt(v: string): string {
-  if (!/^[1-9]\d*$/.test(v)) throw new Error(`not a positive integer: ${JSON.stringify(v)}`);
-  return v;
-}
-
 /** Prometheus-style flags for the all-in-one server. */
 export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Command {
   const cmd = new Command('pharos')
@@ -54,7 +49,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         'Number of storage shards (partitions of the sample bus); fixed when the directory is created.',
       )
         .default('2')
-        .argParser(positiveInt),
+        .argParser(flagArg.int(1)),
     )
     .addOption(
       new Option(
@@ -80,7 +75,7 @@ export function serverCommand(run: (flags: ServerFlags) => Promise<void>): Comma
         'Remote write requests with more samples are refused with 400.',
       )
         .default(String(DEFAULT_MAX_SAMPLES_PER_REQUEST))
-        .argParser(positiveInt),
+        .argParser(flagArg.int(1)),
     )
     .addOption(
       new Option('--web.enable-lifecycle', 'Enable shutdown and reload via HTTP request.').default(false),

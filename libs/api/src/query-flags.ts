@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { parseDuration } from '@pharos/config';
+import { flagArg } from '@pharos/observability';
 import type { EngineOptions } from '@pharos/promql';
 
 /** The query flags of the all-in-one, the querier and the ruler: one definition, one default. */
@@ -20,19 +21,6 @@ export interface QueryFlags {
  */
 export const KNOWN_FEATURES: ReadonlySet<string> = new Set(['promql-delayed-name-removal']);
 
-function duration(v: string): string {
-  parseDuration(v);
-  return v;
-}
-
-function intAtLeast(min: number): (v: string) => string {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < min)
-      throw new Error(`not an integer of ${min} or more: ${JSON.stringify(v)}`);
-    return v;
-  };
-}
-
 export function queryOptions(): Option[] {
   return [
     new Option(
@@ -40,22 +28,22 @@ export function queryOptions(): Option[] {
       'How far back to look for a sample in an instant selector.',
     )
       .default('5m')
-      .argParser(duration),
+      .argParser(flagArg.duration),
     new Option('--query.timeout <duration>', 'Maximum time a query may take before being aborted.')
       .default('2m')
-      .argParser(duration),
+      .argParser(flagArg.duration),
     new Option('--query.max-samples <n>', 'Maximum number of samples a single query can load into memory.')
       .default('50000000')
-      .argParser(intAtLeast(1)),
+      .argParser(flagArg.int(1)),
     new Option(
       '--query.max-series <n>',
       'Maximum number of series a single query may select; 0 for no limit.',
     )
       .default('0')
-      .argParser(intAtLeast(0)),
+      .argParser(flagArg.int(0)),
     new Option('--query.max-concurrency <n>', 'Maximum number of queries executed concurrently.')
       .default('20')
-      .argParser(intAtLeast(1)),
+      .argParser(flagArg.int(1)),
     new Option(
       '--enable-feature <name>',
       `Comma separated feature names to enable. Valid options: ${[...KNOWN_FEATURES].join(', ')}.`,

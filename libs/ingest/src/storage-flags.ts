@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { parseByteSize, parseDuration } from '@pharos/config';
+import { flagArg } from '@pharos/observability';
 
 /** The storage flags of the all-in-one and the ingester role: one definition, one default. */
 export interface StorageFlags {
@@ -15,41 +16,29 @@ export interface StorageFlags {
 
 export const DEFAULT_RETENTION = '15d';
 
-function checked(parse: (v: string) => unknown): (v: string) => string {
-  return (v) => {
-    parse(v);
-    return v;
-  };
-}
-
-function nonNegativeInt(v: string): string {
-  if (!/^\d+$/.test(v)) throw new Error(`not a non-negative integer: ${JSON.stringify(v)}`);
-  return v;
-}
-
 export function storageOptions(): Option[] {
   return [
     new Option('--storage.tsdb.path <path>', 'Base path for metrics storage.').default('data/'),
     new Option(
       '--storage.tsdb.retention.time <duration>',
       `How long to retain samples in storage. If neither this flag nor "storage.tsdb.retention.size" is set, the retention time defaults to ${DEFAULT_RETENTION}.`,
-    ).argParser(checked(parseDuration)),
+    ).argParser(flagArg.duration),
     new Option(
       '--storage.tsdb.retention.size <size>',
       'Maximum number of bytes that can be stored for blocks. A unit is required: B, KB, MB, GB, TB, PB, EB.',
-    ).argParser(checked(parseByteSize)),
+    ).argParser(flagArg.byteSize),
     new Option(
       '--storage.tsdb.out-of-order-time-window <duration>',
       'How far behind the newest sample an out-of-order sample is still accepted (0: rejected).',
     )
       .default('0s')
-      .argParser(checked(parseDuration)),
+      .argParser(flagArg.duration),
     new Option(
       '--storage.tsdb.max-head-series <n>',
       'Most series the head holds over all shards of this process; samples of further new series are refused, naming the limit (0: no limit).',
     )
       .default('0')
-      .argParser(nonNegativeInt),
+      .argParser(flagArg.int(0)),
     new Option(
       '--storage.tsdb.checkpoint-interval <duration>',
       'How often open head chunks are written to LevelDB and the sample log truncated (the write-ahead log) or its offsets committed (Kafka).',
@@ -59,7 +48,7 @@ export function storageOptions(): Option[] {
       // minutes of log (100k series: 1.2 s, against 0.8 s for one minute). Prometheus replays
       // up to three hours.
       .default('5m')
-      .argParser(checked(parseDuration)),
+      .argParser(flagArg.duration),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseDuration } from '@pharos/config';
+import { parseByteSize, parseDuration } from '@pharos/config';
 
 /**
  * A role's command line: its name and description plus the --log.level every role has. The
@@ -145,3 +145,23 @@ export function durationFlag(opts: Readonly<Record<string, string>>, name: strin
     throw new Error(`--${name}: ${(e as Error).message}`);
   }
 }
+
+/** Argument parsers for commander options: each refuses a bad value as it is parsed, naming it. */
+function refusing(check: (v: string) => unknown): (v: string) => string {
+  return (v) => {
+    check(v);
+    return v;
+  };
+}
+
+export const flagArg = {
+  duration: refusing(parseDuration),
+  byteSize: refusing(parseByteSize),
+  /** A whole number of `min` (0 or 1) or more. */
+  int(min: 0 | 1): (v: string) => string {
+    return refusing((v) => {
+      if (!(min === 0 ? /^\d+$/ : /^[1-9]\d*$/).test(v))
+        throw new Error(`not a ${min === 0 ? 'non-negative' : 'positive'} integer: ${JSON.stringify(v)}`);
+    });
+  },
+};

@@ -1,5 +1,6 @@
 import { Option } from 'commander';
 import { parseDuration } from '@pharos/config';
+import { flagArg } from '@pharos/observability';
 
 /** The rule and notifier flags of the all-in-one and the ruler role: one definition, one default. */
 export interface RuleFlags {
@@ -9,16 +10,6 @@ export interface RuleFlags {
   readonly notificationQueueCapacity: number;
 }
 
-function duration(v: string): string {
-  parseDuration(v);
-  return v;
-}
-
-function positiveInt(v: string): string {
-  if (!/^[1-9]\d*$/.test(v)) throw new Error(`not a positive integer: ${JSON.stringify(v)}`);
-  return v;
-}
-
 export function ruleOptions(): Option[] {
   return [
     new Option(
@@ -26,25 +17,25 @@ export function ruleOptions(): Option[] {
       'Max time to tolerate prometheus outage for restoring "for" state of alert.',
     )
       .default('1h')
-      .argParser(duration),
+      .argParser(flagArg.duration),
     new Option(
       '--rules.alert.for-grace-period <duration>',
       'Minimum duration between alert and restored "for" state. This is maintained only for alerts with configured "for" time greater than grace period.',
     )
       .default('10m')
-      .argParser(duration),
+      .argParser(flagArg.duration),
     new Option(
       '--rules.alert.resend-delay <duration>',
       'Minimum amount of time to wait before resending an alert to Alertmanager.',
     )
       .default('1m')
-      .argParser(duration),
+      .argParser(flagArg.duration),
     new Option(
       '--alertmanager.notification-queue-capacity <n>',
       'The capacity of the queue for pending Alertmanager notifications.',
     )
       .default('10000')
-      .argParser(positiveInt),
+      .argParser(flagArg.int(1)),
   ];
 }
 
