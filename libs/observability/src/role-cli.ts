@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseByteSize, parseDuration } from '@pharos/config';
 
 /**
@@ -91,7 +91,14 @@ export function withEnvVars(cmd: Command): Command {
       const raw = process.env[name];
       const key = o.attributeName();
       if (raw === undefined || cmd.getOptionValueSource(key) === 'cli') continue;
-      cmd.setOptionValueWithSource(key, envValue(o, name, raw), 'env');
+      let value: unknown;
+      try {
+        value = envValue(o, name, raw);
+      } catch (e) {
+        // One line and exit 1, as commander answers a bad value on the command line.
+        cmd.error(`error: ${(e as Error).message}`);
+      }
+      cmd.setOptionValueWithSource(key, value, 'env');
     }
   });
   return cmd;
@@ -146,10 +153,17 @@ export function durationFlag(opts: Readonly<Record<string, string>>, name: strin
   }
 }
 
-/** Argument parsers for commander options: each refuses a bad value as it is parsed, naming it. */
+/**
+ * Argument parsers for commander options: a bad value is refused as it is parsed, and commander
+ * prints it as one line naming the option (InvalidArgumentError) rather than a stack.
+ */
 function refusing(check: (v: string) => unknown): (v: string) => string {
   return (v) => {
-    check(v);
+    try {
+      check(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
     return v;
   };
 }
