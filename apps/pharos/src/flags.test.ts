@@ -49,6 +49,10 @@ describe('flags', () => {
   it('rejects a malformed size or shard count', async () => {
     await assert.rejects(parse(['--storage.tsdb.retention.size=1gb']));
     await assert.rejects(parse(['--storage.tsdb.shards=0']));
+    await assert.rejects(
+      parse(['--query.max-samples=0']),
+      /option '--query.max-samples <n>' argument '0' is invalid. not a positive integer: "0"/,
+    );
   });
 
   it('takes the dotted flags, both spellings of the storage path', async () => {
